@@ -1,0 +1,221 @@
+//! The verification pipeline: header → token → issuer → key → signature →
+//! times → route policy.
+
+use crate::claims::CognitoClaims;
+use crate::error::RejectionKind;
+use crate::keys::KeyStore;
+use crate::policy::{Checks, Requirement};
+use crate::token;
+use http::header::{HeaderMap, HeaderName};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Largest numeric date accepted: 9999-12-31T23:59:59Z. Larger values are not
+/// dates any issuer means, and would overflow arithmetic elsewhere.
+const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// How far in the future `iat` may lie beyond the leeway before the token is
+/// refused: tolerates clock skew between Cognito and this host.
+const IAT_SKEW: i64 = 300;
+
+/// One authorizer: token source, pools by issuer, and the extra checks.
+pub(crate) struct Authorizer {
+    pub(crate) header: HeaderName,
+    pub(crate) max_token_len: usize,
+    /// Exact `iss` → pool slot in the key store: one lookup, never a scan.
+    pub(crate) issuers: HashMap<Box<str>, usize>,
+    pub(crate) leeway: i64,
+    pub(crate) checks: Checks,
+}
+
+/// The outcome of one attempt.
+pub(crate) enum Verdict {
+    Allow(CognitoClaims),
+    Deny(RejectionKind),
+    /// The kid is not in the issuing pool's snapshot: refresh, then try again.
+    Miss {
+        slot: usize,
+        kid: Box<str>,
+    },
+}
+
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// An optional numeric claim: absent, or an integer within `0..=MAX_NUMERIC_DATE`.
+/// Anything else (a string, a float, a huge or negative number) is refused, not
+/// treated as absent.
+fn numeric(claims: &Map<String, Value>, key: &str) -> Result<Option<i64>, RejectionKind> {
+    match claims.get(key) {
+        None => Ok(None),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(v) if (0..=MAX_NUMERIC_DATE).contains(&v) => Ok(Some(v)),
+            _ => Err(RejectionKind::InvalidClaims),
+        },
+        Some(_) => Err(RejectionKind::InvalidClaims),
+    }
+}
+
+/// Time claims: `exp` required; `exp`, `iat`, `nbf`, `auth_time` type-checked.
+fn check_times(claims: &Map<String, Value>, now: i64, leeway: i64) -> Result<(), RejectionKind> {
+    let exp = numeric(claims, "exp")?.ok_or(RejectionKind::InvalidClaims)?;
+    let iat = numeric(claims, "iat")?;
+    let nbf = numeric(claims, "nbf")?;
+    numeric(claims, "auth_time")?;
+    if exp <= now - leeway {
+        return Err(RejectionKind::Expired);
+    }
+    if nbf.is_some_and(|nbf| nbf > now + leeway) {
+        return Err(RejectionKind::NotYetValid);
+    }
+    if iat.is_some_and(|iat| iat > now + leeway + IAT_SKEW) {
+        return Err(RejectionKind::NotYetValid);
+    }
+    Ok(())
+}
+
+impl Authorizer {
+    /// Runs the whole pipeline synchronously. With `defer_miss`, an unknown kid
+    /// (or a pool with no keys yet) yields [`Verdict::Miss`]; without it, the miss
+    /// is final and decided from the snapshot.
+    pub(crate) fn authorize(
+        &self,
+        keys: &KeyStore,
+        headers: &HeaderMap,
+        requirement: &Requirement,
+        now: i64,
+        defer_miss: bool,
+    ) -> Verdict {
+        match self.try_authorize(keys, headers, requirement, now, defer_miss) {
+            Ok(claims) => Verdict::Allow(claims),
+            Err(Err(kind)) => Verdict::Deny(kind),
+            Err(Ok((slot, kid))) => Verdict::Miss { slot, kid },
+        }
+    }
+
+    /// Runs the pipeline after a refresh: a miss is now final.
+    pub(crate) fn authorize_final(
+        &self,
+        keys: &KeyStore,
+        headers: &HeaderMap,
+        requirement: &Requirement,
+        now: i64,
+    ) -> Result<CognitoClaims, RejectionKind> {
+        self.try_authorize(keys, headers, requirement, now, false)
+            .map_err(|e| e.err().unwrap_or(RejectionKind::UnknownKeyId))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn try_authorize(
+        &self,
+        keys: &KeyStore,
+        headers: &HeaderMap,
+        requirement: &Requirement,
+        now: i64,
+        defer_miss: bool,
+    ) -> Result<CognitoClaims, Result<(usize, Box<str>), RejectionKind>> {
+        let raw = token::extract(headers, &self.header, self.max_token_len).map_err(Err)?;
+        let parsed = token::parse(raw).map_err(Err)?;
+        let slot = *parsed
+            .issuer()
+            .and_then(|iss| self.issuers.get(iss))
+            .ok_or(Err(RejectionKind::UnknownIssuer))?;
+        let snapshot = keys.snapshot(slot);
+        let Some(entry) = snapshot.keys.get(parsed.kid.as_str()) else {
+            if defer_miss {
+                return Err(Ok((slot, parsed.kid.into_boxed_str())));
+            }
+            return Err(Err(if snapshot.loaded {
+                RejectionKind::UnknownKeyId
+            } else {
+                RejectionKind::KeysUnavailable
+            }));
+        };
+        if !entry.key.verify(parsed.signing_input, parsed.signature()) {
+            return Err(Err(RejectionKind::InvalidSignature));
+        }
+        drop(snapshot);
+        check_times(&parsed.claims, now, self.leeway).map_err(Err)?;
+        let claims = CognitoClaims::from_map(parsed.claims)
+            .map_err(|_| Err(RejectionKind::InvalidClaims))?;
+        self.checks.decide(requirement, &claims).map_err(Err)?;
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn times(v: Value) -> Result<(), RejectionKind> {
+        check_times(v.as_object().unwrap(), 1_000_000, 0)
+    }
+
+    #[test]
+    fn time_claims_are_type_checked() {
+        assert_eq!(times(json!({"exp": 1_000_001})), Ok(()));
+        assert_eq!(
+            times(json!({"exp": 1_000_000})),
+            Err(RejectionKind::Expired)
+        );
+        assert_eq!(times(json!({"exp": 999_999})), Err(RejectionKind::Expired));
+        assert_eq!(times(json!({})), Err(RejectionKind::InvalidClaims));
+        assert_eq!(
+            times(json!({"exp": "2000000"})),
+            Err(RejectionKind::InvalidClaims)
+        );
+        assert_eq!(
+            times(json!({"exp": 2_000_000.5})),
+            Err(RejectionKind::InvalidClaims)
+        );
+        assert_eq!(times(json!({"exp": -5})), Err(RejectionKind::InvalidClaims));
+        assert_eq!(
+            times(json!({"exp": 1e300})),
+            Err(RejectionKind::InvalidClaims)
+        );
+        assert_eq!(
+            times(json!({"exp": u64::MAX})),
+            Err(RejectionKind::InvalidClaims)
+        );
+        assert_eq!(
+            times(json!({"exp": null})),
+            Err(RejectionKind::InvalidClaims)
+        );
+        assert_eq!(
+            times(json!({"exp": 2_000_000, "iat": "1"})),
+            Err(RejectionKind::InvalidClaims)
+        );
+        assert_eq!(
+            times(json!({"exp": 2_000_000, "auth_time": true})),
+            Err(RejectionKind::InvalidClaims)
+        );
+        assert_eq!(
+            times(json!({"exp": 2_000_000, "nbf": 1_000_001})),
+            Err(RejectionKind::NotYetValid)
+        );
+        assert_eq!(times(json!({"exp": 2_000_000, "nbf": 1_000_000})), Ok(()));
+        assert_eq!(
+            times(json!({"exp": 2_000_000, "iat": 1_000_301})),
+            Err(RejectionKind::NotYetValid)
+        );
+        assert_eq!(times(json!({"exp": 2_000_000, "iat": 1_000_300})), Ok(()));
+    }
+
+    #[test]
+    fn leeway_extends_expiry() {
+        let claims = json!({"exp": 999_990});
+        assert_eq!(
+            check_times(claims.as_object().unwrap(), 1_000_000, 10),
+            Err(RejectionKind::Expired)
+        );
+        assert_eq!(
+            check_times(claims.as_object().unwrap(), 1_000_000, 11),
+            Ok(())
+        );
+    }
+}

@@ -1,0 +1,290 @@
+//! The verified claims handed to the inner service.
+//!
+//! The layer inserts one [`CognitoClaims`] into the request extensions. It offers
+//! typed accessors and, through [`CognitoClaims::api_gateway`], the flat map of
+//! strings API Gateway hands an integration as `$context.authorizer.claims`
+//! (and a Lambda proxy integration as `requestContext.authorizer.claims`):
+//!
+//! - strings unchanged (`scope` keeps its spaces, keys keep colons: `custom:role`);
+//! - numbers as decimal text (`auth_time` → `"1544112503"`);
+//! - `exp` and `iat` as a Java date in UTC: `"Thu Dec 06 17:08:23 UTC 2018"`;
+//! - booleans as `"true"` / `"false"`;
+//! - arrays joined with `,` (`"cognito:groups": "admin,staging-manager"`), objects in
+//!   arrays as compact JSON;
+//! - objects as compact JSON; `null` values are left out (a choice: AWS does not
+//!   document them, and Cognito never issues them).
+//!
+//! ```
+//! use tower_cognito::claims::CognitoClaims;
+//! use serde_json::json;
+//!
+//! let claims = CognitoClaims::from_json(json!({
+//!     "sub": "3c9c4f61",
+//!     "token_use": "id",
+//!     "cognito:username": "alice",
+//!     "cognito:groups": ["admin", "staging-manager"],
+//!     "custom:role": "owner",
+//!     "exp": 1544116103,
+//! }))
+//! .unwrap();
+//! assert_eq!(claims.username(), Some("alice"));
+//! assert_eq!(claims.custom("role"), Some("owner"));
+//! assert_eq!(claims.groups().collect::<Vec<_>>(), ["admin", "staging-manager"]);
+//! let map = claims.api_gateway();
+//! assert_eq!(map.get("cognito:groups"), Some("admin,staging-manager"));
+//! assert_eq!(map.get("exp"), Some("Thu Dec 06 17:08:23 UTC 2018"));
+//! ```
+
+mod render;
+
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// Which kind of Cognito token the claims came from (`token_use`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenUse {
+    /// An ID token (`token_use: "id"`).
+    Id,
+    /// An access token (`token_use: "access"`).
+    Access,
+}
+
+impl TokenUse {
+    /// `"id"` or `"access"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenUse::Id => "id",
+            TokenUse::Access => "access",
+        }
+    }
+}
+
+/// The claims of a verified Cognito token. Cheap to clone (one `Arc`).
+///
+/// See the [module docs](self) for an example.
+#[derive(Clone)]
+pub struct CognitoClaims(Arc<Inner>);
+
+struct Inner {
+    raw: Map<String, Value>,
+    token_use: TokenUse,
+    exp: i64,
+    api_gateway: OnceLock<ApiGatewayClaims>,
+}
+
+impl fmt::Debug for CognitoClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Claims are not secrets the way a token is, but keep logs short.
+        f.debug_struct("CognitoClaims")
+            .field("sub", &self.sub())
+            .field("token_use", &self.0.token_use)
+            .field("exp", &self.0.exp)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`CognitoClaims::from_json`] refused a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimsError(&'static str);
+
+impl fmt::Display for ClaimsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for ClaimsError {}
+
+impl CognitoClaims {
+    /// Builds claims from a JSON object without any verification, for tests and
+    /// for code that verified the token elsewhere. Requires `token_use` (`id` or
+    /// `access`) and an integer `exp`.
+    pub fn from_json(value: Value) -> Result<Self, ClaimsError> {
+        match value {
+            Value::Object(map) => Self::from_map(map),
+            _ => Err(ClaimsError("claims must be a JSON object")),
+        }
+    }
+
+    pub(crate) fn from_map(raw: Map<String, Value>) -> Result<Self, ClaimsError> {
+        let token_use = match raw.get("token_use").and_then(Value::as_str) {
+            Some("id") => TokenUse::Id,
+            Some("access") => TokenUse::Access,
+            _ => return Err(ClaimsError("token_use must be \"id\" or \"access\"")),
+        };
+        let exp = raw
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or(ClaimsError("exp must be an integer"))?;
+        Ok(Self(Arc::new(Inner {
+            raw,
+            token_use,
+            exp,
+            api_gateway: OnceLock::new(),
+        })))
+    }
+
+    fn str_claim(&self, key: &str) -> Option<&str> {
+        self.0.raw.get(key).and_then(Value::as_str)
+    }
+
+    /// Any claim by its full name, as JSON (`"custom:role"`, `"cognito:groups"`).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.raw.get(key)
+    }
+
+    /// All claims as the JSON object the token carried.
+    pub fn raw(&self) -> &Map<String, Value> {
+        &self.0.raw
+    }
+
+    /// `sub`: the user's unique, stable ID (or the app client for
+    /// client-credentials access tokens).
+    pub fn sub(&self) -> Option<&str> {
+        self.str_claim("sub")
+    }
+
+    /// `cognito:username` (ID tokens) or `username` (access tokens).
+    pub fn username(&self) -> Option<&str> {
+        self.str_claim("cognito:username")
+            .or_else(|| self.str_claim("username"))
+    }
+
+    /// `token_use`.
+    pub fn token_use(&self) -> TokenUse {
+        self.0.token_use
+    }
+
+    /// The app client: `client_id` for access tokens, `aud` for ID tokens.
+    pub fn client_id(&self) -> Option<&str> {
+        match self.0.token_use {
+            TokenUse::Access => self.str_claim("client_id"),
+            TokenUse::Id => self.str_claim("aud"),
+        }
+    }
+
+    /// `aud`, when it is a string (ID tokens).
+    pub fn audience(&self) -> Option<&str> {
+        self.str_claim("aud")
+    }
+
+    /// `iss`.
+    pub fn issuer(&self) -> Option<&str> {
+        self.str_claim("iss")
+    }
+
+    /// The scopes of an access token's space-separated `scope` claim.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.str_claim("scope")
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Whether `scope` lists this scope exactly (case-sensitive).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().any(|s| s == scope)
+    }
+
+    /// `cognito:groups`.
+    pub fn groups(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .raw
+            .get("cognito:groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+    }
+
+    /// Whether the user is in this group.
+    pub fn in_group(&self, group: &str) -> bool {
+        self.groups().any(|g| g == group)
+    }
+
+    /// `email`.
+    pub fn email(&self) -> Option<&str> {
+        self.str_claim("email")
+    }
+
+    /// A custom attribute by its name without the prefix: `custom("role")` reads
+    /// `custom:role`.
+    pub fn custom(&self, name: &str) -> Option<&str> {
+        self.0
+            .raw
+            .iter()
+            .find(|(k, _)| k.strip_prefix("custom:") == Some(name))
+            .and_then(|(_, v)| v.as_str())
+    }
+
+    /// `exp`, seconds since the epoch.
+    pub fn exp(&self) -> i64 {
+        self.0.exp
+    }
+
+    /// `iat`, seconds since the epoch.
+    pub fn iat(&self) -> Option<i64> {
+        self.0.raw.get("iat").and_then(Value::as_i64)
+    }
+
+    /// `auth_time`, seconds since the epoch.
+    pub fn auth_time(&self) -> Option<i64> {
+        self.0.raw.get("auth_time").and_then(Value::as_i64)
+    }
+
+    /// The claims as API Gateway renders them for `$context.authorizer.claims`.
+    /// Rendered on first use and kept.
+    pub fn api_gateway(&self) -> &ApiGatewayClaims {
+        self.0.api_gateway.get_or_init(|| ApiGatewayClaims {
+            map: render::render(&self.0.raw),
+        })
+    }
+}
+
+/// API Gateway's `$context.authorizer.claims`: every claim as a string.
+///
+/// Serializes as a JSON object of strings. See the [module docs](self).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiGatewayClaims {
+    map: BTreeMap<String, String>,
+}
+
+impl ApiGatewayClaims {
+    /// `$context.authorizer.claims['name']`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.map.get(name).map(String::as_str)
+    }
+
+    /// All entries, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The map as a JSON object.
+    pub fn to_json(&self) -> Value {
+        Value::Object(
+            self.map
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
+    }
+}
+
+impl serde::Serialize for ApiGatewayClaims {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.map.serialize(serializer)
+    }
+}

@@ -1,0 +1,231 @@
+//! Why a request was rejected, and why a configuration was refused.
+
+use std::fmt;
+
+/// What went wrong with a request's token.
+///
+/// Attached to every rejection response's extensions as an [`AuthError`], so an
+/// outer layer can log or count it. New kinds may be added in minor releases.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectionKind {
+    /// The token header is absent or empty.
+    MissingToken,
+    /// The token header appears more than once.
+    MultipleTokens,
+    /// The token is longer than the configured cap.
+    TokenTooLarge,
+    /// Not three base64url segments with a JSON object header and payload.
+    MalformedToken,
+    /// The header names an algorithm other than RS256, or carries key material
+    /// or critical extensions that are never honoured.
+    UnsupportedHeader,
+    /// The header has no `kid`.
+    MissingKeyId,
+    /// `iss` is missing or names no configured user pool.
+    UnknownIssuer,
+    /// The issuing pool's key set has no key with the token's `kid`.
+    UnknownKeyId,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// A claim is missing or has the wrong type (`exp` absent, a string, a float...).
+    InvalidClaims,
+    /// `exp` has passed.
+    Expired,
+    /// `nbf` or `iat` lies in the future.
+    NotYetValid,
+    /// An access token on a route without scopes, or an ID token on a route with scopes.
+    WrongTokenUse,
+    /// None of the route's scopes is in the token's `scope` claim.
+    InsufficientScope,
+    /// The Token validation expression does not match `aud`, or `aud` is absent.
+    AudienceMismatch,
+    /// The app client is not in the allowed list.
+    ClientNotAllowed,
+    /// The user is in none of the required groups.
+    GroupNotAllowed,
+    /// The revocation check refused the token.
+    Revoked,
+    /// The route is not in the policy table and unlisted routes are denied.
+    UnlistedRoute,
+    /// No keys could be had for the issuing pool (never loaded, fetch failing).
+    KeysUnavailable,
+}
+
+impl RejectionKind {
+    /// The API Gateway response class this kind maps to.
+    pub fn response_type(self) -> ResponseType {
+        match self {
+            RejectionKind::Expired => ResponseType::ExpiredToken,
+            RejectionKind::KeysUnavailable => ResponseType::AuthorizerConfigurationError,
+            _ => ResponseType::Unauthorized,
+        }
+    }
+
+    /// A short, fixed description; never contains token material.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionKind::MissingToken => "missing token",
+            RejectionKind::MultipleTokens => "token header repeated",
+            RejectionKind::TokenTooLarge => "token too large",
+            RejectionKind::MalformedToken => "malformed token",
+            RejectionKind::UnsupportedHeader => "unsupported token header",
+            RejectionKind::MissingKeyId => "missing kid",
+            RejectionKind::UnknownIssuer => "unknown issuer",
+            RejectionKind::UnknownKeyId => "unknown kid",
+            RejectionKind::InvalidSignature => "invalid signature",
+            RejectionKind::InvalidClaims => "invalid claims",
+            RejectionKind::Expired => "token expired",
+            RejectionKind::NotYetValid => "token not yet valid",
+            RejectionKind::WrongTokenUse => "wrong token_use for route",
+            RejectionKind::InsufficientScope => "no matching scope",
+            RejectionKind::AudienceMismatch => "aud does not match token validation",
+            RejectionKind::ClientNotAllowed => "app client not allowed",
+            RejectionKind::GroupNotAllowed => "user not in a required group",
+            RejectionKind::Revoked => "token revoked",
+            RejectionKind::UnlistedRoute => "route not in policy table",
+            RejectionKind::KeysUnavailable => "signing keys unavailable",
+        }
+    }
+}
+
+impl fmt::Display for RejectionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The response classes of API Gateway's "gateway responses" that this
+/// authorizer produces; each one's response can be replaced.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResponseType {
+    /// `UNAUTHORIZED`: 401, `{"message":"Unauthorized"}`.
+    Unauthorized,
+    /// `EXPIRED_TOKEN`: 401, `{"message":"The incoming token has expired"}`.
+    ExpiredToken,
+    /// `AUTHORIZER_CONFIGURATION_ERROR`: 500, `{"message":null}`.
+    AuthorizerConfigurationError,
+}
+
+/// A rejected request's reason.
+///
+/// Found in the extensions of every rejection response:
+///
+/// ```
+/// use tower_cognito::{AuthError, RejectionKind};
+///
+/// fn log_rejection(res: &http::Response<()>) {
+///     if let Some(err) = res.extensions().get::<AuthError>() {
+///         assert_ne!(err.kind().as_str(), "");
+///     }
+/// }
+/// # let mut res = http::Response::new(());
+/// # res.extensions_mut().insert(AuthError::new(RejectionKind::MissingToken));
+/// # log_rejection(&res);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthError {
+    kind: RejectionKind,
+}
+
+impl AuthError {
+    /// An error of the given kind.
+    pub fn new(kind: RejectionKind) -> Self {
+        Self { kind }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.as_str())
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+impl From<RejectionKind> for AuthError {
+    fn from(kind: RejectionKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+/// A configuration the builder refused; the message names the bad value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No user pool was given.
+    NoUserPools,
+    /// More user pools than API Gateway allows (1000).
+    TooManyUserPools(usize),
+    /// A pool ARN or pool ID that does not parse.
+    InvalidUserPool {
+        /// The value as given.
+        value: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// An endpoint override that is not an `http(s)://` base URL.
+    InvalidEndpoint {
+        /// The value as given.
+        value: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// The token header name is not a valid HTTP header name.
+    InvalidHeaderName(String),
+    /// The Token validation expression does not compile.
+    InvalidTokenValidation {
+        /// The expression as given.
+        expression: String,
+        /// The regex compiler's message.
+        reason: String,
+    },
+    /// An empty scope, or one containing whitespace.
+    InvalidScope(String),
+    /// An inline JWKS document that does not parse or names an unknown pool.
+    InvalidJwks {
+        /// The pool the document was given for.
+        pool: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Anything else, with a message naming the value.
+    Other(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::NoUserPools => f.write_str("at least one user pool is required"),
+            ConfigError::TooManyUserPools(n) => {
+                write!(f, "{n} user pools given; an authorizer takes at most 1000")
+            }
+            ConfigError::InvalidUserPool { value, reason } => {
+                write!(f, "invalid user pool {value:?}: {reason}")
+            }
+            ConfigError::InvalidEndpoint { value, reason } => {
+                write!(f, "invalid endpoint {value:?}: {reason}")
+            }
+            ConfigError::InvalidHeaderName(name) => write!(f, "invalid token header name {name:?}"),
+            ConfigError::InvalidTokenValidation { expression, reason } => {
+                write!(
+                    f,
+                    "invalid token validation expression {expression:?}: {reason}"
+                )
+            }
+            ConfigError::InvalidScope(scope) => write!(f, "invalid scope {scope:?}"),
+            ConfigError::InvalidJwks { pool, reason } => {
+                write!(f, "invalid JWKS for pool {pool:?}: {reason}")
+            }
+            ConfigError::Other(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -1,0 +1,118 @@
+//! Amazon API Gateway's `COGNITO_USER_POOLS` authorizer as a [tower] layer.
+//!
+//! [`CognitoAuthLayer`] reads the token from the configured header, verifies it
+//! against the user pools' keys (fetched once, refreshed in the background, read
+//! without locks), applies the route's policy exactly as API Gateway does, and
+//! passes the request on with its [`CognitoClaims`](claims::CognitoClaims) in the
+//! extensions. Rejections are API Gateway's responses, byte for byte.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use tower_cognito::{claims::CognitoClaims, CognitoAuthLayer};
+//!
+//! async fn hello(claims: CognitoClaims) -> String {
+//!     format!("hello {}", claims.username().unwrap_or("?"))
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = CognitoAuthLayer::builder()
+//!     .user_pool("arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEf123")
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/hello", get(hello))   // ID token required (no scopes)
+//!     .route_layer(auth.clone())
+//!     .route(
+//!         "/cats",
+//!         get(|| async { "cats" })
+//!             .route_layer(auth.require_scopes(["https://my-petstore-api.example.com/cats.read"])?),
+//!     );
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! # What is reproduced from API Gateway
+//!
+//! - **Token source**: one header (default `Authorization`), the bare token or
+//!   `Bearer <token>`. Missing or empty → 401. A repeated header and tokens over
+//!   8 KiB (configurable) are refused too, before any decoding.
+//! - **Pools**: 1 to 1000 user pools, as ARNs or IDs; the token's `iss` selects
+//!   the pool by exact match, `kid` the key in that pool's JWKS.
+//! - **token_use and scopes**: a route without scopes takes only ID tokens; a
+//!   route with scopes only access tokens carrying at least one of them
+//!   (exact, case-sensitive). Both failures are 401, as in API Gateway.
+//! - **Token validation**: an optional regular expression that `aud` must match
+//!   in full (so access tokens, which have no `aud`, are refused).
+//! - **Responses**: 401 `{"message":"Unauthorized"}`, 401
+//!   `{"message":"The incoming token has expired"}`, and 500 `{"message":null}`
+//!   when no keys can be had, each with `x-amzn-ErrorType`; each replaceable.
+//! - **Claims**: the flat string map of `$context.authorizer.claims`; see
+//!   [`claims`].
+//!
+//! # Beyond API Gateway
+//!
+//! Allowed app client IDs, required groups, accepting both token types on
+//! routes without scopes, a revocation check, gRPC replies for gRPC requests,
+//! and typed claims. All opt-in except gRPC replies.
+//!
+//! # Choices where AWS documents nothing
+//!
+//! - A repeated token header is refused; tokens longer than 8 KiB are refused.
+//! - Only RS256 is accepted (Cognito signs with nothing else). Headers carrying
+//!   `jku`, `jwk`, `x5u`, `x5c` or `crit` are refused: Cognito never sets them.
+//! - Payloads with a repeated top-level member are refused.
+//! - `exp` is required; `exp`, `iat`, `nbf` and `auth_time` must be integers from
+//!   0 to 253402300799 when present. `nbf` later than now (plus leeway) is
+//!   refused, and so is `iat` more than 5 minutes ahead.
+//! - When no keys can be had for the token's pool the answer is API Gateway's
+//!   best-known default, 500 `{"message":null}`.
+//! - gRPC requests get `grpc-status` 16 (UNAUTHENTICATED), 7 (PERMISSION_DENIED)
+//!   for a missing scope, group or client, 13 (INTERNAL) when keys cannot be had.
+//!
+//! # Keys
+//!
+//! Each pool's JWKS is fetched once and each key parsed once, held in an
+//! [`arc_swap::ArcSwap`] snapshot. Requests with a known `kid` verify
+//! synchronously in `call`, with no lock and no allocation of key material. An
+//! unknown `kid` triggers a refresh shared by concurrent requests and limited to
+//! one per pool per 10 s; a failed fetch keeps the last good keys. See
+//! [`KeyStore`].
+//!
+//! # Crypto backend
+//!
+//! Feature `aws-lc-rs` (default) verifies with pre-parsed aws-lc keys. Feature
+//! `rust-crypto` (with default features off) verifies through jsonwebtoken's
+//! RustCrypto provider instead. Building with neither is a compile error; with
+//! both, aws-lc-rs is used. Building a layer also installs the chosen backend
+//! as jsonwebtoken's process default unless one is installed already, so other
+//! jsonwebtoken users in the process never meet its "no provider" panic.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod authorizer;
+mod body;
+mod builder;
+pub mod claims;
+mod crypto;
+mod error;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
+mod keys;
+mod layer;
+mod policy;
+mod pool;
+mod response;
+mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod token;
+
+pub use body::ResponseBody;
+pub use builder::CognitoAuthBuilder;
+pub use error::{AuthError, ConfigError, RejectionKind, ResponseType};
+#[cfg(feature = "axum")]
+pub use extract::MissingClaims;
+pub use future::ResponseFuture;
+pub use keys::{KeyLoadError, KeyStore, KeyStoreStatus, PoolStatus};
+pub use layer::CognitoAuthLayer;
+pub use policy::RoutePolicy;
+pub use response::{GatewayResponse, RejectedRequest};
+pub use service::CognitoAuth;

@@ -1,0 +1,270 @@
+//! Rejection responses: API Gateway's defaults byte for byte, replaceable per
+//! response type (API Gateway's "gateway responses"), and gRPC replies.
+
+use crate::error::{AuthError, RejectionKind, ResponseType};
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use http::{Method, Response, StatusCode, Uri};
+use std::fmt;
+use std::sync::Arc;
+
+const X_AMZN_ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
+
+/// One rejection response: status, headers and body, as API Gateway's gateway
+/// responses configure them.
+///
+/// ```
+/// use tower_cognito::{CognitoAuthLayer, GatewayResponse, ResponseType};
+/// use http::StatusCode;
+///
+/// let layer = CognitoAuthLayer::builder()
+///     .user_pool("us-east-1_AbCdEf123")
+///     .gateway_response(
+///         ResponseType::Unauthorized,
+///         GatewayResponse::new(StatusCode::UNAUTHORIZED)
+///             .header("content-type", "application/problem+json")
+///             .unwrap()
+///             .body(r#"{"title":"sign in first"}"#),
+///     )
+///     .build()
+///     .unwrap();
+/// # drop(layer);
+/// ```
+#[derive(Clone, Debug)]
+pub struct GatewayResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl GatewayResponse {
+    /// A response with this status, no headers and an empty body.
+    pub fn new(status: StatusCode) -> Self {
+        Self {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// Adds a header; fails on an invalid name or value.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, http::Error> {
+        let name = HeaderName::try_from(name)?;
+        let value = HeaderValue::try_from(value)?;
+        self.headers.append(name, value);
+        Ok(self)
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// API Gateway's default for a response type:
+    ///
+    /// | type | status | `x-amzn-ErrorType` | body |
+    /// |---|---|---|---|
+    /// | `Unauthorized` | 401 | `UnauthorizedException` | `{"message":"Unauthorized"}` |
+    /// | `ExpiredToken` | 401 | `UnauthorizedException` | `{"message":"The incoming token has expired"}` |
+    /// | `AuthorizerConfigurationError` | 500 | `AuthorizerConfigurationException` | `{"message":null}` |
+    ///
+    /// All with `content-type: application/json`.
+    pub fn api_gateway_default(response_type: ResponseType) -> Self {
+        let (status, error_type, body): (_, _, &'static [u8]) = match response_type {
+            ResponseType::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "UnauthorizedException",
+                br#"{"message":"Unauthorized"}"#,
+            ),
+            ResponseType::ExpiredToken => (
+                StatusCode::UNAUTHORIZED,
+                "UnauthorizedException",
+                br#"{"message":"The incoming token has expired"}"#,
+            ),
+            ResponseType::AuthorizerConfigurationError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "AuthorizerConfigurationException",
+                br#"{"message":null}"#,
+            ),
+        };
+        let mut headers = HeaderMap::with_capacity(2);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(X_AMZN_ERROR_TYPE, HeaderValue::from_static(error_type));
+        Self {
+            status,
+            headers,
+            body: Bytes::from_static(body),
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body.
+    pub fn body_bytes(&self) -> &Bytes {
+        &self.body
+    }
+
+    fn to_response(&self) -> Response<Bytes> {
+        let mut res = Response::new(self.body.clone());
+        *res.status_mut() = self.status;
+        *res.headers_mut() = self.headers.clone();
+        res
+    }
+}
+
+/// What a custom rejection handler sees of the rejected request.
+#[derive(Debug, Clone, Copy)]
+pub struct RejectedRequest<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) uri: &'a Uri,
+    pub(crate) headers: &'a HeaderMap,
+}
+
+impl RejectedRequest<'_> {
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        self.method
+    }
+
+    /// The request URI.
+    pub fn uri(&self) -> &Uri {
+        self.uri
+    }
+
+    /// The request headers (including the token header: do not log them whole).
+    pub fn headers(&self) -> &HeaderMap {
+        self.headers
+    }
+
+    /// Whether the request is gRPC (`content-type: application/grpc...`).
+    pub fn is_grpc(&self) -> bool {
+        is_grpc(self.headers)
+    }
+}
+
+/// A handler that builds the whole rejection response; see
+/// [`CognitoAuthBuilder::rejection_handler`](crate::CognitoAuthBuilder::rejection_handler).
+pub(crate) type RejectionHandler =
+    Arc<dyn Fn(&AuthError, &RejectedRequest<'_>) -> Response<Bytes> + Send + Sync>;
+
+/// The responses of one layer.
+#[derive(Clone)]
+pub(crate) struct Responses {
+    pub(crate) unauthorized: GatewayResponse,
+    pub(crate) expired: GatewayResponse,
+    pub(crate) configuration: GatewayResponse,
+    pub(crate) grpc: bool,
+    pub(crate) handler: Option<RejectionHandler>,
+}
+
+impl fmt::Debug for Responses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Responses")
+            .field("grpc", &self.grpc)
+            .field("custom_handler", &self.handler.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Responses {
+    fn default() -> Self {
+        Self {
+            unauthorized: GatewayResponse::api_gateway_default(ResponseType::Unauthorized),
+            expired: GatewayResponse::api_gateway_default(ResponseType::ExpiredToken),
+            configuration: GatewayResponse::api_gateway_default(
+                ResponseType::AuthorizerConfigurationError,
+            ),
+            grpc: true,
+            handler: None,
+        }
+    }
+}
+
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+}
+
+impl Responses {
+    pub(crate) fn set(&mut self, response_type: ResponseType, response: GatewayResponse) {
+        match response_type {
+            ResponseType::Unauthorized => self.unauthorized = response,
+            ResponseType::ExpiredToken => self.expired = response,
+            ResponseType::AuthorizerConfigurationError => self.configuration = response,
+        }
+    }
+
+    /// The response rejecting `req`.
+    pub(crate) fn reject_request<B>(
+        &self,
+        kind: RejectionKind,
+        req: &http::Request<B>,
+    ) -> Response<Bytes> {
+        self.reject(
+            kind,
+            &RejectedRequest {
+                method: req.method(),
+                uri: req.uri(),
+                headers: req.headers(),
+            },
+        )
+    }
+
+    /// The response for a rejection, with the reason in its extensions.
+    pub(crate) fn reject(
+        &self,
+        kind: RejectionKind,
+        request: &RejectedRequest<'_>,
+    ) -> Response<Bytes> {
+        let error = AuthError::new(kind);
+        if kind == RejectionKind::KeysUnavailable {
+            tracing::warn!(reason = %kind, method = %request.method, path = request.uri.path(), "request rejected");
+        } else {
+            tracing::debug!(reason = %kind, method = %request.method, path = request.uri.path(), "request rejected");
+        }
+        let mut res = if let Some(handler) = &self.handler {
+            handler(&error, request)
+        } else if self.grpc && request.is_grpc() {
+            grpc_reply(kind)
+        } else {
+            match kind.response_type() {
+                ResponseType::Unauthorized => self.unauthorized.to_response(),
+                ResponseType::ExpiredToken => self.expired.to_response(),
+                ResponseType::AuthorizerConfigurationError => self.configuration.to_response(),
+            }
+        };
+        res.extensions_mut().insert(error);
+        res
+    }
+}
+
+/// A trailers-only gRPC reply: HTTP 200 with `grpc-status` in the headers.
+/// UNAUTHENTICATED (16) for token failures, PERMISSION_DENIED (7) when a valid
+/// token lacks a scope, group or client, INTERNAL (13) when keys cannot be had.
+fn grpc_reply(kind: RejectionKind) -> Response<Bytes> {
+    let (code, message) = match kind {
+        RejectionKind::InsufficientScope
+        | RejectionKind::GroupNotAllowed
+        | RejectionKind::ClientNotAllowed => ("7", "Forbidden"),
+        RejectionKind::Expired => ("16", "The incoming token has expired"),
+        RejectionKind::KeysUnavailable => ("13", "Authorizer configuration error"),
+        _ => ("16", "Unauthorized"),
+    };
+    let mut res = Response::new(Bytes::new());
+    let h = res.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    h.insert("grpc-status", HeaderValue::from_static(code));
+    // Plain ASCII without '%', so no percent-encoding is needed.
+    h.insert("grpc-message", HeaderValue::from_static(message));
+    res
+}

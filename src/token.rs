@@ -1,0 +1,331 @@
+//! Reading the token from its header and taking it apart, before any key is used.
+
+use crate::error::RejectionKind;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use http::header::{HeaderMap, HeaderName};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Longest signature accepted: an 8192-bit RSA signature.
+const MAX_SIGNATURE: usize = 1024;
+
+/// The raw token from the configured header: exactly one header, non-empty,
+/// within the cap, with an optional case-insensitive `Bearer ` prefix.
+pub(crate) fn extract<'h>(
+    headers: &'h HeaderMap,
+    name: &HeaderName,
+    max_len: usize,
+) -> Result<&'h [u8], RejectionKind> {
+    let mut values = headers.get_all(name).iter();
+    let value = values.next().ok_or(RejectionKind::MissingToken)?;
+    if values.next().is_some() {
+        return Err(RejectionKind::MultipleTokens);
+    }
+    let mut token = value.as_bytes();
+    // The cap applies before anything is decoded.
+    if token.len() > max_len + 7 {
+        return Err(RejectionKind::TokenTooLarge);
+    }
+    if token.len() >= 6 && token[..6].eq_ignore_ascii_case(b"bearer") {
+        let rest = &token[6..];
+        if rest.is_empty() {
+            return Err(RejectionKind::MissingToken);
+        }
+        if rest[0] == b' ' {
+            token = trim_start_spaces(rest);
+        }
+    }
+    if token.is_empty() {
+        return Err(RejectionKind::MissingToken);
+    }
+    if token.len() > max_len {
+        return Err(RejectionKind::TokenTooLarge);
+    }
+    Ok(token)
+}
+
+fn trim_start_spaces(mut s: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = s {
+        s = rest;
+    }
+    s
+}
+
+/// The JOSE header fields that matter. Fields naming key material are read only
+/// to refuse tokens that carry them; unknown fields are ignored.
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+    crit: Option<IgnoredAny>,
+    jku: Option<IgnoredAny>,
+    jwk: Option<IgnoredAny>,
+    x5u: Option<IgnoredAny>,
+    x5c: Option<IgnoredAny>,
+}
+
+/// A token taken apart but not yet verified.
+pub(crate) struct Parsed<'t> {
+    /// `base64(header) "." base64(payload)`: what the signature covers.
+    pub(crate) signing_input: &'t [u8],
+    pub(crate) signature: [u8; MAX_SIGNATURE],
+    pub(crate) signature_len: usize,
+    pub(crate) kid: String,
+    pub(crate) claims: Map<String, Value>,
+}
+
+impl Parsed<'_> {
+    pub(crate) fn signature(&self) -> &[u8] {
+        &self.signature[..self.signature_len]
+    }
+
+    pub(crate) fn issuer(&self) -> Option<&str> {
+        self.claims.get("iss").and_then(Value::as_str)
+    }
+}
+
+/// Splits and decodes a compact JWS, checking everything that needs no key:
+/// three canonical base64url segments, a JSON object header naming RS256 with a
+/// string `kid` and no key material or critical extensions, a JSON object payload
+/// with no repeated top-level member.
+pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, RejectionKind> {
+    let malformed = RejectionKind::MalformedToken;
+    let mut parts = token.splitn(3, |&b| b == b'.');
+    let (h, p, s) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s)) if !h.is_empty() && !p.is_empty() && !s.is_empty() => (h, p, s),
+        _ => return Err(malformed),
+    };
+    if s.contains(&b'.') {
+        return Err(malformed);
+    }
+    let header_json = URL_SAFE_NO_PAD.decode(h).map_err(|_| malformed)?;
+    let header: Header = serde_json::from_slice(&header_json).map_err(|_| malformed)?;
+    if header.alg != "RS256" {
+        return Err(RejectionKind::UnsupportedHeader);
+    }
+    if header.crit.is_some()
+        || header.jku.is_some()
+        || header.jwk.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
+    {
+        return Err(RejectionKind::UnsupportedHeader);
+    }
+    let kid = match header.kid {
+        Some(kid) if !kid.is_empty() => kid,
+        _ => return Err(RejectionKind::MissingKeyId),
+    };
+    if s.len() > MAX_SIGNATURE * 4 / 3 + 1 {
+        return Err(malformed);
+    }
+    let mut signature = [0u8; MAX_SIGNATURE];
+    let signature_len = URL_SAFE_NO_PAD
+        .decode_slice(s, &mut signature)
+        .map_err(|_| malformed)?;
+    let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| malformed)?;
+    let claims = serde_json::from_slice::<UniqueObject>(&payload)
+        .map_err(|_| malformed)?
+        .0;
+    Ok(Parsed {
+        signing_input: &token[..h.len() + 1 + p.len()],
+        signature,
+        signature_len,
+        kid,
+        claims,
+    })
+}
+
+/// A JSON object whose top-level members are unique: `{"exp":1,"exp":2}` is
+/// refused rather than resolved, since parsers disagree on which one wins.
+struct UniqueObject(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for UniqueObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = UniqueObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<UniqueObject, A::Error> {
+                let mut map = Map::new();
+                while let Some(key) = access.next_key::<String>()? {
+                    let value: Value = access.next_value()?;
+                    if map.insert(key, value).is_some() {
+                        return Err(serde::de::Error::custom("duplicate member"));
+                    }
+                }
+                Ok(UniqueObject(map))
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!(
+            "{}.{}.{}",
+            b64(header),
+            b64(payload),
+            URL_SAFE_NO_PAD.encode([7u8; 256])
+        )
+    }
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(
+                http::header::AUTHORIZATION,
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn extracts_raw_and_bearer() {
+        let name = http::header::AUTHORIZATION;
+        assert_eq!(extract(&headers(&["abc"]), &name, 10).unwrap(), b"abc");
+        assert_eq!(
+            extract(&headers(&["Bearer abc"]), &name, 10).unwrap(),
+            b"abc"
+        );
+        assert_eq!(
+            extract(&headers(&["bEaReR   abc"]), &name, 10).unwrap(),
+            b"abc"
+        );
+        assert_eq!(
+            extract(&headers(&[]), &name, 10),
+            Err(RejectionKind::MissingToken)
+        );
+        assert_eq!(
+            extract(&headers(&[""]), &name, 10),
+            Err(RejectionKind::MissingToken)
+        );
+        assert_eq!(
+            extract(&headers(&["Bearer"]), &name, 10),
+            Err(RejectionKind::MissingToken)
+        );
+        assert_eq!(
+            extract(&headers(&["a", "b"]), &name, 10),
+            Err(RejectionKind::MultipleTokens)
+        );
+        assert_eq!(
+            extract(&headers(&["abcdefghijk"]), &name, 10),
+            Err(RejectionKind::TokenTooLarge)
+        );
+        assert_eq!(
+            extract(&headers(&["Bearer abcdefghijk"]), &name, 10),
+            Err(RejectionKind::TokenTooLarge)
+        );
+    }
+
+    #[test]
+    fn parses_a_well_formed_token() {
+        let t = token(r#"{"alg":"RS256","kid":"k1"}"#, r#"{"iss":"x","exp":1}"#);
+        let p = parse(t.as_bytes()).unwrap();
+        assert_eq!(p.kid, "k1");
+        assert_eq!(p.issuer(), Some("x"));
+        assert_eq!(p.signature().len(), 256);
+        assert!(t.starts_with(std::str::from_utf8(p.signing_input).unwrap()));
+    }
+
+    #[test]
+    fn refuses_before_any_key_work() {
+        let sig = URL_SAFE_NO_PAD.encode([7u8; 256]);
+        let cases: Vec<(String, RejectionKind)> = vec![
+            ("a.b".into(), RejectionKind::MalformedToken),
+            ("a.b.c.d".into(), RejectionKind::MalformedToken),
+            (
+                token(r#"{"alg":"none","kid":"k"}"#, "{}"),
+                RejectionKind::UnsupportedHeader,
+            ),
+            (
+                token(r#"{"alg":"HS256","kid":"k"}"#, "{}"),
+                RejectionKind::UnsupportedHeader,
+            ),
+            (
+                token(r#"{"alg":"rs256","kid":"k"}"#, "{}"),
+                RejectionKind::UnsupportedHeader,
+            ),
+            (token(r#"{"kid":"k"}"#, "{}"), RejectionKind::MalformedToken),
+            (
+                token(r#"{"alg":"RS256"}"#, "{}"),
+                RejectionKind::MissingKeyId,
+            ),
+            (
+                token(r#"{"alg":"RS256","kid":""}"#, "{}"),
+                RejectionKind::MissingKeyId,
+            ),
+            (
+                token(r#"{"alg":"RS256","kid":5}"#, "{}"),
+                RejectionKind::MalformedToken,
+            ),
+            (
+                token(r#"{"alg":"RS256","kid":"k","jku":"http://x"}"#, "{}"),
+                RejectionKind::UnsupportedHeader,
+            ),
+            (
+                token(r#"{"alg":"RS256","kid":"k","jwk":{}}"#, "{}"),
+                RejectionKind::UnsupportedHeader,
+            ),
+            (
+                token(r#"{"alg":"RS256","kid":"k","x5u":"x"}"#, "{}"),
+                RejectionKind::UnsupportedHeader,
+            ),
+            (
+                token(r#"{"alg":"RS256","kid":"k","x5c":[]}"#, "{}"),
+                RejectionKind::UnsupportedHeader,
+            ),
+            (
+                token(r#"{"alg":"RS256","kid":"k","crit":["b64"]}"#, "{}"),
+                RejectionKind::UnsupportedHeader,
+            ),
+            (
+                token(r#"{"alg":"RS256","alg":"RS256","kid":"k"}"#, "{}"),
+                RejectionKind::MalformedToken,
+            ),
+            (
+                token(r#"{"alg":"RS256","kid":"k"}"#, "[]"),
+                RejectionKind::MalformedToken,
+            ),
+            (
+                token(r#"{"alg":"RS256","kid":"k"}"#, r#"{"exp":1,"exp":2}"#),
+                RejectionKind::MalformedToken,
+            ),
+            (token(r#"["RS256"]"#, "{}"), RejectionKind::MalformedToken),
+            (
+                format!(
+                    "{}=.{}.{sig}",
+                    b64(r#"{"alg":"RS256","kid":"k"}"#),
+                    b64("{}")
+                ),
+                RejectionKind::MalformedToken,
+            ),
+            (
+                format!(
+                    "{}.{}.{}",
+                    b64(r#"{"alg":"RS256","kid":"k"}"#),
+                    b64("{}"),
+                    &sig[..sig.len() - 1]
+                ),
+                RejectionKind::MalformedToken,
+            ),
+        ];
+        for (t, kind) in cases {
+            assert_eq!(parse(t.as_bytes()).err(), Some(kind), "{t}");
+        }
+    }
+}
