@@ -44,7 +44,8 @@ struct PoolEntry {
     jwks_url: Box<str>,
     keys: ArcSwap<PoolKeys>,
     /// Serialises fetches of this pool: a miss that arrives during a fetch waits
-    /// for it and then looks again, so concurrent misses share one fetch.
+    /// for it and then looks again, so concurrent misses share one fetch. Holds
+    /// when a miss last caused a fetch, for the rate limit.
     fetch_gate: tokio::sync::Mutex<Option<Instant>>,
     status: Mutex<StatusInner>,
 }
@@ -270,14 +271,25 @@ impl KeyStore {
         Ok(n)
     }
 
-    /// Fetches every pool's keys now, concurrently, and waits for the results.
-    /// Not rate-limited: call it at startup to wait for the first load.
+    /// Waits until every pool has keys: pools without keys are fetched now (a
+    /// fetch already under way is waited for, not repeated). Call it at startup
+    /// before taking traffic. Fails with the pools that still have no keys.
     pub async fn load(&self) -> Result<(), KeyLoadError> {
+        self.fetch_all(false).await
+    }
+
+    /// Fetches every pool's keys now, whether or not it has keys, and waits for
+    /// the results. Not rate-limited. A failed fetch keeps the pool's keys.
+    pub async fn refresh(&self) -> Result<(), KeyLoadError> {
+        self.fetch_all(true).await
+    }
+
+    async fn fetch_all(&self, force: bool) -> Result<(), KeyLoadError> {
         self.ensure_started();
         let mut set = tokio::task::JoinSet::new();
         for slot in 0..self.inner.pools.len() {
             let inner = Arc::clone(&self.inner);
-            set.spawn(async move { (slot, inner.refresh(slot).await) });
+            set.spawn(async move { (slot, inner.refresh(slot, force).await) });
         }
         let mut failures = Vec::new();
         while let Some(res) = set.join_next().await {
@@ -358,10 +370,9 @@ impl StoreInner {
         st.skipped = parsed.skipped;
     }
 
-    /// One fetch of a pool, holding its gate. The caller holds the gate.
-    async fn fetch_locked(&self, slot: usize, gate: &mut Option<Instant>) -> Result<(), String> {
+    /// One fetch of a pool. The caller holds the pool's gate.
+    async fn fetch_locked(&self, slot: usize) -> Result<(), String> {
         let entry = &self.pools[slot];
-        *gate = Some(Instant::now());
         let result = async {
             let body = fetch::fetch(
                 &self.client,
@@ -395,9 +406,14 @@ impl StoreInner {
         }
     }
 
-    async fn refresh(&self, slot: usize) -> Result<(), String> {
-        let mut gate = self.pools[slot].fetch_gate.lock().await;
-        self.fetch_locked(slot, &mut gate).await
+    /// Fetches a pool; unless `force`, only if it has no keys once any fetch
+    /// under way has finished.
+    async fn refresh(&self, slot: usize, force: bool) -> Result<(), String> {
+        let _gate = self.pools[slot].fetch_gate.lock().await;
+        if !force && self.pools[slot].keys.load().loaded {
+            return Ok(());
+        }
+        self.fetch_locked(slot).await
     }
 
     async fn refresh_for_miss(&self, slot: usize, kid: &str) -> MissOutcome {
@@ -420,7 +436,8 @@ impl StoreInner {
         if gate.is_some_and(|last| last.elapsed() < self.settings.miss_rate_limit) {
             return now;
         }
-        let _ = self.fetch_locked(slot, &mut gate).await;
+        *gate = Some(Instant::now());
+        let _ = self.fetch_locked(slot).await;
         outcome(&entry.keys.load())
     }
 
@@ -464,7 +481,7 @@ async fn background(weak: Weak<StoreInner>, mut shutdown: tokio::sync::watch::Re
             }
             for (slot, when) in due.iter_mut().enumerate() {
                 if *when <= now {
-                    let _ = inner.refresh(slot).await;
+                    let _ = inner.refresh(slot, true).await;
                     *when = Instant::now() + inner.next_due(slot);
                 }
             }

@@ -155,6 +155,12 @@ impl JwksServer {
             .unwrap_or(0)
     }
 
+    /// A reader of one pool's hit count that can move to another thread.
+    pub fn clone_hits(&self) -> impl Fn() -> usize + Send + 'static {
+        let hits = self.state.hits.clone();
+        move || hits.lock().unwrap().get(POOL).copied().unwrap_or(0)
+    }
+
     pub fn total_hits(&self) -> usize {
         self.state.total.load(Ordering::SeqCst)
     }
