@@ -137,7 +137,8 @@ async fn failed_refresh_keeps_the_last_good_keys() {
     let layer = builder(&server).max_jwks_bytes(4096).build().unwrap();
     layer.key_store().load().await.unwrap();
 
-    let failures: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Breakage<'a> = Box<dyn Fn() + 'a>;
+    let failures: Vec<(&str, Breakage)> = vec![
         ("status 500", Box::new(|| server.set_status(POOL, 500))),
         (
             "not a JWKS document",
