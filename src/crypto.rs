@@ -14,8 +14,10 @@ compile_error!(
 pub(crate) struct VerifyKey {
     #[cfg(feature = "aws-lc-rs")]
     key: aws_lc_rs::signature::ParsedPublicKey,
+    // jsonwebtoken's verifiers are neither Send nor Sync, so the key is kept as
+    // components and a verifier made per call: slower, the price of this backend.
     #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
-    key: Box<dyn jsonwebtoken::crypto::JwtVerifier>,
+    key: jsonwebtoken::DecodingKey,
     bits: usize,
 }
 
@@ -61,13 +63,18 @@ impl VerifyKey {
         }
         #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
         {
-            let decoding = jsonwebtoken::DecodingKey::from_rsa_raw_components(n, e);
-            let key = (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.verifier_factory)(
+            let key = jsonwebtoken::DecodingKey::from_rsa_raw_components(n, e);
+            (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.verifier_factory)(
                 &jsonwebtoken::Algorithm::RS256,
-                &decoding,
+                &key,
             )
             .map_err(|_| "invalid RSA public key")?;
             Ok(Self { key, bits })
+        }
+        #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+        {
+            let _ = (n, e, bits);
+            Err("no crypto backend")
         }
     }
 
@@ -79,8 +86,16 @@ impl VerifyKey {
         }
         #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
         {
-            use jsonwebtoken::signature::Verifier;
-            self.key.verify(message, &signature.to_vec()).is_ok()
+            (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.verifier_factory)(
+                &jsonwebtoken::Algorithm::RS256,
+                &self.key,
+            )
+            .is_ok_and(|v| v.verify(message, &signature.to_vec()).is_ok())
+        }
+        #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+        {
+            let _ = (message, signature);
+            false
         }
     }
 }
