@@ -86,13 +86,30 @@ EOF
 }
 
 # Creates (or reuses) target/moto-venv with the pinned moto and boto3.
-# Sets MOTO_VENV.
+# Sets MOTO_VENV. Runs under a lock where flock(1) exists, since a target
+# directory may be shared by several checkouts (CARGO_TARGET_DIR) whose
+# first runs would otherwise rebuild the same venv at once.
 moto_setup() {
-    local target python venv started
+    local target
     target="$(_moto_target_dir)" || return 1
+    MOTO_VENV="$target/moto-venv"
+    if _moto_venv_ok "$MOTO_VENV"; then
+        return 0
+    fi
+    if command -v flock >/dev/null 2>&1; then
+        (
+            flock 9 || exit 1
+            _moto_setup_venv "$MOTO_VENV"
+        ) 9>"$target/moto-venv.lock"
+    else
+        _moto_setup_venv "$MOTO_VENV"
+    fi
+}
+
+_moto_setup_venv() {
+    local venv="$1" python started
     python="${PYTHON:-python3}"
-    venv="$target/moto-venv"
-    MOTO_VENV="$venv"
+    # Another run may have built it while we waited for the lock.
     if _moto_venv_ok "$venv"; then
         return 0
     fi
@@ -155,13 +172,15 @@ _moto_log_tail() {
 }
 
 # Starts moto_server on a free 127.0.0.1 port and exports
-# TOWER_COGNITO_MOTO_ENDPOINT. Sets MOTO_PID and MOTO_LOG. Pair with moto_stop.
+# TOWER_COGNITO_MOTO_ENDPOINT. Sets MOTO_PID and MOTO_LOG (the server's log;
+# set MOTO_LOG beforehand to choose the file, default target/moto-server.log).
+# Pair with moto_stop.
 moto_start() {
     moto_setup || return 1
     local target timeout attempt port endpoint deadline
     target="$(_moto_target_dir)" || return 1
     timeout="${MOTO_START_TIMEOUT:-30}"
-    MOTO_LOG="$target/moto-server.log"
+    MOTO_LOG="${MOTO_LOG:-$target/moto-server.log}"
     # The port is free when picked but could be taken before moto binds it;
     # a few attempts cover that race.
     for attempt in 1 2 3; do

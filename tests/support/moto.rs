@@ -26,6 +26,7 @@
 //!   when the user has no group); no `version`, `event_id` or `email_verified`.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,8 +44,9 @@ const MARKER_DIR_VAR: &str = "TOWER_COGNITO_INTEROP_MARKER_DIR";
 /// Default region; moto defaults to it too when no `Authorization` is sent.
 pub(crate) const DEFAULT_REGION: &str = "us-east-1";
 
-/// Tokens from `InitiateAuth` / `AdminInitiateAuth`.
-#[derive(Debug, Clone)]
+/// Tokens from `InitiateAuth` / `AdminInitiateAuth`. `Debug` leaves the
+/// tokens out, so no failure message ever prints one.
+#[derive(Clone)]
 pub(crate) struct Tokens {
     pub(crate) id_token: String,
     pub(crate) access_token: String,
@@ -52,6 +54,15 @@ pub(crate) struct Tokens {
     pub(crate) refresh_token: Option<String>,
     pub(crate) expires_in: u64,
     pub(crate) token_type: String,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("expires_in", &self.expires_in)
+            .field("token_type", &self.token_type)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A user pool as the layer must be configured to accept its tokens.
@@ -98,8 +109,11 @@ impl MotoCognito {
                  scripts/moto-env.sh (or run the suite with scripts/test)"
             );
         }
-        eprintln!(
-            "interop tests skipped: run scripts/test (or set {ENDPOINT_VAR} to a running moto_server)"
+        // Straight to the process's stderr: the test harness captures
+        // `eprintln!` of passing tests, and a skip must never be silent.
+        let _ = writeln!(
+            std::io::stderr(),
+            "interop test skipped: run scripts/test (or set {ENDPOINT_VAR} to a running moto_server)"
         );
         None
     }
@@ -529,7 +543,7 @@ fn jwt_part(token: &str, index: usize) -> MotoResult<Value> {
     let part = token
         .split('.')
         .nth(index)
-        .ok_or_else(|| format!("not a JWT: {token:?}"))?;
+        .ok_or_else(|| format!("not a JWT: no part {index}"))?;
     let bytes = URL_SAFE_NO_PAD
         .decode(part)
         .map_err(|e| format!("JWT part {index} is not base64url: {e}"))?;
@@ -545,12 +559,34 @@ fn str_field(value: &Value, field: &str, action: &str) -> MotoResult<String> {
 }
 
 fn tokens(answer: &Value, action: &str) -> MotoResult<Tokens> {
-    let result = answer
-        .get("AuthenticationResult")
-        .ok_or_else(|| format!("{action}: no AuthenticationResult (a challenge?): {answer}"))?;
+    let Some(result) = answer.get("AuthenticationResult") else {
+        // No tokens in this answer, so it can be shown (a challenge, say).
+        return Err(format!(
+            "{action}: no AuthenticationResult (a challenge?): {answer}"
+        ));
+    };
+    // From here on, error messages name fields only: never print tokens.
+    let field_names = || {
+        result
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    };
+    let str_field = |field: &str| {
+        result
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!(
+                    "{action}: AuthenticationResult lacks {field} (has: {})",
+                    field_names()
+                )
+            })
+    };
     Ok(Tokens {
-        id_token: str_field(result, "IdToken", action)?,
-        access_token: str_field(result, "AccessToken", action)?,
+        id_token: str_field("IdToken")?,
+        access_token: str_field("AccessToken")?,
         refresh_token: result
             .get("RefreshToken")
             .and_then(Value::as_str)
@@ -558,7 +594,12 @@ fn tokens(answer: &Value, action: &str) -> MotoResult<Tokens> {
         expires_in: result
             .get("ExpiresIn")
             .and_then(Value::as_u64)
-            .ok_or_else(|| format!("{action}: answer lacks ExpiresIn: {result}"))?,
+            .ok_or_else(|| {
+                format!(
+                    "{action}: AuthenticationResult lacks ExpiresIn (has: {})",
+                    field_names()
+                )
+            })?,
         token_type: result
             .get("TokenType")
             .and_then(Value::as_str)

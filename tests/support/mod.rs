@@ -1,0 +1,4 @@
+//! Helpers shared by integration test binaries (`mod support;`).
+
+pub(crate) mod loopback;
+pub(crate) mod moto;
