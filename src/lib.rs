@@ -1,4 +1,4 @@
-//! Amazon API Gateway's `COGNITO_USER_POOLS` authorizer as a [tower] layer.
+//! Amazon API Gateway's `COGNITO_USER_POOLS` authorizer as a [tower](https://docs.rs/tower) layer.
 //!
 //! [`CognitoAuthLayer`] reads the token from the configured header, verifies it
 //! against the user pools' keys (fetched once, refreshed in the background, read
@@ -14,19 +14,24 @@
 //!     format!("hello {}", claims.username().unwrap_or("?"))
 //! }
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let auth = CognitoAuthLayer::builder()
-//!     .user_pool("arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEf123")
-//!     .build()?;
-//! let app: Router = Router::new()
-//!     .route("/hello", get(hello))   // ID token required (no scopes)
-//!     .route_layer(auth.clone())
-//!     .route(
-//!         "/cats",
-//!         get(|| async { "cats" })
-//!             .route_layer(auth.require_scopes(["https://my-petstore-api.example.com/cats.read"])?),
-//!     );
-//! # let _ = app; Ok(()) }
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let auth = CognitoAuthLayer::builder()
+//!         .user_pool("arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEf123")
+//!         .build()?;
+//!     let app: Router = Router::new()
+//!         // No scopes: an ID token is required, as API Gateway does.
+//!         .route("/hello", get(hello))
+//!         .route_layer(auth.clone())
+//!         // Scopes: an access token carrying one of them.
+//!         .route(
+//!             "/cats",
+//!             get(|| async { "cats" })
+//!                 .route_layer(auth.require_scopes(["https://my-petstore-api.example.com/cats.read"])?),
+//!         );
+//!     // axum::serve(listener, app).await?;
+//!     # drop(app);
+//!     Ok(())
+//! }
 //! ```
 //!
 //! # What is reproduced from API Gateway
