@@ -97,16 +97,21 @@ mod extract;
 mod future;
 mod keys;
 mod layer;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub mod openapi;
 mod policy;
 mod pool;
 mod response;
+mod route_table;
+mod routes;
 mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod token;
 
 pub use body::ResponseBody;
-pub use builder::CognitoAuthBuilder;
+pub use builder::{AuthorizerConfig, CognitoAuthBuilder};
 pub use error::{AuthError, ConfigError, RejectionKind, ResponseType};
 #[cfg(feature = "axum")]
 pub use extract::MissingClaims;
@@ -115,4 +120,7 @@ pub use keys::{KeyLoadError, KeyStore, KeyStoreStatus, PoolStatus};
 pub use layer::CognitoAuthLayer;
 pub use policy::RoutePolicy;
 pub use response::{GatewayResponse, RejectedRequest};
+pub use routes::{
+    AuthorizerSummary, MatchedRoute, PolicySummary, PoolSummary, RouteSummary, UnlistedRoutes,
+};
 pub use service::CognitoAuth;
