@@ -21,7 +21,9 @@ use tower_cognito::{CognitoAuthBuilder, CognitoAuthLayer};
 const POOL: &str = "us-east-1_BenchPool1";
 
 type Noop = tower::util::ServiceFn<
-    fn(Request<()>) -> std::future::Ready<Result<Response<http_body_util::Empty<Bytes>>, Infallible>>,
+    fn(
+        Request<()>,
+    ) -> std::future::Ready<Result<Response<http_body_util::Empty<Bytes>>, Infallible>>,
 >;
 
 fn noop() -> Noop {
@@ -37,7 +39,10 @@ fn noop() -> Noop {
 /// request whose key is known completes on the first poll.
 fn call<S>(svc: &mut S, req: Request<()>) -> u16
 where
-    S: Service<Request<()>, Response = Response<tower_cognito::ResponseBody<http_body_util::Empty<Bytes>>>>,
+    S: Service<
+        Request<()>,
+        Response = Response<tower_cognito::ResponseBody<http_body_util::Empty<Bytes>>>,
+    >,
     S::Error: std::fmt::Debug,
 {
     let mut cx = Context::from_waker(Waker::noop());
@@ -67,7 +72,10 @@ fn seeded(issuer: &TestIssuer) -> CognitoAuthBuilder {
 }
 
 fn bench_verify(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let _guard = rt.enter();
     let issuer = TestIssuer::new(POOL);
     let token = issuer.access_token().scopes(["pets/read"]).sign();
@@ -83,7 +91,11 @@ fn bench_verify(c: &mut Criterion) {
         .to_parsed_public_key(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256)
         .unwrap();
     group.bench_function("floor_rsa_verify", |b| {
-        b.iter(|| parsed.verify_sig(black_box(input.as_bytes()), black_box(&sig)).unwrap())
+        b.iter(|| {
+            parsed
+                .verify_sig(black_box(input.as_bytes()), black_box(&sig))
+                .unwrap()
+        })
     });
 
     // (b) jsonwebtoken::decode with the same key and checks.
@@ -103,7 +115,11 @@ fn bench_verify(c: &mut Criterion) {
             .unwrap();
             let claims = data.claims;
             assert_eq!(claims["token_use"], "access");
-            assert!(claims["scope"].as_str().unwrap().split(' ').any(|s| s == "pets/read"));
+            assert!(claims["scope"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .any(|s| s == "pets/read"));
         })
     });
 
@@ -111,7 +127,11 @@ fn bench_verify(c: &mut Criterion) {
     let mut svc = seeded(&issuer).build().unwrap().layer(noop());
     assert_eq!(call(&mut svc, request(&token)), 200);
     group.bench_function("layer_uncached", |b| {
-        b.iter_batched(|| request(&token), |req| call(&mut svc, req), BatchSize::SmallInput)
+        b.iter_batched(
+            || request(&token),
+            |req| call(&mut svc, req),
+            BatchSize::SmallInput,
+        )
     });
     // The same request without the layer: what the harness itself costs.
     let mut bare = noop();
@@ -131,10 +151,20 @@ fn bench_verify(c: &mut Criterion) {
 
     // (e) Rejections.
     let mut group = c.benchmark_group("reject");
-    let expired = issuer.access_token().scopes(["pets/read"]).expires_in(-10).sign();
-    let stranger = TestIssuer::new(POOL).access_token().scopes(["pets/read"]).sign();
+    let expired = issuer
+        .access_token()
+        .scopes(["pets/read"])
+        .expires_in(-10)
+        .sign();
+    let stranger = TestIssuer::new(POOL)
+        .access_token()
+        .scopes(["pets/read"])
+        .sign();
     let cases = [
-        ("missing_header", Request::builder().uri("/pets").body(()).unwrap()),
+        (
+            "missing_header",
+            Request::builder().uri("/pets").body(()).unwrap(),
+        ),
         ("garbage", request("not-a-token")),
         ("expired", request(&expired)),
         ("unknown_kid_rate_limited", request(&stranger)),
@@ -145,7 +175,11 @@ fn bench_verify(c: &mut Criterion) {
             // ones inside the rate limit are refused without a fetch.
             rt.block_on(async {
                 let mut s = seeded(&issuer).build().unwrap().layer(noop());
-                let _ = tower::ServiceExt::ready(&mut s).await.unwrap().call(request(&stranger)).await;
+                let _ = tower::ServiceExt::ready(&mut s)
+                    .await
+                    .unwrap()
+                    .call(request(&stranger))
+                    .await;
             });
             401
         } else {
@@ -153,7 +187,10 @@ fn bench_verify(c: &mut Criterion) {
         };
         let template = req;
         let clone = move || {
-            let mut r = Request::builder().uri(template.uri().clone()).body(()).unwrap();
+            let mut r = Request::builder()
+                .uri(template.uri().clone())
+                .body(())
+                .unwrap();
             *r.headers_mut() = template.headers().clone();
             r
         };
@@ -161,24 +198,41 @@ fn bench_verify(c: &mut Criterion) {
         if name == "unknown_kid_rate_limited" {
             // Spend the first miss's fetch, then measure the refused ones.
             rt.block_on(async {
-                let _ = tower::ServiceExt::ready(&mut svc).await.unwrap().call(clone()).await;
+                let _ = tower::ServiceExt::ready(&mut svc)
+                    .await
+                    .unwrap()
+                    .call(clone())
+                    .await;
             });
         }
         let mut poll_call = |req: Request<()>| -> u16 {
             if name == "unknown_kid_rate_limited" {
-                rt.block_on(async { tower::ServiceExt::ready(&mut svc).await.unwrap().call(req).await.unwrap().status().as_u16() })
+                rt.block_on(async {
+                    tower::ServiceExt::ready(&mut svc)
+                        .await
+                        .unwrap()
+                        .call(req)
+                        .await
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                })
             } else {
                 call(&mut svc, req)
             }
         };
         assert_eq!(poll_call(clone()), expect, "{name}");
-        group.bench_function(name, |b| b.iter_batched(&clone, &mut poll_call, BatchSize::SmallInput));
+        group.bench_function(name, |b| {
+            b.iter_batched(&clone, &mut poll_call, BatchSize::SmallInput)
+        });
     }
     group.finish();
 
     // (f) Scaling: 1 vs 50 pools, 2 vs 100 keys in the issuing pool.
     let mut group = c.benchmark_group("scale");
-    let pools: Vec<String> = (0..50).map(|i| format!("us-east-1_BenchPool{i:02}")).collect();
+    let pools: Vec<String> = (0..50)
+        .map(|i| format!("us-east-1_BenchPool{i:02}"))
+        .collect();
     let mut many_pools = CognitoAuthLayer::builder()
         .user_pools(pools.clone())
         .jwks_endpoint("http://127.0.0.1:1")
@@ -188,14 +242,26 @@ fn bench_verify(c: &mut Criterion) {
     }
     let mut svc50 = many_pools.build().unwrap().layer(noop());
     let iss25 = format!("https://cognito-idp.us-east-1.amazonaws.com/{}", pools[25]);
-    let token25 = issuer.access_token().scopes(["pets/read"]).claim("iss", iss25).sign();
+    let token25 = issuer
+        .access_token()
+        .scopes(["pets/read"])
+        .claim("iss", iss25)
+        .sign();
     assert_eq!(call(&mut svc50, request(&token25)), 200);
     let mut svc1 = seeded(&issuer).build().unwrap().layer(noop());
     group.bench_function("pools_1", |b| {
-        b.iter_batched(|| request(&token), |req| call(&mut svc1, req), BatchSize::SmallInput)
+        b.iter_batched(
+            || request(&token),
+            |req| call(&mut svc1, req),
+            BatchSize::SmallInput,
+        )
     });
     group.bench_function("pools_50", |b| {
-        b.iter_batched(|| request(&token25), |req| call(&mut svc50, req), BatchSize::SmallInput)
+        b.iter_batched(
+            || request(&token25),
+            |req| call(&mut svc50, req),
+            BatchSize::SmallInput,
+        )
     });
     let keys = |count: usize| {
         let mut list: Vec<serde_json::Value> = (0..count - 1)
@@ -219,7 +285,11 @@ fn bench_verify(c: &mut Criterion) {
             .layer(noop());
         assert_eq!(call(&mut svc, request(&token)), 200);
         group.bench_function(format!("keys_{count}"), |b| {
-            b.iter_batched(|| request(&token), |req| call(&mut svc, req), BatchSize::SmallInput)
+            b.iter_batched(
+                || request(&token),
+                |req| call(&mut svc, req),
+                BatchSize::SmallInput,
+            )
         });
     }
     group.finish();

@@ -21,6 +21,12 @@ const IAT_SKEW: i64 = 300;
 
 /// One authorizer: token source, pools by issuer, and the extra checks.
 pub(crate) struct Authorizer {
+    /// `default`, the name given to the builder, or the security scheme's.
+    pub(crate) name: Box<str>,
+    /// Its pools' slots in the key store, in configuration order.
+    pub(crate) slots: Box<[usize]>,
+    /// The Token validation expression as given, for the summary.
+    pub(crate) token_validation_source: Option<Box<str>>,
     pub(crate) header: HeaderName,
     pub(crate) max_token_len: usize,
     /// Exact `iss` → pool slot in the key store: one lookup, never a scan.

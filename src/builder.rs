@@ -4,12 +4,17 @@ use crate::authorizer::Authorizer;
 use crate::claims::CognitoClaims;
 use crate::error::{AuthError, ConfigError, ResponseType};
 use crate::keys::{FetchLimits, KeyStore, PoolSpec, StoreSettings};
-use crate::layer::{CognitoAuthLayer, Core, PolicySource};
-use crate::policy::{anchored_regex, Checks, RoutePolicy};
+use crate::layer::{CognitoAuthLayer, Core};
+use crate::policy::{anchored_regex, Checks, Requirement, RoutePolicy, Rule};
 use crate::pool::{default_base, UserPool};
 use crate::response::{GatewayResponse, RejectedRequest, Responses};
+use crate::route_table::{MethodMatch, RouteTable};
+use crate::routes::{
+    MatchedRoute, PolicySource, PolicyTable, RouteSummary, TableEntry, UnlistedRoutes,
+};
 use bytes::Bytes;
 use http::header::HeaderName;
+use http::Method;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,16 +27,56 @@ const MAX_POOLS: usize = 1000;
 /// Every setting has API Gateway's behaviour as its default; the ones beyond
 /// API Gateway are opt-in. Errors are reported by [`build`](Self::build), naming
 /// the bad value.
+///
+/// # Authorizers
+///
+/// [`user_pool`](Self::user_pool), [`token_header`](Self::token_header) and
+/// [`token_validation`](Self::token_validation) configure the authorizer named
+/// `default`. More can be added by name with [`authorizer`](Self::authorizer),
+/// and an OpenAPI import adds one per Cognito security scheme. Policies that
+/// name no authorizer use the default one: `default` when
+/// [`user_pool`](Self::user_pool) was given, else the one named with
+/// [`default_authorizer`](Self::default_authorizer), else the first added (for
+/// an import, the first scheme by name). All pools share one key store.
+///
+/// # Routes
+///
+/// Without routes, every request gets one [`policy`](Self::policy). With
+/// [`route`](Self::route), [`grpc_method`](Self::grpc_method),
+/// [`grpc_service`](Self::grpc_service), [`unlisted_routes`](Self::unlisted_routes)
+/// or an OpenAPI import, the layer looks each request up in a route table
+/// instead, and requests matching no route get the
+/// [`unlisted_routes`](Self::unlisted_routes) policy (default: deny).
+///
+/// # Overrides
+///
+/// [`override_user_pools`](Self::override_user_pools) and
+/// [`override_token_validation`](Self::override_token_validation) apply to
+/// every authorizer, whatever the order of calls, and win over the document
+/// and over [`AuthorizerConfig`]. [`jwks_endpoint`](Self::jwks_endpoint) and
+/// [`issuer_endpoint`](Self::issuer_endpoint) apply to every pool. So a
+/// program can take an API Gateway export as its configuration and point it
+/// at other pools (or a local emulator) from its environment.
 #[must_use]
 pub struct CognitoAuthBuilder {
     pools: Vec<String>,
-    token_header: String,
+    token_header: Option<String>,
     jwks_endpoint: Option<String>,
     issuer_endpoint: Option<String>,
     leeway: Duration,
     max_token_len: usize,
-    policy: Result<RoutePolicy, ConfigError>,
+    policy: Option<Result<RoutePolicy, ConfigError>>,
     token_validation: Option<String>,
+    authorizers: Vec<(String, AuthorizerConfig)>,
+    default_authorizer: Option<String>,
+    override_pools: Option<Vec<String>>,
+    override_token_validation: Option<String>,
+    routes: Vec<RouteSpec>,
+    table: bool,
+    unlisted: UnlistedRoutes,
+    warnings: Vec<String>,
+    /// The first invalid argument, reported by `build`.
+    error: Option<ConfigError>,
     client_ids: Option<Vec<String>>,
     groups: Option<Vec<String>>,
     accept_any_token_use: bool,
@@ -51,6 +96,8 @@ impl std::fmt::Debug for CognitoAuthBuilder {
         f.debug_struct("CognitoAuthBuilder")
             .field("pools", &self.pools)
             .field("token_header", &self.token_header)
+            .field("authorizers", &self.authorizers)
+            .field("routes", &self.routes.len())
             .finish_non_exhaustive()
     }
 }
@@ -59,13 +106,22 @@ impl Default for CognitoAuthBuilder {
     fn default() -> Self {
         Self {
             pools: Vec::new(),
-            token_header: "Authorization".into(),
+            token_header: None,
             jwks_endpoint: None,
             issuer_endpoint: None,
             leeway: Duration::ZERO,
             max_token_len: 8 * 1024,
-            policy: Ok(RoutePolicy::identity_token()),
+            policy: None,
             token_validation: None,
+            authorizers: Vec::new(),
+            default_authorizer: None,
+            override_pools: None,
+            override_token_validation: None,
+            routes: Vec::new(),
+            table: false,
+            unlisted: UnlistedRoutes::Deny,
+            warnings: Vec::new(),
+            error: None,
             client_ids: None,
             groups: None,
             accept_any_token_use: false,
@@ -125,7 +181,7 @@ impl CognitoAuthBuilder {
     /// The header the token is read from (API Gateway's "Token source");
     /// default `Authorization`. Matched case-insensitively.
     pub fn token_header(mut self, name: impl Into<String>) -> Self {
-        self.token_header = name.into();
+        self.token_header = Some(name.into());
         self
     }
 
@@ -161,8 +217,9 @@ impl CognitoAuthBuilder {
 
     /// The policy every request through this layer gets; default
     /// [`RoutePolicy::identity_token`] (a method with the authorizer and no scopes).
+    /// Not for layers with routes: see [`unlisted_routes`](Self::unlisted_routes).
     pub fn policy(mut self, policy: RoutePolicy) -> Self {
-        self.policy = Ok(policy);
+        self.policy = Some(Ok(policy));
         self
     }
 
@@ -173,14 +230,16 @@ impl CognitoAuthBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.policy = RoutePolicy::scopes(scopes);
+        self.policy = Some(RoutePolicy::scopes(scopes));
         self
     }
 
-    /// API Gateway's "Token validation" (`identityValidationExpression`): `aud`
-    /// must match this regular expression in full. Tokens without `aud` (every
-    /// access token) are then refused. The syntax is Rust's `regex` crate's, a
-    /// subset of Java's without look-around and backreferences.
+    /// API Gateway's "Token validation" (`identityValidationExpression`) of the
+    /// `default` authorizer: `aud` must match this regular expression in full.
+    /// Tokens without `aud` (every access token) are then refused. The syntax is
+    /// Rust's `regex` crate's, a subset of Java's without look-around and
+    /// backreferences. For every authorizer at once (imported ones included),
+    /// see [`override_token_validation`](Self::override_token_validation).
     pub fn token_validation(mut self, expression: impl Into<String>) -> Self {
         self.token_validation = Some(expression.into());
         self
@@ -300,6 +359,269 @@ impl CognitoAuthBuilder {
         self
     }
 
+    /// Adds a named authorizer with its own pools, token header and Token
+    /// validation; policies pick it with [`RoutePolicy::authorizer`]. Beyond
+    /// these three settings it shares the layer's (client IDs, groups, leeway...).
+    ///
+    /// ```
+    /// use tower_cognito::{AuthorizerConfig, CognitoAuthLayer, RoutePolicy};
+    ///
+    /// let layer = CognitoAuthLayer::builder()
+    ///     .user_pool("us-east-1_AbCdEf123")
+    ///     .authorizer(
+    ///         "StaffPool",
+    ///         AuthorizerConfig::new().user_pool("us-east-1_StAfF4567").token_header("X-Staff-Token"),
+    ///     )
+    ///     .route("GET", "/pets", RoutePolicy::identity_token())
+    ///     .route("DELETE", "/pets/{petId}", RoutePolicy::identity_token().authorizer("StaffPool"))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(layer.policy_summary().authorizers.len(), 2);
+    /// ```
+    pub fn authorizer(mut self, name: impl Into<String>, config: AuthorizerConfig) -> Self {
+        self.authorizers.push((name.into(), config));
+        self
+    }
+
+    /// Which authorizer policies that name none use, when no
+    /// [`user_pool`](Self::user_pool) was given (for example one of several
+    /// imported from an OpenAPI document).
+    pub fn default_authorizer(mut self, name: impl Into<String>) -> Self {
+        self.default_authorizer = Some(name.into());
+        self
+    }
+
+    /// Replaces the user pools of **every** authorizer (the `default` one, named
+    /// ones and imported ones: an OpenAPI document's `providerARNs`) with these,
+    /// whatever the order of calls. For running an API Gateway export against
+    /// other pools.
+    pub fn override_user_pools<I, S>(mut self, pools: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.override_pools = Some(pools.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Replaces the Token validation expression of **every** authorizer
+    /// (including an OpenAPI document's `identityValidationExpression`),
+    /// whatever the order of calls. An empty expression removes Token
+    /// validation from every authorizer, as an empty
+    /// `identityValidationExpression` does in API Gateway.
+    pub fn override_token_validation(mut self, expression: impl Into<String>) -> Self {
+        self.override_token_validation = Some(expression.into());
+        self
+    }
+
+    /// Adds a route to the policy table: `method` is an HTTP method (`GET`,
+    /// compared exactly; `HEAD` is not `GET`) or `ANY` for every method without
+    /// a route of its own on the same path. `template` is an API Gateway /
+    /// OpenAPI path template: `/pets/{petId}` (one segment), `/{proxy+}`
+    /// (greedy, one or more segments, last only).
+    ///
+    /// Matching is on the raw, case-sensitive path; one trailing slash is
+    /// ignored; a static segment beats a parameter, which beats a greedy one.
+    /// A path that matches a route whose method does not is unlisted (no
+    /// fall-back to a wider route), as in API Gateway.
+    pub fn route(mut self, method: &str, template: impl Into<String>, policy: RoutePolicy) -> Self {
+        let template = template.into();
+        let method = if method == "ANY" {
+            MethodMatch::Any
+        } else {
+            match Method::from_bytes(method.as_bytes()) {
+                Ok(m) => MethodMatch::Exact(m),
+                Err(_) => {
+                    self.fail(ConfigError::InvalidRoute {
+                        route: format!("{method} {template}"),
+                        reason: "invalid method".into(),
+                    });
+                    return self;
+                }
+            }
+        };
+        self.push_route(method, template, policy, None);
+        self
+    }
+
+    /// Adds a gRPC method to the policy table by its path,
+    /// `/package.Service/Method` (any HTTP method, as gRPC always POSTs). It
+    /// beats a [`grpc_service`](Self::grpc_service) entry for its service.
+    ///
+    /// ```
+    /// use tower_cognito::{CognitoAuthLayer, RoutePolicy};
+    ///
+    /// let auth = CognitoAuthLayer::builder()
+    ///     .user_pool("us-east-1_AbCdEf123")
+    ///     .grpc_service("grpc.health.v1.Health", RoutePolicy::scopes(["health/read"]).unwrap())
+    ///     .grpc_method("/grpc.health.v1.Health/Check", RoutePolicy::public())
+    ///     .build()
+    ///     .unwrap();
+    /// let route = auth.route_for(&http::Method::POST, "/grpc.health.v1.Health/Watch").unwrap();
+    /// assert_eq!(route.as_str(), "ANY /grpc.health.v1.Health/{method}");
+    /// ```
+    pub fn grpc_method(mut self, path: impl Into<String>, policy: RoutePolicy) -> Self {
+        let path = path.into();
+        let valid = path
+            .strip_prefix('/')
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(service, method)| valid_grpc_name(service) && valid_grpc_name(method));
+        if valid {
+            self.push_route(MethodMatch::Any, path, policy, None);
+        } else {
+            self.fail(ConfigError::InvalidRoute {
+                route: path,
+                reason: "a gRPC method path has the form /package.Service/Method".into(),
+            });
+        }
+        self
+    }
+
+    /// Adds every method of a gRPC service (`package.Service`, no slashes) to
+    /// the policy table, as the route `ANY /package.Service/{method}`.
+    pub fn grpc_service(mut self, service: impl Into<String>, policy: RoutePolicy) -> Self {
+        let service = service.into();
+        if valid_grpc_name(&service) {
+            self.push_route(
+                MethodMatch::Any,
+                format!("/{service}/{{method}}"),
+                policy,
+                None,
+            );
+        } else {
+            self.fail(ConfigError::InvalidRoute {
+                route: service,
+                reason: "a gRPC service name has the form package.Service".into(),
+            });
+        }
+        self
+    }
+
+    /// The policy for requests that match no route of the table (and makes
+    /// the layer use a table even without routes). Default
+    /// [`UnlistedRoutes::Deny`].
+    pub fn unlisted_routes(mut self, policy: UnlistedRoutes) -> Self {
+        self.unlisted = policy;
+        self.table = true;
+        self
+    }
+
+    /// Imports an API Gateway OpenAPI export (OpenAPI 3.x or 2.0, JSON or YAML)
+    /// as the layer's authorizers and route table; see the [`openapi`](crate::openapi)
+    /// module for what is read. Import warnings (root-level `security`, skipped
+    /// methods...) are logged with `tracing::warn!` and kept in
+    /// [`CognitoAuthLayer::policy_summary`]. Methods skipped because of an
+    /// unsupported authorizer are denied.
+    ///
+    /// To inspect the import first, parse it yourself with
+    /// [`OpenApiImport::parse`](crate::openapi::OpenApiImport::parse) and pass
+    /// it to [`openapi_import`](Self::openapi_import).
+    ///
+    /// ```
+    /// use tower_cognito::{openapi::ImportOptions, CognitoAuthLayer};
+    ///
+    /// let document = r#"{
+    ///   "openapi": "3.0.1",
+    ///   "components": {"securitySchemes": {"MyUserPool": {
+    ///     "type": "apiKey", "name": "Authorization", "in": "header",
+    ///     "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools",
+    ///       "providerARNs": ["arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEf123"]}}}},
+    ///   "paths": {"/pets": {"get": {"security": [{"MyUserPool": []}]}}}
+    /// }"#;
+    /// let layer = CognitoAuthLayer::builder()
+    ///     .openapi(document, &ImportOptions::new())?
+    ///     .override_user_pools(["us-east-1_OtHeR9876"])
+    ///     .build()?;
+    /// let summary = layer.policy_summary();
+    /// assert_eq!(summary.authorizers[0].pools[0].pool_id, "us-east-1_OtHeR9876");
+    /// assert_eq!(summary.routes[0].to_string(), "GET /pets: identity token (authorizer MyUserPool)");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "openapi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+    pub fn openapi(
+        self,
+        document: &str,
+        options: &crate::openapi::ImportOptions,
+    ) -> Result<Self, crate::openapi::ImportError> {
+        let import = crate::openapi::OpenApiImport::parse(document, options)?;
+        Ok(self.openapi_import(&import))
+    }
+
+    /// Adds an import made with
+    /// [`OpenApiImport::parse`](crate::openapi::OpenApiImport::parse); see
+    /// [`openapi`](Self::openapi).
+    #[cfg(feature = "openapi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+    pub fn openapi_import(mut self, import: &crate::openapi::OpenApiImport) -> Self {
+        use crate::openapi::RouteAuth;
+        for w in &import.warnings {
+            tracing::warn!(pointer = w.pointer(), "OpenAPI import: {}", w.message());
+            self.warnings.push(w.to_string());
+        }
+        for a in &import.authorizers {
+            let mut config = AuthorizerConfig::new()
+                .user_pools(a.provider_arns.iter().cloned())
+                .token_header(a.token_header.clone());
+            if let Some(v) = &a.identity_validation_expression {
+                config = config.token_validation(v.clone());
+            }
+            self.authorizers.push((a.name.clone(), config));
+        }
+        let method_of = |m: &Option<Method>| m.clone().map_or(MethodMatch::Any, MethodMatch::Exact);
+        for r in &import.routes {
+            let policy = match &r.auth {
+                RouteAuth::Public => Ok(RoutePolicy::public()),
+                RouteAuth::Authorizer { name, scopes } if scopes.is_empty() => {
+                    Ok(RoutePolicy::identity_token().authorizer(name.clone()))
+                }
+                RouteAuth::Authorizer { name, scopes } => {
+                    RoutePolicy::scopes(scopes.iter().cloned()).map(|p| p.authorizer(name.clone()))
+                }
+            };
+            match policy {
+                Ok(policy) => self.push_route(
+                    method_of(&r.method),
+                    r.path.clone(),
+                    policy,
+                    Some(&r.pointer),
+                ),
+                Err(e) => self.fail(e),
+            }
+        }
+        // Never public: a method whose authorizer cannot be reproduced is refused.
+        for r in &import.skipped {
+            self.push_route(
+                method_of(&r.method),
+                r.path.clone(),
+                RoutePolicy::deny(),
+                Some(&r.pointer),
+            );
+        }
+        self.table = true;
+        self
+    }
+
+    fn push_route(
+        &mut self,
+        method: MethodMatch,
+        template: String,
+        policy: RoutePolicy,
+        source: Option<&str>,
+    ) {
+        self.routes.push(RouteSpec {
+            method,
+            template,
+            policy,
+            source: source.map(str::to_owned),
+        });
+        self.table = true;
+    }
+
+    fn fail(&mut self, error: ConfigError) {
+        self.error.get_or_insert(error);
+    }
+
     /// Checks the configuration and builds the layer.
     ///
     /// Inside a Tokio runtime this starts the background key refresh; outside
@@ -307,11 +629,8 @@ impl CognitoAuthBuilder {
     /// [`KeyStore::load`].
     pub fn build(self) -> Result<CognitoAuthLayer, ConfigError> {
         crate::crypto::install_jsonwebtoken_provider();
-        if self.pools.is_empty() {
-            return Err(ConfigError::NoUserPools);
-        }
-        if self.pools.len() > MAX_POOLS {
-            return Err(ConfigError::TooManyUserPools(self.pools.len()));
+        if let Some(error) = self.error {
+            return Err(error);
         }
         let jwks_base = self
             .jwks_endpoint
@@ -324,47 +643,57 @@ impl CognitoAuthBuilder {
             .map(validate_endpoint)
             .transpose()?;
         let lenient = jwks_base.is_some() || issuer_base.is_some();
-        let header = HeaderName::try_from(self.token_header.as_str())
-            .map_err(|_| ConfigError::InvalidHeaderName(self.token_header.clone()))?;
-        let policy = self.policy?;
 
-        let mut specs: Vec<PoolSpec> = Vec::with_capacity(self.pools.len());
-        let mut issuers = HashMap::with_capacity(self.pools.len());
-        let mut by_given: HashMap<&str, Box<str>> = HashMap::new();
-        for given in &self.pools {
-            let pool = UserPool::parse(given, lenient)?;
-            by_given.insert(given.as_str(), pool.id.clone());
-            if specs.iter().any(|s| s.pool_id == pool.id) {
-                continue;
-            }
-            let issuer = format!(
-                "{}/{}",
-                issuer_base
-                    .clone()
-                    .unwrap_or_else(|| default_base(&pool.region)),
-                pool.id
-            );
-            let jwks_url = format!(
-                "{}/{}/.well-known/jwks.json",
-                jwks_base
-                    .clone()
-                    .unwrap_or_else(|| default_base(&pool.region)),
-                pool.id
-            );
-            issuers.insert(issuer.clone().into_boxed_str(), specs.len());
-            specs.push(PoolSpec {
-                pool_id: pool.id,
-                issuer: issuer.into(),
-                jwks_url: jwks_url.into(),
-            });
+        // Authorizer definitions: `default` (builder-level settings), then named.
+        let mut defs: Vec<(String, AuthorizerConfig)> = Vec::new();
+        if !self.pools.is_empty() || self.authorizers.is_empty() {
+            defs.push((
+                DEFAULT_AUTHORIZER.to_owned(),
+                AuthorizerConfig {
+                    pools: self.pools,
+                    token_header: self.token_header,
+                    token_validation: self.token_validation,
+                },
+            ));
+        } else if self.token_header.is_some() || self.token_validation.is_some() {
+            return Err(ConfigError::Other(
+                "token_header and token_validation configure the authorizer given with \
+                 user_pool, and none was given; use AuthorizerConfig for named authorizers \
+                 or override_token_validation for every authorizer"
+                    .into(),
+            ));
         }
+        for (name, config) in self.authorizers {
+            if defs.iter().any(|(n, _)| *n == name) {
+                return Err(ConfigError::Other(format!(
+                    "authorizer {name:?} is defined twice"
+                )));
+            }
+            defs.push((name, config));
+        }
+        if let Some(pools) = &self.override_pools {
+            for (_, config) in &mut defs {
+                config.pools.clone_from(pools);
+            }
+        }
+        if let Some(expression) = &self.override_token_validation {
+            for (_, config) in &mut defs {
+                config.token_validation = Some(expression.clone()).filter(|e| !e.is_empty());
+            }
+        }
+        let default_authorizer = match &self.default_authorizer {
+            Some(name) => defs
+                .iter()
+                .position(|(n, _)| n == name)
+                .ok_or_else(|| ConfigError::UnknownAuthorizer(name.clone()))?,
+            None => 0,
+        };
 
+        // Every pool once in the key store; each authorizer maps its issuers.
+        let mut specs: Vec<PoolSpec> = Vec::new();
+        let mut by_given: HashMap<String, Box<str>> = HashMap::new();
         let checks = Checks {
-            token_validation: self
-                .token_validation
-                .as_deref()
-                .map(anchored_regex)
-                .transpose()?,
+            token_validation: None,
             client_ids: self
                 .client_ids
                 .map(|ids| ids.into_iter().map(String::into_boxed_str).collect()),
@@ -374,6 +703,64 @@ impl CognitoAuthBuilder {
             accept_any_token_use: self.accept_any_token_use,
             revoked: self.revoked,
         };
+        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX / 4);
+        let mut authorizers = Vec::with_capacity(defs.len());
+        for (name, config) in defs {
+            if config.pools.is_empty() {
+                return Err(ConfigError::NoUserPools);
+            }
+            if config.pools.len() > MAX_POOLS {
+                return Err(ConfigError::TooManyUserPools(config.pools.len()));
+            }
+            let header_text = config.token_header.as_deref().unwrap_or("Authorization");
+            let header = HeaderName::try_from(header_text)
+                .map_err(|_| ConfigError::InvalidHeaderName(header_text.to_owned()))?;
+            let mut issuers = HashMap::with_capacity(config.pools.len());
+            let mut slots = Vec::with_capacity(config.pools.len());
+            for given in &config.pools {
+                let pool = UserPool::parse(given, lenient)?;
+                by_given.insert(given.clone(), pool.id.clone());
+                let slot = match specs.iter().position(|s| s.pool_id == pool.id) {
+                    Some(slot) => slot,
+                    None => {
+                        let base = |over: &Option<String>| {
+                            over.clone().unwrap_or_else(|| default_base(&pool.region))
+                        };
+                        let issuer = format!("{}/{}", base(&issuer_base), pool.id);
+                        let jwks_url =
+                            format!("{}/{}/.well-known/jwks.json", base(&jwks_base), pool.id);
+                        specs.push(PoolSpec {
+                            pool_id: pool.id,
+                            issuer: issuer.into(),
+                            jwks_url: jwks_url.into(),
+                        });
+                        specs.len() - 1
+                    }
+                };
+                if !slots.contains(&slot) {
+                    slots.push(slot);
+                    issuers.insert(specs[slot].issuer.clone(), slot);
+                }
+            }
+            let token_validation = config
+                .token_validation
+                .as_deref()
+                .map(anchored_regex)
+                .transpose()?;
+            authorizers.push(Authorizer {
+                name: name.into(),
+                slots: slots.into(),
+                token_validation_source: config.token_validation.map(String::into_boxed_str),
+                header,
+                max_token_len: self.max_token_len,
+                issuers,
+                leeway,
+                checks: Checks {
+                    token_validation,
+                    ..checks.clone()
+                },
+            });
+        }
 
         let keys = KeyStore::new(
             specs,
@@ -399,20 +786,158 @@ impl CognitoAuthBuilder {
         }
         keys.ensure_started();
 
+        let rule_for = |policy: &RoutePolicy| -> Result<Rule, ConfigError> {
+            let authorizer = match &policy.authorizer {
+                None => default_authorizer,
+                Some(name) => authorizers
+                    .iter()
+                    .position(|a| *a.name == **name)
+                    .ok_or_else(|| ConfigError::UnknownAuthorizer(name.to_string()))?,
+            };
+            Ok(Rule {
+                authorizer,
+                requirement: policy.requirement.clone(),
+            })
+        };
+        let policy = if self.table {
+            if self.policy.is_some() {
+                return Err(ConfigError::Other(
+                    "policy() and scopes() set one policy for every request; a layer with \
+                     routes uses unlisted_routes() for requests that match none"
+                        .into(),
+                ));
+            }
+            let mut table = RouteTable::builder();
+            let mut summary = Vec::with_capacity(self.routes.len());
+            for spec in self.routes {
+                let rule = rule_for(&spec.policy)?;
+                let route = MatchedRoute::new(&spec.method.to_string(), &spec.template);
+                let shown = match &spec.source {
+                    Some(pointer) => format!("{route} (at {pointer})"),
+                    None => route.to_string(),
+                };
+                let mut policy = spec.policy;
+                if matches!(
+                    rule.requirement,
+                    Requirement::Identity | Requirement::Scopes(_)
+                ) {
+                    policy = policy.authorizer(authorizers[rule.authorizer].name.to_string());
+                }
+                table
+                    .insert(
+                        spec.method,
+                        &spec.template,
+                        TableEntry {
+                            rule,
+                            route: route.clone(),
+                        },
+                    )
+                    .map_err(|e| ConfigError::InvalidRoute {
+                        route: shown,
+                        reason: e.to_string(),
+                    })?;
+                summary.push(RouteSummary {
+                    route,
+                    policy,
+                    source: spec.source,
+                });
+            }
+            let requirement = match self.unlisted {
+                UnlistedRoutes::Deny => Requirement::Deny,
+                UnlistedRoutes::Public => Requirement::Public,
+                UnlistedRoutes::IdentityToken => Requirement::Identity,
+            };
+            PolicySource::Table(Arc::new(PolicyTable {
+                table: table.build(),
+                unlisted: Rule {
+                    authorizer: default_authorizer,
+                    requirement,
+                },
+                unlisted_kind: self.unlisted,
+                summary,
+            }))
+        } else {
+            let policy = self
+                .policy
+                .unwrap_or_else(|| Ok(RoutePolicy::identity_token()))?;
+            PolicySource::Fixed(rule_for(&policy)?)
+        };
+
         let core = Core {
-            authorizer: Authorizer {
-                header,
-                max_token_len: self.max_token_len,
-                issuers,
-                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX / 4),
-                checks,
-            },
+            authorizers: authorizers.into(),
+            default_authorizer,
             keys,
             responses: self.responses,
+            warnings: self.warnings,
         };
-        Ok(CognitoAuthLayer::from_parts(
-            Arc::new(core),
-            PolicySource::Fixed(policy.requirement),
-        ))
+        Ok(CognitoAuthLayer::from_parts(Arc::new(core), policy))
+    }
+}
+
+/// The name of the authorizer configured with the builder's own settings.
+const DEFAULT_AUTHORIZER: &str = "default";
+
+/// A gRPC package-qualified service name or a method name.
+fn valid_grpc_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A route waiting for `build`.
+#[derive(Debug)]
+struct RouteSpec {
+    method: MethodMatch,
+    template: String,
+    policy: RoutePolicy,
+    /// JSON pointer of an imported operation.
+    source: Option<String>,
+}
+
+/// One named authorizer's own settings, for
+/// [`CognitoAuthBuilder::authorizer`]: its user pools (API Gateway's
+/// `providerARNs`), token header and Token validation.
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct AuthorizerConfig {
+    pools: Vec<String>,
+    token_header: Option<String>,
+    token_validation: Option<String>,
+}
+
+impl AuthorizerConfig {
+    /// No pools yet, token header `Authorization`, no Token validation.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a user pool, as an ARN or a pool ID.
+    pub fn user_pool(mut self, arn_or_id: impl Into<String>) -> Self {
+        self.pools.push(arn_or_id.into());
+        self
+    }
+
+    /// Adds several user pools (1 to 1000 in all).
+    pub fn user_pools<I, S>(mut self, pools: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.pools.extend(pools.into_iter().map(Into::into));
+        self
+    }
+
+    /// The header the token is read from; default `Authorization`.
+    pub fn token_header(mut self, name: impl Into<String>) -> Self {
+        self.token_header = Some(name.into());
+        self
+    }
+
+    /// The Token validation expression `aud` must match in full; see
+    /// [`CognitoAuthBuilder::token_validation`].
+    pub fn token_validation(mut self, expression: impl Into<String>) -> Self {
+        self.token_validation = Some(expression.into());
+        self
     }
 }

@@ -46,7 +46,9 @@ pub enum RejectionKind {
     GroupNotAllowed,
     /// The revocation check refused the token.
     Revoked,
-    /// The route is not in the policy table and unlisted routes are denied.
+    /// The route is not in the policy table and unlisted routes are denied, or
+    /// its policy is [`RoutePolicy::deny`](crate::RoutePolicy::deny) (as for
+    /// OpenAPI methods skipped for an unsupported authorizer).
     UnlistedRoute,
     /// No keys could be had for the issuing pool (never loaded, fetch failing).
     KeysUnavailable,
@@ -195,6 +197,16 @@ pub enum ConfigError {
         /// Why it was refused.
         reason: String,
     },
+    /// A route that cannot be added to the policy table: bad method or
+    /// template, a duplicate, or a conflict with another route.
+    InvalidRoute {
+        /// The route as given (with its JSON pointer when imported).
+        route: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A policy or `default_authorizer` names an authorizer that is not defined.
+    UnknownAuthorizer(String),
     /// Anything else, with a message naming the value.
     Other(String),
 }
@@ -222,6 +234,12 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidScope(scope) => write!(f, "invalid scope {scope:?}"),
             ConfigError::InvalidJwks { pool, reason } => {
                 write!(f, "invalid JWKS for pool {pool:?}: {reason}")
+            }
+            ConfigError::InvalidRoute { route, reason } => {
+                write!(f, "invalid route {route}: {reason}")
+            }
+            ConfigError::UnknownAuthorizer(name) => {
+                write!(f, "no authorizer is named {name:?}")
             }
             ConfigError::Other(msg) => f.write_str(msg),
         }

@@ -2,6 +2,7 @@
 
 use crate::authorizer::unix_now;
 use crate::body::ResponseBody;
+use crate::error::RejectionKind;
 use crate::layer::CognitoAuthLayer;
 use bytes::Bytes;
 use http::{Request, Response};
@@ -116,13 +117,18 @@ where
                         .take()
                         .expect("ResponseFuture polled after completion");
                     let core = &layer.core;
-                    let requirement = layer.policy.requirement(&req);
-                    match core.authorizer.authorize_final(
-                        &core.keys,
-                        req.headers(),
-                        requirement,
-                        unix_now(),
-                    ) {
+                    // The same lookup as in `call`: the request is unchanged.
+                    let rule = layer.policy.resolve(&req).rule;
+                    let verdict = match core.authorizers.get(rule.authorizer) {
+                        Some(a) => a.authorize_final(
+                            &core.keys,
+                            req.headers(),
+                            &rule.requirement,
+                            unix_now(),
+                        ),
+                        None => Err(RejectionKind::KeysUnavailable),
+                    };
+                    match verdict {
                         Ok(claims) => {
                             req.extensions_mut().insert(claims);
                             State::Inner {

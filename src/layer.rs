@@ -4,33 +4,31 @@ use crate::authorizer::Authorizer;
 use crate::builder::CognitoAuthBuilder;
 use crate::error::ConfigError;
 use crate::keys::KeyStore;
-use crate::policy::{Requirement, RoutePolicy};
+use crate::policy::{Requirement, RoutePolicy, Rule};
 use crate::response::Responses;
+use crate::routes::{AuthorizerSummary, MatchedRoute, PolicySource, PolicySummary, PoolSummary};
 use crate::service::CognitoAuth;
+use http::Method;
 use std::fmt;
 use std::sync::Arc;
 use tower_layer::Layer;
 
 /// What is shared by every clone of a layer and every service it made.
 pub(crate) struct Core {
-    pub(crate) authorizer: Authorizer,
+    /// Every authorizer; rules refer to them by index.
+    pub(crate) authorizers: Box<[Authorizer]>,
+    /// The one used by policies that name none.
+    pub(crate) default_authorizer: usize,
+    /// Every pool of every authorizer, deduplicated.
     pub(crate) keys: KeyStore,
     pub(crate) responses: Responses,
+    /// OpenAPI import warnings, for the summary.
+    pub(crate) warnings: Vec<String>,
 }
 
-/// Where a request's policy comes from.
-#[derive(Clone)]
-pub(crate) enum PolicySource {
-    /// One policy for every request through the layer.
-    Fixed(Requirement),
-}
-
-impl PolicySource {
-    #[inline]
-    pub(crate) fn requirement<B>(&self, _req: &http::Request<B>) -> &Requirement {
-        match self {
-            PolicySource::Fixed(r) => r,
-        }
+impl Core {
+    fn authorizer_index(&self, name: &str) -> Option<usize> {
+        self.authorizers.iter().position(|a| &*a.name == name)
     }
 }
 
@@ -79,8 +77,13 @@ impl CognitoAuthLayer {
         &self.core.keys
     }
 
-    /// The same authorizer (same pools, keys and responses) with another policy
-    /// for every request through it. Handy with axum's `route_layer`.
+    /// The same authorizers (same pools, keys and responses) with one policy for
+    /// every request through the layer, replacing any route table. This is the
+    /// form for axum's `route_layer` in code-first apps: the router picks the
+    /// route, so unknown paths stay 404. See the crate docs, "Per-route policy".
+    ///
+    /// A policy naming an unknown authorizer refuses every request (and logs a
+    /// warning): check names with [`policy_summary`](Self::policy_summary).
     ///
     /// ```
     /// use tower_cognito::{CognitoAuthLayer, RoutePolicy};
@@ -90,9 +93,29 @@ impl CognitoAuthLayer {
     /// # drop(cats_read);
     /// ```
     pub fn with_policy(&self, policy: RoutePolicy) -> Self {
+        let index = match &policy.authorizer {
+            None => Some(self.core.default_authorizer),
+            Some(name) => self.core.authorizer_index(name),
+        };
+        let rule = match index {
+            Some(authorizer) => Rule {
+                authorizer,
+                requirement: policy.requirement,
+            },
+            None => {
+                tracing::warn!(
+                    authorizer = policy.authorizer.as_deref().unwrap_or(""),
+                    "policy names an unknown authorizer; every request will be refused"
+                );
+                Rule {
+                    authorizer: self.core.default_authorizer,
+                    requirement: Requirement::Deny,
+                }
+            }
+        };
         Self {
             core: Arc::clone(&self.core),
-            policy: PolicySource::Fixed(policy.requirement),
+            policy: PolicySource::Fixed(rule),
         }
     }
 
@@ -103,6 +126,64 @@ impl CognitoAuthLayer {
         S: Into<String>,
     {
         Ok(self.with_policy(RoutePolicy::scopes(scopes)?))
+    }
+
+    /// [`with_policy`](Self::with_policy) with [`RoutePolicy::identity_token`]:
+    /// an ID token of the default authorizer (API Gateway: a method with the
+    /// authorizer and no OAuth scopes).
+    pub fn require_identity_token(&self) -> Self {
+        self.with_policy(RoutePolicy::identity_token())
+    }
+
+    /// The route of the policy table that a request with this method and raw
+    /// path (no query string) matches, as the layer adds it to the request's
+    /// extensions. `None` without a table or when no route matches.
+    pub fn route_for(&self, method: &Method, path: &str) -> Option<&MatchedRoute> {
+        match &self.policy {
+            PolicySource::Table(t) => t.table.lookup(method, path).map(|m| &m.value.route),
+            PolicySource::Fixed(_) => None,
+        }
+    }
+
+    /// What this layer enforces: each authorizer with its token header, Token
+    /// validation and pools (issuer and JWKS URL), each route of the table and
+    /// the import's warnings. Meant for startup logs.
+    pub fn policy_summary(&self) -> PolicySummary {
+        let status = self.core.keys.status();
+        let mut authorizers: Vec<AuthorizerSummary> = self
+            .core
+            .authorizers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| AuthorizerSummary {
+                name: a.name.to_string(),
+                is_default: i == self.core.default_authorizer,
+                token_header: a.header.as_str().to_owned(),
+                token_validation: a.token_validation_source.as_deref().map(str::to_owned),
+                pools: a
+                    .slots
+                    .iter()
+                    .filter_map(|&slot| status.pools.get(slot))
+                    .map(|p| PoolSummary {
+                        pool_id: p.pool_id.clone(),
+                        issuer: p.issuer.clone(),
+                        jwks_url: p.jwks_url.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        // Stable: the others keep their order.
+        authorizers.sort_by_key(|a| !a.is_default);
+        let (routes, unlisted) = match &self.policy {
+            PolicySource::Table(t) => (t.summary.clone(), Some(t.unlisted_kind)),
+            PolicySource::Fixed(_) => (Vec::new(), None),
+        };
+        PolicySummary {
+            authorizers,
+            routes,
+            unlisted,
+            warnings: self.core.warnings.clone(),
+        }
     }
 }
 

@@ -52,6 +52,54 @@
 //! - **Claims**: the flat string map of `$context.authorizer.claims`; see
 //!   [`claims`].
 //!
+//! # Per-route policy
+//!
+//! Three forms, with the same decisions (`token_use` included):
+//!
+//! - **Code-first axum apps: `route_layer` annotations.** One layer per route
+//!   with [`CognitoAuthLayer::require_identity_token`],
+//!   [`require_scopes`](CognitoAuthLayer::require_scopes) or
+//!   [`with_policy`](CognitoAuthLayer::with_policy), added with axum's
+//!   `route_layer`, so the router picks the route and unknown paths stay 404.
+//! - **API Gateway exports: a policy table.** [`CognitoAuthBuilder::openapi`]
+//!   makes an OpenAPI export (with `x-amazon-apigateway-authorizer` and
+//!   per-operation `security`) the whole configuration: its Cognito
+//!   authorizers, each with its own pools, token header and Token validation,
+//!   and one route per operation. Routes can also be given by hand with
+//!   [`CognitoAuthBuilder::route`]. The layer then wraps the whole app
+//!   (`Router::layer`), finds each request's route with one radix-tree lookup
+//!   (cost independent of the number of routes, no allocation), adds it to the
+//!   request as [`MatchedRoute`], and applies the
+//!   [`unlisted_routes`](CognitoAuthBuilder::unlisted_routes) policy (default:
+//!   deny with the 401 response) to requests matching no route.
+//! - **tonic: the same table keyed by gRPC path**, with
+//!   [`grpc_method`](CognitoAuthBuilder::grpc_method)
+//!   (`/package.Service/Method`) and
+//!   [`grpc_service`](CognitoAuthBuilder::grpc_service); `Server::builder().layer(auth)`.
+//!
+//! Public routes do no token work at all. Table matching follows API Gateway:
+//! raw (percent-encoded), case-sensitive paths; one trailing slash ignored;
+//! static segments beat `{param}`, which beats greedy `{proxy+}`; an exact
+//! method beats `ANY`; `HEAD` is not `GET`; a path whose route lacks the
+//! request's method is unlisted, with no fall-back to a wider route.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use tower_cognito::{openapi::ImportOptions, CognitoAuthLayer, MatchedRoute};
+//!
+//! # fn run(export: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = CognitoAuthLayer::builder()
+//!     .openapi(export, &ImportOptions::new().stage_variable("userPoolId", "us-east-1_AbCdEf123"))?
+//!     .build()?;
+//! println!("{}", auth.policy_summary());
+//! let app: Router = Router::new()
+//!     .route("/pets/{petId}", get(|route: axum::Extension<MatchedRoute>| async move {
+//!         route.to_string() // "GET /pets/{petId}"
+//!     }))
+//!     .layer(auth);
+//! # let _ = app; Ok(()) }
+//! ```
+//!
 //! # Beyond API Gateway
 //!
 //! Allowed app client IDs, required groups, accepting both token types on
@@ -102,16 +150,21 @@ mod extract;
 mod future;
 mod keys;
 mod layer;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub mod openapi;
 mod policy;
 mod pool;
 mod response;
+mod route_table;
+mod routes;
 mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod token;
 
 pub use body::ResponseBody;
-pub use builder::CognitoAuthBuilder;
+pub use builder::{AuthorizerConfig, CognitoAuthBuilder};
 pub use error::{AuthError, ConfigError, RejectionKind, ResponseType};
 #[cfg(feature = "axum")]
 pub use extract::MissingClaims;
@@ -120,4 +173,7 @@ pub use keys::{KeyLoadError, KeyStore, KeyStoreStatus, PoolStatus};
 pub use layer::CognitoAuthLayer;
 pub use policy::RoutePolicy;
 pub use response::{GatewayResponse, RejectedRequest};
+pub use routes::{
+    AuthorizerSummary, MatchedRoute, PolicySummary, PoolSummary, RouteSummary, UnlistedRoutes,
+};
 pub use service::CognitoAuth;

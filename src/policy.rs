@@ -15,6 +15,12 @@ use std::sync::Arc;
 /// - [`RoutePolicy::scopes`]: the method lists OAuth scopes, so only access tokens
 ///   (`token_use: "access"`) pass, and only if their `scope` claim holds at least
 ///   one of the listed scopes, compared exactly.
+/// - [`RoutePolicy::deny`]: every request is refused with the 401 response,
+///   with no token work.
+///
+/// A policy checks tokens with the layer's default authorizer unless it names
+/// another one with [`authorizer`](Self::authorizer) (an OpenAPI document may
+/// define several, each with its own pools, token header and Token validation).
 ///
 /// ```
 /// use tower_cognito::RoutePolicy;
@@ -27,6 +33,8 @@ use std::sync::Arc;
 #[derive(Clone, PartialEq, Eq)]
 pub struct RoutePolicy {
     pub(crate) requirement: Requirement,
+    /// `None`: the layer's default authorizer.
+    pub(crate) authorizer: Option<Arc<str>>,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -34,31 +42,93 @@ pub(crate) enum Requirement {
     Public,
     Identity,
     Scopes(Arc<[Box<str>]>),
+    /// Refused without token work (unlisted routes, skipped imports).
+    Deny,
+}
+
+/// A route's requirement and the authorizer (index into the layer's list) that
+/// checks it, resolved at build time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rule {
+    pub(crate) authorizer: usize,
+    pub(crate) requirement: Requirement,
 }
 
 impl fmt::Debug for RoutePolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.requirement {
-            Requirement::Public => f.write_str("Public"),
-            Requirement::Identity => f.write_str("IdentityToken"),
-            Requirement::Scopes(s) => f.debug_tuple("AccessToken").field(s).finish(),
+            Requirement::Public => f.write_str("Public")?,
+            Requirement::Identity => f.write_str("IdentityToken")?,
+            Requirement::Scopes(s) => f.debug_tuple("AccessToken").field(s).finish()?,
+            Requirement::Deny => f.write_str("Deny")?,
         }
+        if let Some(name) = &self.authorizer {
+            write!(f, " via {name:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for RoutePolicy {
+    /// `public`, `identity token`, `access token with any of [a, b]` or `deny`,
+    /// followed by ` (authorizer NAME)` when one is named.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.requirement {
+            Requirement::Public => f.write_str("public")?,
+            Requirement::Identity => f.write_str("identity token")?,
+            Requirement::Scopes(s) => write!(f, "access token with any of [{}]", s.join(", "))?,
+            Requirement::Deny => f.write_str("deny")?,
+        }
+        if let Some(name) = &self.authorizer {
+            write!(f, " (authorizer {name})")?;
+        }
+        Ok(())
     }
 }
 
 impl RoutePolicy {
     /// No authorization.
     pub fn public() -> Self {
-        Self {
-            requirement: Requirement::Public,
-        }
+        Self::of(Requirement::Public)
     }
 
     /// An ID token (API Gateway: authorizer set, OAuth scopes `NONE`).
     pub fn identity_token() -> Self {
+        Self::of(Requirement::Identity)
+    }
+
+    /// Refuse every request with the 401 Unauthorized response, without looking
+    /// at the token ([`RejectionKind::UnlistedRoute`]).
+    pub fn deny() -> Self {
+        Self::of(Requirement::Deny)
+    }
+
+    fn of(requirement: Requirement) -> Self {
         Self {
-            requirement: Requirement::Identity,
+            requirement,
+            authorizer: None,
         }
+    }
+
+    /// Checks the token with the named authorizer instead of the layer's
+    /// default one (for example an OpenAPI security scheme's name). Unknown
+    /// names are refused by [`build`](crate::CognitoAuthBuilder::build).
+    ///
+    /// ```
+    /// use tower_cognito::RoutePolicy;
+    ///
+    /// let p = RoutePolicy::identity_token().authorizer("StaffPool");
+    /// assert_eq!(p.authorizer_name(), Some("StaffPool"));
+    /// assert_eq!(p.to_string(), "identity token (authorizer StaffPool)");
+    /// ```
+    pub fn authorizer(mut self, name: impl Into<String>) -> Self {
+        self.authorizer = Some(name.into().into());
+        self
+    }
+
+    /// The authorizer named with [`authorizer`](Self::authorizer), if any.
+    pub fn authorizer_name(&self) -> Option<&str> {
+        self.authorizer.as_deref()
     }
 
     /// An access token carrying any one of `scopes`.
@@ -83,9 +153,12 @@ impl RoutePolicy {
         if list.is_empty() {
             return Err(ConfigError::InvalidScope(String::new()));
         }
-        Ok(Self {
-            requirement: Requirement::Scopes(list.into()),
-        })
+        Ok(Self::of(Requirement::Scopes(list.into())))
+    }
+
+    /// Whether every request is refused.
+    pub fn is_deny(&self) -> bool {
+        self.requirement == Requirement::Deny
     }
 
     /// Whether the route needs no token.
@@ -127,6 +200,7 @@ impl Checks {
     ) -> Result<(), RejectionKind> {
         match requirement {
             Requirement::Public => return Ok(()),
+            Requirement::Deny => return Err(RejectionKind::UnlistedRoute),
             Requirement::Identity => {
                 if claims.token_use() != TokenUse::Id && !self.accept_any_token_use {
                     return Err(RejectionKind::WrongTokenUse);

@@ -2,9 +2,11 @@
 
 use crate::authorizer::{unix_now, Verdict};
 use crate::body::ResponseBody;
+use crate::error::RejectionKind;
 use crate::future::ResponseFuture;
 use crate::layer::CognitoAuthLayer;
 use crate::policy::Requirement;
+use crate::routes::Resolved;
 use http::{Request, Response};
 use std::fmt;
 use std::task::{Context, Poll};
@@ -54,23 +56,47 @@ where
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let core = &self.layer.core;
-        let requirement = self.layer.policy.requirement(&req);
-        if *requirement == Requirement::Public {
-            return ResponseFuture::inner(self.inner.call(req));
+        let Resolved { rule, route } = self.layer.policy.resolve(&req);
+        let requirement = &rule.requirement;
+        match requirement {
+            Requirement::Public => {
+                if let Some(route) = route {
+                    req.extensions_mut().insert(route.clone());
+                }
+                return ResponseFuture::inner(self.inner.call(req));
+            }
+            Requirement::Deny => {
+                return ResponseFuture::rejected(
+                    core.responses
+                        .reject_request(RejectionKind::UnlistedRoute, &req),
+                );
+            }
+            Requirement::Identity | Requirement::Scopes(_) => {}
         }
+        // Indices come from the builder; a miss would be a bug, so fail closed.
+        let Some(authorizer) = core.authorizers.get(rule.authorizer) else {
+            return ResponseFuture::rejected(
+                core.responses
+                    .reject_request(RejectionKind::KeysUnavailable, &req),
+            );
+        };
         core.keys.ensure_started();
-        match core
-            .authorizer
-            .authorize(&core.keys, req.headers(), requirement, unix_now(), true)
-        {
+        match authorizer.authorize(&core.keys, req.headers(), requirement, unix_now(), true) {
             Verdict::Allow(claims) => {
-                req.extensions_mut().insert(claims);
+                let extensions = req.extensions_mut();
+                extensions.insert(claims);
+                if let Some(route) = route {
+                    extensions.insert(route.clone());
+                }
                 ResponseFuture::inner(self.inner.call(req))
             }
             Verdict::Deny(kind) => {
                 ResponseFuture::rejected(core.responses.reject_request(kind, &req))
             }
             Verdict::Miss { slot, kid } => {
+                if let Some(route) = route {
+                    req.extensions_mut().insert(route.clone());
+                }
                 // The inner service was made ready for this request: take it and
                 // leave a clone in its place (tower's clone-and-swap).
                 let clone = self.inner.clone();

@@ -1,0 +1,269 @@
+//! Per-route policy: the table a layer consults per request, the route it
+//! reports to the inner service, and a printable summary of what is in force.
+
+use crate::policy::{RoutePolicy, Rule};
+use crate::route_table::RouteTable;
+use std::fmt;
+use std::sync::Arc;
+
+/// The route a request matched in the layer's policy table, added to the
+/// request's extensions before the inner service is called (for public routes
+/// too).
+///
+/// It names the route as configured, not the request: method (`ANY` for an
+/// any-method route) and path template as written, e.g. `GET /pets/{petId}`.
+/// Only layers with a policy table (routes, gRPC entries or an OpenAPI import)
+/// add it; a layer with one policy for everything (as used with axum's
+/// `route_layer`) leaves that to the router.
+///
+/// ```
+/// use tower_cognito::{CognitoAuthLayer, RoutePolicy};
+///
+/// let layer = CognitoAuthLayer::builder()
+///     .user_pool("us-east-1_AbCdEf123")
+///     .route("GET", "/pets/{petId}", RoutePolicy::public())
+///     .build()
+///     .unwrap();
+/// let route = layer.route_for(&http::Method::GET, "/pets/7").unwrap();
+/// assert_eq!(route.as_str(), "GET /pets/{petId}");
+/// assert_eq!((route.method(), route.template()), ("GET", "/pets/{petId}"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MatchedRoute {
+    // One allocation at build time; clones share it.
+    inner: Arc<str>,
+    method_len: usize,
+}
+
+impl MatchedRoute {
+    pub(crate) fn new(method: &str, template: &str) -> Self {
+        Self {
+            inner: format!("{method} {template}").into(),
+            method_len: method.len(),
+        }
+    }
+
+    /// The route's method as configured: `GET`, `POST`, ... or `ANY`.
+    pub fn method(&self) -> &str {
+        self.inner.get(..self.method_len).unwrap_or("")
+    }
+
+    /// The path template as written, e.g. `/pets/{petId}` or `/{proxy+}`.
+    pub fn template(&self) -> &str {
+        self.inner.get(self.method_len + 1..).unwrap_or("")
+    }
+
+    /// Whether the route answers every method (`x-amazon-apigateway-any-method`).
+    pub fn is_any_method(&self) -> bool {
+        self.method() == "ANY"
+    }
+
+    /// Method and template: `GET /pets/{petId}`.
+    pub fn as_str(&self) -> &str {
+        &self.inner
+    }
+}
+
+impl fmt::Debug for MatchedRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("MatchedRoute").field(&self.as_str()).finish()
+    }
+}
+
+impl fmt::Display for MatchedRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner)
+    }
+}
+
+/// What a layer with a policy table does with a request that matches no route.
+///
+/// Set with [`CognitoAuthBuilder::unlisted_routes`](crate::CognitoAuthBuilder::unlisted_routes).
+/// The default is [`Deny`](Self::Deny): API Gateway answers a path or method it
+/// does not know without calling any backend, and a policy table that forgot
+/// a route should fail closed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnlistedRoutes {
+    /// Refuse with the 401 Unauthorized response
+    /// ([`RejectionKind::UnlistedRoute`](crate::RejectionKind::UnlistedRoute)),
+    /// without looking at the token.
+    #[default]
+    Deny,
+    /// Pass to the inner service with no token work (it may answer 404).
+    Public,
+    /// Require an ID token of the default authorizer.
+    IdentityToken,
+}
+
+/// One entry of the table: the rule and the route reported downstream.
+#[derive(Debug)]
+pub(crate) struct TableEntry {
+    pub(crate) rule: Rule,
+    pub(crate) route: MatchedRoute,
+}
+
+/// The routes of a layer, looked up once per request.
+#[derive(Debug)]
+pub(crate) struct PolicyTable {
+    pub(crate) table: RouteTable<TableEntry>,
+    pub(crate) unlisted: Rule,
+    pub(crate) unlisted_kind: UnlistedRoutes,
+    pub(crate) summary: Vec<RouteSummary>,
+}
+
+/// A request's rule and, with a table, the route it matched.
+pub(crate) struct Resolved<'a> {
+    pub(crate) rule: &'a Rule,
+    pub(crate) route: Option<&'a MatchedRoute>,
+}
+
+/// Where a request's policy comes from.
+#[derive(Clone, Debug)]
+pub(crate) enum PolicySource {
+    /// One rule for every request through the layer.
+    Fixed(Rule),
+    /// A (method, path) table; one radix lookup per request.
+    Table(Arc<PolicyTable>),
+}
+
+impl PolicySource {
+    /// Resolves a request: no allocation, one lookup at most.
+    #[inline]
+    pub(crate) fn resolve<B>(&self, req: &http::Request<B>) -> Resolved<'_> {
+        match self {
+            PolicySource::Fixed(rule) => Resolved { rule, route: None },
+            PolicySource::Table(t) => match t.table.lookup(req.method(), req.uri().path()) {
+                Some(m) => Resolved {
+                    rule: &m.value.rule,
+                    route: Some(&m.value.route),
+                },
+                None => Resolved {
+                    rule: &t.unlisted,
+                    route: None,
+                },
+            },
+        }
+    }
+}
+
+/// One route of a layer's policy, for printing at startup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouteSummary {
+    /// The route: method (or `ANY`) and template as written.
+    pub route: MatchedRoute,
+    /// What it requires; token policies name the authorizer checking them.
+    pub policy: RoutePolicy,
+    /// Where it came from in an OpenAPI document (a JSON pointer), if imported.
+    pub source: Option<String>,
+}
+
+impl fmt::Display for RouteSummary {
+    /// `GET /pets/{petId}: access token with any of [a] (authorizer Pool)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.route, self.policy)
+    }
+}
+
+/// One user pool of an authorizer, for printing at startup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolSummary {
+    /// The user pool ID.
+    pub pool_id: String,
+    /// The `iss` its tokens must carry.
+    pub issuer: String,
+    /// Where its keys are fetched from.
+    pub jwks_url: String,
+}
+
+/// One authorizer of a layer, for printing at startup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthorizerSummary {
+    /// Its name (`default` for the one configured with
+    /// [`user_pool`](crate::CognitoAuthBuilder::user_pool), else the name given
+    /// or the OpenAPI security scheme's).
+    pub name: String,
+    /// Whether policies that name no authorizer use it.
+    pub is_default: bool,
+    /// The header the token is read from.
+    pub token_header: String,
+    /// The Token validation expression `aud` must match, if any.
+    pub token_validation: Option<String>,
+    /// Its user pools, in configuration order.
+    pub pools: Vec<PoolSummary>,
+}
+
+/// What a layer enforces: authorizers, pools, routes. From
+/// [`CognitoAuthLayer::policy_summary`](crate::CognitoAuthLayer::policy_summary).
+///
+/// ```
+/// use tower_cognito::{CognitoAuthLayer, RoutePolicy};
+///
+/// let layer = CognitoAuthLayer::builder()
+///     .user_pool("us-east-1_AbCdEf123")
+///     .route("GET", "/health", RoutePolicy::public())
+///     .route("ANY", "/{proxy+}", RoutePolicy::identity_token())
+///     .build()
+///     .unwrap();
+/// let summary = layer.policy_summary();
+/// let pool = &summary.authorizers[0].pools[0];
+/// assert_eq!(
+///     pool.jwks_url,
+///     "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123/.well-known/jwks.json"
+/// );
+/// assert_eq!(summary.routes[0].to_string(), "GET /health: public");
+/// assert_eq!(
+///     summary.routes[1].to_string(),
+///     "ANY /{proxy+}: identity token (authorizer default)"
+/// );
+/// println!("{summary}");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PolicySummary {
+    /// Every authorizer, the default one first.
+    pub authorizers: Vec<AuthorizerSummary>,
+    /// Every route of the table in configuration order; empty for a layer with
+    /// one policy for every request.
+    pub routes: Vec<RouteSummary>,
+    /// The policy for requests that match no route (`None` without a table).
+    pub unlisted: Option<UnlistedRoutes>,
+    /// Warnings of the OpenAPI import, if any, as `pointer: message`.
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for PolicySummary {
+    /// A multi-line listing for startup logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for a in &self.authorizers {
+            write!(f, "authorizer {} (header {}", a.name, a.token_header)?;
+            if let Some(v) = &a.token_validation {
+                write!(f, ", token validation {v}")?;
+            }
+            if a.is_default {
+                f.write_str(", default")?;
+            }
+            f.write_str(")\n")?;
+            for p in &a.pools {
+                writeln!(
+                    f,
+                    "  pool {} iss {} jwks {}",
+                    p.pool_id, p.issuer, p.jwks_url
+                )?;
+            }
+        }
+        for r in &self.routes {
+            writeln!(f, "route {r}")?;
+        }
+        if let Some(u) = &self.unlisted {
+            writeln!(f, "unlisted routes: {u:?}")?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
