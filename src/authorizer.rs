@@ -1,6 +1,7 @@
 //! The verification pipeline: header → token → issuer → key → signature →
 //! times → route policy.
 
+use crate::cache::{self, Lookup, TokenCache};
 use crate::claims::CognitoClaims;
 use crate::error::RejectionKind;
 use crate::keys::KeyStore;
@@ -9,6 +10,7 @@ use crate::token;
 use http::header::{HeaderMap, HeaderName};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Largest numeric date accepted: 9999-12-31T23:59:59Z. Larger values are not
@@ -67,7 +69,8 @@ fn numeric(claims: &Map<String, Value>, key: &str) -> Result<Option<i64>, Reject
 }
 
 /// Time claims: `exp` required; `exp`, `iat`, `nbf`, `auth_time` type-checked.
-fn check_times(claims: &Map<String, Value>, now: i64, leeway: i64) -> Result<(), RejectionKind> {
+/// Returns `exp`.
+fn check_times(claims: &Map<String, Value>, now: i64, leeway: i64) -> Result<i64, RejectionKind> {
     let exp = numeric(claims, "exp")?.ok_or(RejectionKind::InvalidClaims)?;
     let iat = numeric(claims, "iat")?;
     let nbf = numeric(claims, "nbf")?;
@@ -81,7 +84,7 @@ fn check_times(claims: &Map<String, Value>, now: i64, leeway: i64) -> Result<(),
     if iat.is_some_and(|iat| iat > now + leeway + IAT_SKEW) {
         return Err(RejectionKind::NotYetValid);
     }
-    Ok(())
+    Ok(exp)
 }
 
 impl Authorizer {
@@ -91,12 +94,13 @@ impl Authorizer {
     pub(crate) fn authorize(
         &self,
         keys: &KeyStore,
+        cache: Option<&TokenCache>,
         headers: &HeaderMap,
         requirement: &Requirement,
         now: i64,
         defer_miss: bool,
     ) -> Verdict {
-        match self.try_authorize(keys, headers, requirement, now, defer_miss) {
+        match self.try_authorize(keys, cache, headers, requirement, now, defer_miss) {
             Ok(claims) => Verdict::Allow(claims),
             Err(Err(kind)) => Verdict::Deny(kind),
             Err(Ok((slot, kid))) => Verdict::Miss { slot, kid },
@@ -107,11 +111,12 @@ impl Authorizer {
     pub(crate) fn authorize_final(
         &self,
         keys: &KeyStore,
+        cache: Option<&TokenCache>,
         headers: &HeaderMap,
         requirement: &Requirement,
         now: i64,
     ) -> Result<CognitoClaims, RejectionKind> {
-        self.try_authorize(keys, headers, requirement, now, false)
+        self.try_authorize(keys, cache, headers, requirement, now, false)
             .map_err(|e| e.err().unwrap_or(RejectionKind::UnknownKeyId))
     }
 
@@ -119,13 +124,30 @@ impl Authorizer {
     fn try_authorize(
         &self,
         keys: &KeyStore,
+        cache: Option<&TokenCache>,
         headers: &HeaderMap,
         requirement: &Requirement,
         now: i64,
         defer_miss: bool,
     ) -> Result<CognitoClaims, Result<(usize, Box<str>), RejectionKind>> {
         let raw = token::extract(headers, &self.header, self.max_token_len).map_err(Err)?;
+        let hash = cache.map(|_| cache::hash(raw));
+        if let (Some(cache), Some(hash)) = (cache, &hash) {
+            if let Lookup::Hit(claims, exp) =
+                cache.get(hash, keys, |slot| self.slots.contains(&slot))
+            {
+                if exp <= now - self.leeway {
+                    cache.remove(hash);
+                    return Err(Err(RejectionKind::Expired));
+                }
+                self.checks.decide(requirement, &claims).map_err(Err)?;
+                return Ok(claims);
+            }
+        }
         let parsed = token::parse(raw).map_err(Err)?;
+        // Time claims need no key: an expired or mistyped token is refused
+        // before any signature work.
+        let exp = check_times(&parsed.claims, now, self.leeway).map_err(Err)?;
         let slot = *parsed
             .issuer()
             .and_then(|iss| self.issuers.get(iss))
@@ -144,10 +166,22 @@ impl Authorizer {
         if !entry.key.verify(parsed.signing_input, parsed.signature()) {
             return Err(Err(RejectionKind::InvalidSignature));
         }
+        let key = Arc::clone(entry);
         drop(snapshot);
-        check_times(&parsed.claims, now, self.leeway).map_err(Err)?;
         let claims = CognitoClaims::from_map(parsed.claims)
             .map_err(|_| Err(RejectionKind::InvalidClaims))?;
+        if let (Some(cache), Some(hash)) = (cache, hash) {
+            cache.insert(
+                hash,
+                &claims,
+                exp,
+                now,
+                slot,
+                &parsed.kid,
+                &key,
+                parsed.payload_len,
+            );
+        }
         self.checks.decide(requirement, &claims).map_err(Err)?;
         Ok(claims)
     }
@@ -159,7 +193,7 @@ mod tests {
     use serde_json::json;
 
     fn times(v: Value) -> Result<(), RejectionKind> {
-        check_times(v.as_object().unwrap(), 1_000_000, 0)
+        check_times(v.as_object().unwrap(), 1_000_000, 0).map(|_| ())
     }
 
     #[test]
@@ -221,7 +255,7 @@ mod tests {
         );
         assert_eq!(
             check_times(claims.as_object().unwrap(), 1_000_000, 11),
-            Ok(())
+            Ok(999_990)
         );
     }
 }

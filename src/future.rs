@@ -122,6 +122,7 @@ where
                     let verdict = match core.authorizers.get(rule.authorizer) {
                         Some(a) => a.authorize_final(
                             &core.keys,
+                            core.cache.as_ref(),
                             req.headers(),
                             &rule.requirement,
                             unix_now(),

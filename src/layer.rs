@@ -2,6 +2,7 @@
 
 use crate::authorizer::Authorizer;
 use crate::builder::CognitoAuthBuilder;
+use crate::cache::TokenCache;
 use crate::error::ConfigError;
 use crate::keys::KeyStore;
 use crate::policy::{Requirement, RoutePolicy, Rule};
@@ -21,6 +22,8 @@ pub(crate) struct Core {
     pub(crate) default_authorizer: usize,
     /// Every pool of every authorizer, deduplicated.
     pub(crate) keys: KeyStore,
+    /// Verified tokens, shared by every authorizer (entries remember their pool).
+    pub(crate) cache: Option<TokenCache>,
     pub(crate) responses: Responses,
     /// OpenAPI import warnings, for the summary.
     pub(crate) warnings: Vec<String>,
@@ -30,6 +33,17 @@ impl Core {
     fn authorizer_index(&self, name: &str) -> Option<usize> {
         self.authorizers.iter().position(|a| &*a.name == name)
     }
+}
+
+/// The state of the verified-token cache; see
+/// [`CognitoAuthBuilder::token_cache`](crate::CognitoAuthBuilder::token_cache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenCacheStats {
+    /// Verified tokens held.
+    pub entries: usize,
+    /// Bytes accounted for them.
+    pub bytes: usize,
 }
 
 /// A tower [`Layer`] that authorizes requests with Cognito user pool tokens, as
@@ -75,6 +89,15 @@ impl CognitoAuthLayer {
     /// read its status.
     pub fn key_store(&self) -> &KeyStore {
         &self.core.keys
+    }
+
+    /// Entries and accounted bytes of the verified-token cache, or `None` when
+    /// it is off. Shared by every clone.
+    pub fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        self.core.cache.as_ref().map(|c| TokenCacheStats {
+            entries: c.len(),
+            bytes: c.bytes(),
+        })
     }
 
     /// The same authorizers (same pools, keys and responses) with one policy for

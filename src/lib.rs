@@ -142,6 +142,7 @@
 mod authorizer;
 mod body;
 mod builder;
+mod cache;
 pub mod claims;
 mod crypto;
 mod error;
@@ -170,7 +171,7 @@ pub use error::{AuthError, ConfigError, RejectionKind, ResponseType};
 pub use extract::MissingClaims;
 pub use future::ResponseFuture;
 pub use keys::{KeyLoadError, KeyStore, KeyStoreStatus, PoolStatus};
-pub use layer::CognitoAuthLayer;
+pub use layer::{CognitoAuthLayer, TokenCacheStats};
 pub use policy::RoutePolicy;
 pub use response::{GatewayResponse, RejectedRequest};
 pub use routes::{

@@ -81,7 +81,14 @@ where
             );
         };
         core.keys.ensure_started();
-        match authorizer.authorize(&core.keys, req.headers(), requirement, unix_now(), true) {
+        match authorizer.authorize(
+            &core.keys,
+            core.cache.as_ref(),
+            req.headers(),
+            requirement,
+            unix_now(),
+            true,
+        ) {
             Verdict::Allow(claims) => {
                 let extensions = req.extensions_mut();
                 extensions.insert(claims);

@@ -75,6 +75,8 @@ pub(crate) struct Parsed<'t> {
     pub(crate) signature_len: usize,
     pub(crate) kid: String,
     pub(crate) claims: Map<String, Value>,
+    /// Size of the decoded payload, to size cache entries.
+    pub(crate) payload_len: usize,
 }
 
 impl Parsed<'_> {
@@ -135,6 +137,7 @@ pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, RejectionKind> {
         signature_len,
         kid,
         claims,
+        payload_len: payload.len(),
     })
 }
 

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 pub(crate) use fetch::FetchLimits;
-pub(crate) use jwks::KeyMap;
+pub(crate) use jwks::{KeyEntry, KeyMap};
 
 /// Settings of the store.
 #[derive(Debug, Clone)]
