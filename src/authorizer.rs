@@ -6,9 +6,8 @@ use crate::claims::CognitoClaims;
 use crate::error::RejectionKind;
 use crate::keys::KeyStore;
 use crate::policy::{Checks, Requirement};
-use crate::token;
+use crate::token::{self, Envelope, Numeric};
 use http::header::{HeaderMap, HeaderName};
-use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -54,27 +53,22 @@ pub(crate) fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// An optional numeric claim: absent, or an integer within `0..=MAX_NUMERIC_DATE`.
-/// Anything else (a string, a float, a huge or negative number) is refused, not
-/// treated as absent.
-fn numeric(claims: &Map<String, Value>, key: &str) -> Result<Option<i64>, RejectionKind> {
-    match claims.get(key) {
-        None => Ok(None),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(v) if (0..=MAX_NUMERIC_DATE).contains(&v) => Ok(Some(v)),
-            _ => Err(RejectionKind::InvalidClaims),
-        },
-        Some(_) => Err(RejectionKind::InvalidClaims),
+/// A numeric claim within `0..=MAX_NUMERIC_DATE`, when present.
+fn numeric(value: Numeric) -> Result<Option<i64>, RejectionKind> {
+    match value {
+        Numeric::Absent => Ok(None),
+        Numeric::Int(v) if (0..=MAX_NUMERIC_DATE).contains(&v) => Ok(Some(v)),
+        _ => Err(RejectionKind::InvalidClaims),
     }
 }
 
 /// Time claims: `exp` required; `exp`, `iat`, `nbf`, `auth_time` type-checked.
 /// Returns `exp`.
-fn check_times(claims: &Map<String, Value>, now: i64, leeway: i64) -> Result<i64, RejectionKind> {
-    let exp = numeric(claims, "exp")?.ok_or(RejectionKind::InvalidClaims)?;
-    let iat = numeric(claims, "iat")?;
-    let nbf = numeric(claims, "nbf")?;
-    numeric(claims, "auth_time")?;
+fn check_times(claims: &Envelope, now: i64, leeway: i64) -> Result<i64, RejectionKind> {
+    let exp = numeric(claims.exp)?.ok_or(RejectionKind::InvalidClaims)?;
+    let iat = numeric(claims.iat)?;
+    let nbf = numeric(claims.nbf)?;
+    numeric(claims.auth_time)?;
     if exp <= now - leeway {
         return Err(RejectionKind::Expired);
     }
@@ -147,9 +141,11 @@ impl Authorizer {
         let parsed = token::parse(raw).map_err(Err)?;
         // Time claims need no key: an expired or mistyped token is refused
         // before any signature work.
-        let exp = check_times(&parsed.claims, now, self.leeway).map_err(Err)?;
+        let exp = check_times(&parsed.envelope, now, self.leeway).map_err(Err)?;
         let slot = *parsed
-            .issuer()
+            .envelope
+            .iss
+            .as_deref()
             .and_then(|iss| self.issuers.get(iss))
             .ok_or(Err(RejectionKind::UnknownIssuer))?;
         let snapshot = keys.snapshot(slot);
@@ -168,7 +164,7 @@ impl Authorizer {
         }
         let key = Arc::clone(entry);
         drop(snapshot);
-        let claims = CognitoClaims::from_map(parsed.claims)
+        let claims = CognitoClaims::from_map(parsed.claims().map_err(Err)?)
             .map_err(|_| Err(RejectionKind::InvalidClaims))?;
         if let (Some(cache), Some(hash)) = (cache, hash) {
             cache.insert(
@@ -179,7 +175,7 @@ impl Authorizer {
                 slot,
                 &parsed.kid,
                 &key,
-                parsed.payload_len,
+                parsed.payload.len(),
             );
         }
         self.checks.decide(requirement, &claims).map_err(Err)?;
@@ -190,10 +186,14 @@ impl Authorizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn envelope(v: Value) -> Envelope {
+        serde_json::from_value(v).unwrap()
+    }
 
     fn times(v: Value) -> Result<(), RejectionKind> {
-        check_times(v.as_object().unwrap(), 1_000_000, 0).map(|_| ())
+        check_times(&envelope(v), 1_000_000, 0).map(|_| ())
     }
 
     #[test]
@@ -250,12 +250,9 @@ mod tests {
     fn leeway_extends_expiry() {
         let claims = json!({"exp": 999_990});
         assert_eq!(
-            check_times(claims.as_object().unwrap(), 1_000_000, 10),
+            check_times(&envelope(claims.clone()), 1_000_000, 10),
             Err(RejectionKind::Expired)
         );
-        assert_eq!(
-            check_times(claims.as_object().unwrap(), 1_000_000, 11),
-            Ok(999_990)
-        );
+        assert_eq!(check_times(&envelope(claims), 1_000_000, 11), Ok(999_990));
     }
 }

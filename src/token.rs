@@ -74,9 +74,11 @@ pub(crate) struct Parsed<'t> {
     pub(crate) signature: [u8; MAX_SIGNATURE],
     pub(crate) signature_len: usize,
     pub(crate) kid: String,
-    pub(crate) claims: Map<String, Value>,
-    /// Size of the decoded payload, to size cache entries.
-    pub(crate) payload_len: usize,
+    /// The decoded payload: a JSON object, parsed in full only once the
+    /// signature holds.
+    pub(crate) payload: Vec<u8>,
+    /// What is needed before the signature: the issuer and the time claims.
+    pub(crate) envelope: Envelope,
 }
 
 impl Parsed<'_> {
@@ -84,8 +86,119 @@ impl Parsed<'_> {
         &self.signature[..self.signature_len]
     }
 
-    pub(crate) fn issuer(&self) -> Option<&str> {
-        self.claims.get("iss").and_then(Value::as_str)
+    /// Every claim, refusing a repeated top-level member.
+    pub(crate) fn claims(&self) -> Result<Map<String, Value>, RejectionKind> {
+        serde_json::from_slice::<UniqueObject>(&self.payload)
+            .map(|o| o.0)
+            .map_err(|_| RejectionKind::MalformedToken)
+    }
+}
+
+/// A numeric date claim as found: absent, an integer, or anything else (a
+/// string, a float, a number out of range), which is refused, never ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Numeric {
+    #[default]
+    Absent,
+    Int(i64),
+    Invalid,
+}
+
+/// The claims read before any key is used, in one pass over the payload that
+/// allocates nothing but the issuer.
+#[derive(Debug, Default)]
+pub(crate) struct Envelope {
+    pub(crate) iss: Option<String>,
+    pub(crate) exp: Numeric,
+    pub(crate) iat: Numeric,
+    pub(crate) nbf: Numeric,
+    pub(crate) auth_time: Numeric,
+}
+
+struct NumericSeed;
+
+impl<'de> Visitor<'de> for NumericSeed {
+    type Value = Numeric;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Numeric, E> {
+        Ok(Numeric::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Numeric, E> {
+        Ok(i64::try_from(v).map_or(Numeric::Invalid, Numeric::Int))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Numeric, E> {
+        Ok(Numeric::Invalid)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Numeric, E> {
+        Ok(Numeric::Invalid)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Numeric, E> {
+        Ok(Numeric::Invalid)
+    }
+    fn visit_unit<E>(self) -> Result<Numeric, E> {
+        Ok(Numeric::Invalid)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Numeric, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Numeric::Invalid)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Numeric, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Numeric::Invalid)
+    }
+}
+
+impl<'de> Deserialize<'de> for Numeric {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NumericSeed)
+    }
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Envelope;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Envelope, A::Error> {
+                fn set<T, E: serde::de::Error>(slot: &mut Option<T>, value: T) -> Result<(), E> {
+                    if slot.replace(value).is_some() {
+                        return Err(E::custom("duplicate member"));
+                    }
+                    Ok(())
+                }
+                let (mut iss, mut exp, mut iat, mut nbf, mut auth_time) =
+                    (None, None, None, None, None);
+                while let Some(key) = access.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        // A non-string `iss` names no pool: the same as absent.
+                        "iss" => set(
+                            &mut iss,
+                            access.next_value::<Value>()?.as_str().map(str::to_owned),
+                        )?,
+                        "exp" => set(&mut exp, access.next_value::<Numeric>()?)?,
+                        "iat" => set(&mut iat, access.next_value::<Numeric>()?)?,
+                        "nbf" => set(&mut nbf, access.next_value::<Numeric>()?)?,
+                        "auth_time" => set(&mut auth_time, access.next_value::<Numeric>()?)?,
+                        _ => {
+                            access.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Envelope {
+                    iss: iss.flatten(),
+                    exp: exp.unwrap_or_default(),
+                    iat: iat.unwrap_or_default(),
+                    nbf: nbf.unwrap_or_default(),
+                    auth_time: auth_time.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
     }
 }
 
@@ -128,16 +241,14 @@ pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, RejectionKind> {
         .decode_slice(s, &mut signature)
         .map_err(|_| malformed)?;
     let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| malformed)?;
-    let claims = serde_json::from_slice::<UniqueObject>(&payload)
-        .map_err(|_| malformed)?
-        .0;
+    let envelope = serde_json::from_slice::<Envelope>(&payload).map_err(|_| malformed)?;
     Ok(Parsed {
         signing_input: &token[..h.len() + 1 + p.len()],
         signature,
         signature_len,
         kid,
-        claims,
-        payload_len: payload.len(),
+        payload,
+        envelope,
     })
 }
 
@@ -240,7 +351,8 @@ mod tests {
         let t = token(r#"{"alg":"RS256","kid":"k1"}"#, r#"{"iss":"x","exp":1}"#);
         let p = parse(t.as_bytes()).unwrap();
         assert_eq!(p.kid, "k1");
-        assert_eq!(p.issuer(), Some("x"));
+        assert_eq!(p.envelope.iss.as_deref(), Some("x"));
+        assert_eq!(p.envelope.exp, Numeric::Int(1));
         assert_eq!(p.signature().len(), 256);
         assert!(t.starts_with(std::str::from_utf8(p.signing_input).unwrap()));
     }
