@@ -150,7 +150,7 @@ impl Authorizer {
             .ok_or(Err(RejectionKind::UnknownIssuer))?;
         let snapshot = keys.snapshot(slot);
         let Some(entry) = snapshot.keys.get(parsed.kid.as_str()) else {
-            if defer_miss {
+            if defer_miss && keys.miss_may_fetch(slot) {
                 return Err(Ok((slot, parsed.kid.into_boxed_str())));
             }
             return Err(Err(if snapshot.loaded {
@@ -163,6 +163,7 @@ impl Authorizer {
             return Err(Err(RejectionKind::InvalidSignature));
         }
         let key = Arc::clone(entry);
+        let version = snapshot.version;
         drop(snapshot);
         let claims = CognitoClaims::from_map(parsed.claims().map_err(Err)?)
             .map_err(|_| Err(RejectionKind::InvalidClaims))?;
@@ -175,6 +176,7 @@ impl Authorizer {
                 slot,
                 &parsed.kid,
                 &key,
+                version,
                 parsed.payload.len(),
             );
         }

@@ -53,6 +53,8 @@ struct Entry {
     /// The key that verified the token; the entry is dead once the pool's key
     /// set no longer holds this very key.
     key: Weak<KeyEntry>,
+    /// The version of the pool's key set last seen holding `key`.
+    version: u64,
     bytes: usize,
 }
 
@@ -131,21 +133,26 @@ impl TokenCache {
         allowed: impl FnOnce(usize) -> bool,
     ) -> Lookup {
         let mut shard = self.shard(hash).lock().unwrap_or_else(|e| e.into_inner());
-        let Some(entry) = shard.map.get(hash) else {
+        let Some(entry) = shard.map.get_mut(hash) else {
             return Lookup::Miss;
         };
         if !allowed(entry.slot) {
             // Another authorizer's pool: let the full path give the reason.
             return Lookup::Miss;
         }
-        let live = keys
-            .snapshot(entry.slot)
-            .keys
-            .get(&*entry.kid)
-            .is_some_and(|k| std::ptr::eq(Arc::as_ptr(k), entry.key.as_ptr()));
-        if !live {
-            shard.remove(hash);
-            return Lookup::Miss;
+        let snapshot = keys.snapshot(entry.slot);
+        // The same key set as last time: the key is still in it. Otherwise
+        // look for this very key (not just its kid) in the new set.
+        if snapshot.version != entry.version {
+            let live = snapshot
+                .keys
+                .get(&*entry.kid)
+                .is_some_and(|k| std::ptr::eq(Arc::as_ptr(k), entry.key.as_ptr()));
+            if !live {
+                shard.remove(hash);
+                return Lookup::Miss;
+            }
+            entry.version = snapshot.version;
         }
         Lookup::Hit(entry.claims.clone(), entry.exp)
     }
@@ -170,6 +177,7 @@ impl TokenCache {
         slot: usize,
         kid: &str,
         key: &Arc<KeyEntry>,
+        version: u64,
         payload_len: usize,
     ) {
         // Parsed claims take about twice their JSON text in memory.
@@ -207,6 +215,7 @@ impl TokenCache {
                 slot,
                 kid: kid.into(),
                 key: Arc::downgrade(key),
+                version,
                 bytes,
             },
         );

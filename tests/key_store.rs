@@ -98,11 +98,14 @@ async fn unknown_kid_one_fetch_for_100_concurrent_requests_then_rate_limited() {
     for _ in 0..100 {
         let layer = layer.clone();
         let token = new.id_token().sign();
-        set.spawn(async move { send_token(&layer, &token).await.status });
+        set.spawn(async move {
+            let o = send_token(&layer, &token).await;
+            (o.status, o.error)
+        });
     }
     wait_fetches(&layer, 2).await;
     while let Some(status) = set.join_next().await {
-        assert_eq!(status.unwrap(), 200);
+        assert_eq!(status.unwrap(), (http::StatusCode::OK, None));
     }
     assert_eq!(
         server.hits(POOL),

@@ -36,6 +36,9 @@ pub(crate) struct PoolKeys {
     pub(crate) keys: KeyMap,
     /// Whether any key set was ever installed.
     pub(crate) loaded: bool,
+    /// Unique per installed set (0: none yet), so a reader can tell in one
+    /// comparison that the set it checked before is still the current one.
+    pub(crate) version: u64,
 }
 
 struct PoolEntry {
@@ -47,6 +50,11 @@ struct PoolEntry {
     /// for it and then looks again, so concurrent misses share one fetch. Holds
     /// when a miss last caused a fetch, for the rate limit.
     fetch_gate: tokio::sync::Mutex<Option<Instant>>,
+    /// When a miss last caused a fetch, in ms since the store's epoch plus one
+    /// (0: never): lets a request see the rate limit without the gate.
+    last_miss_fetch: AtomicU64,
+    /// A miss-caused fetch is under way: later misses wait for it.
+    miss_fetching: AtomicBool,
     status: Mutex<StatusInner>,
 }
 
@@ -63,7 +71,10 @@ struct StoreInner {
     client: reqwest::Client,
     settings: StoreSettings,
     generation: AtomicU64,
+    /// Key sets installed so far, over all pools: the source of versions.
+    installs: AtomicU64,
     started: AtomicBool,
+    epoch: Instant,
     /// Dropped with the store; the background task sees its receiver close.
     _shutdown: tokio::sync::watch::Sender<()>,
     shutdown_rx: tokio::sync::watch::Receiver<()>,
@@ -198,6 +209,8 @@ impl KeyStore {
                 jwks_url: p.jwks_url,
                 keys: ArcSwap::from_pointee(PoolKeys::default()),
                 fetch_gate: tokio::sync::Mutex::new(None),
+                last_miss_fetch: AtomicU64::new(0),
+                miss_fetching: AtomicBool::new(false),
                 status: Mutex::new(StatusInner::default()),
             })
             .collect();
@@ -207,7 +220,9 @@ impl KeyStore {
                 client,
                 settings,
                 generation: AtomicU64::new(0),
+                installs: AtomicU64::new(0),
                 started: AtomicBool::new(false),
+                epoch: Instant::now(),
                 _shutdown: tx,
                 shutdown_rx: rx,
             }),
@@ -309,6 +324,20 @@ impl KeyStore {
         }
     }
 
+    /// Whether a miss on this pool could still find its key: a miss-caused fetch
+    /// is under way, or the rate limit allows another. A `false` lets the request
+    /// be refused at once, without a future.
+    #[inline]
+    pub(crate) fn miss_may_fetch(&self, slot: usize) -> bool {
+        let pool = &self.inner.pools[slot];
+        if pool.miss_fetching.load(Ordering::Acquire) {
+            return true;
+        }
+        let last = pool.last_miss_fetch.load(Ordering::Acquire);
+        let since = (self.inner.millis() + 1).saturating_sub(last);
+        last == 0 || u128::from(since) >= self.inner.settings.miss_rate_limit.as_millis()
+    }
+
     /// Called when `kid` is not in the pool's snapshot: refreshes the pool unless
     /// another request just did (sharing its fetch) or the rate limit holds.
     pub(crate) async fn refresh_for_miss(&self, slot: usize, kid: &str) -> MissOutcome {
@@ -360,6 +389,7 @@ impl StoreInner {
         entry.keys.store(Arc::new(PoolKeys {
             keys: parsed.keys,
             loaded: true,
+            version: self.installs.fetch_add(1, Ordering::AcqRel) + 1,
         }));
         if changed {
             self.generation.fetch_add(1, Ordering::AcqRel);
@@ -437,8 +467,24 @@ impl StoreInner {
             return now;
         }
         *gate = Some(Instant::now());
+        entry.miss_fetching.store(true, Ordering::Release);
+        entry
+            .last_miss_fetch
+            .store(self.millis() + 1, Ordering::Release);
+        // Cleared even if this future is dropped mid-fetch.
+        struct Clear<'a>(&'a AtomicBool);
+        impl Drop for Clear<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _clear = Clear(&entry.miss_fetching);
         let _ = self.fetch_locked(slot).await;
         outcome(&entry.keys.load())
+    }
+
+    fn millis(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
     }
 
     /// When this pool is next due, given its state.
