@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Prints the ratios of one criterion run against the targets.
+
+Reads the median of each benchmark from target/criterion/<group>/<name>/new/
+estimates.json (all written by the same `cargo bench` run) and exits 1 if a
+target is missed, so `scripts/bench` says plainly whether they hold.
+"""
+import json
+import os
+import sys
+
+root = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "criterion")
+
+
+def median_ns(group, name):
+    # criterion writes "a/b" benchmark names as directory "a_b".
+    path = os.path.join(root, group, name.replace("/", "_"), "new", "estimates.json")
+    with open(path) as f:
+        return json.load(f)["median"]["point_estimate"]
+
+
+def fmt(ns):
+    return f"{ns / 1000:.3f} µs" if ns >= 1000 else f"{ns:.0f} ns"
+
+
+rows = []
+failed = False
+
+
+def check(label, value, limit, kind, shown):
+    global failed
+    ok = value <= limit if kind == "max" else value >= limit
+    failed |= not ok
+    sign = "≤" if kind == "max" else "≥"
+    rows.append((label, shown, f"{sign} {limit:g}", "ok" if ok else "MISSED"))
+
+
+names = ["floor_rsa_verify", "jsonwebtoken_decode", "layer_uncached", "layer_first_sight", "layer_cached", "no_layer"]
+t = {name: median_ns("verify", name) for name in names}
+for name in names:
+    rows.append((f"median {name}", fmt(t[name]), "", ""))
+r = t["layer_uncached"] / t["floor_rsa_verify"]
+check("uncached layer / RSA floor", r, 1.15, "max", f"{r:.3f}")
+r = t["layer_first_sight"] / t["floor_rsa_verify"]
+rows.append(("first sight with cache on / RSA floor", f"{r:.3f}", "", "(info)"))
+r = t["layer_uncached"] / t["jsonwebtoken_decode"]
+check("uncached layer / jsonwebtoken::decode", r, 0.9, "max", f"{r:.3f}")
+check("cached layer median (µs)", t["layer_cached"] / 1000, 1.0, "max", fmt(t["layer_cached"]))
+r = t["layer_uncached"] / t["layer_cached"]
+check("uncached / cached (speed-up)", r, 20, "min", f"{r:.1f}")
+for name in ["missing_header", "garbage", "expired", "unknown_kid_rate_limited"]:
+    ns = median_ns("reject", name)
+    check(f"rejection {name} (µs)", ns / 1000, 2.0, "max", fmt(ns))
+for group, small, large in [
+    ("scale", "pools_1", "pools_50"),
+    ("scale", "keys_2", "keys_100"),
+    ("routes", "lookup/1", "lookup/10000"),
+    ("routes", "public_call/1", "public_call/10000"),
+]:
+    a = median_ns(group, small)
+    b = median_ns(group, large)
+    check(f"{large} / {small}", b / a, 1.2, "max", f"{b / a:.3f} ({fmt(b)} vs {fmt(a)})")
+
+width = max(len(r[0]) for r in rows)
+print(f"| {'measure'.ljust(width)} | value | target | |")
+print(f"|{'-' * (width + 2)}|---|---|---|")
+for label, value, target, verdict in rows:
+    print(f"| {label.ljust(width)} | {value} | {target} | {verdict} |")
+sys.exit(1 if failed else 0)
