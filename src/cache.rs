@@ -19,8 +19,14 @@ use std::sync::{Arc, Mutex, Weak};
 pub(crate) type TokenHash = [u8; 32];
 
 /// Fixed accounting per entry beside the claims: the map slot, the entry, the
-/// claims' allocation headers. Measured, see BENCHMARKS.md.
-const ENTRY_OVERHEAD: usize = 256;
+/// claims' shared header. With [`PAYLOAD_FACTOR`], an upper bound of what an
+/// entry really takes, checked by the `cache_memory` test with a counting
+/// allocator (a typical ID token: about 2.7 KiB real, 3.3 KiB accounted).
+const ENTRY_OVERHEAD: usize = 512;
+
+/// Parsed claims (a map of owned strings and JSON values) take up to about six
+/// times their JSON text.
+const PAYLOAD_FACTOR: usize = 6;
 
 /// Limits of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,9 +111,9 @@ impl TokenCache {
             return None;
         }
         // Enough shards that cores rarely meet on one, few enough that each can
-        // hold several typical entries (about 2 KiB each) within its share of
-        // the byte budget.
-        let fit = (limits.max_bytes / (16 * 1024))
+        // hold several typical entries (about 3.3 KiB accounted each) within
+        // its share of the byte budget.
+        let fit = (limits.max_bytes / (32 * 1024))
             .min(limits.max_entries)
             .clamp(1, 64);
         let shards = 1 << fit.ilog2();
@@ -180,8 +186,7 @@ impl TokenCache {
         version: u64,
         payload_len: usize,
     ) {
-        // Parsed claims take about twice their JSON text in memory.
-        let bytes = 2 * payload_len + kid.len() + ENTRY_OVERHEAD;
+        let bytes = PAYLOAD_FACTOR * payload_len + kid.len() + ENTRY_OVERHEAD;
         if bytes > self.shard_bytes {
             return;
         }
