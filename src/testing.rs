@@ -17,6 +17,31 @@
 //! assert_eq!(token.split('.').count(), 3);
 //! # drop(layer);
 //! ```
+//!
+//! # Keys over HTTP
+//!
+//! [`JwksServer`] publishes issuers' keys on loopback the way Cognito does, at
+//! `{base_url}/{userPoolId}/.well-known/jwks.json`, so a layer fetches them over
+//! HTTP through [`jwks_endpoint`](crate::CognitoAuthBuilder::jwks_endpoint), as
+//! in a real deployment, while tokens keep the AWS-form `iss`. The gateway
+//! example's dev issuer is built from these two types.
+//!
+//! ```
+//! use tower_cognito::{testing::TestIssuer, CognitoAuthLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let issuer = TestIssuer::new("us-east-1_AbCdEf123");
+//! let server = issuer.serve_jwks().await?; // http://127.0.0.1:PORT, until dropped
+//! let layer = CognitoAuthLayer::builder()
+//!     .user_pool("us-east-1_AbCdEf123")
+//!     .jwks_endpoint(server.base_url())
+//!     .build()?;
+//! layer.key_store().load().await?;
+//! assert_eq!(server.hits(), 1);
+//! # Ok(())
+//! # }
+//! ```
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
@@ -26,6 +51,9 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+mod jwks_server;
+pub use jwks_server::JwksServer;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A signing key standing in for a Cognito user pool. See the [module docs](self).
@@ -136,6 +164,12 @@ impl TestIssuer {
     /// A JWKS document holding several issuers' keys (for key rotation).
     pub fn jwks_of(issuers: &[&TestIssuer]) -> String {
         json!({ "keys": issuers.iter().map(|i| i.jwk()).collect::<Vec<_>>() }).to_string()
+    }
+
+    /// Serves this issuer's key on a free `127.0.0.1` port until the returned
+    /// server is dropped; see [`JwksServer`]. Needs a Tokio runtime.
+    pub async fn serve_jwks(&self) -> std::io::Result<JwksServer> {
+        JwksServer::start(&[self]).await
     }
 
     /// Signs `header` and `claims` as given, with no checks: for tokens that
