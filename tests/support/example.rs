@@ -1,0 +1,270 @@
+//! The crate's example binaries, run as child processes.
+//!
+//! `cargo test` builds the examples next to the test binaries
+//! (`target/debug/examples/`); these helpers find them there, start them with
+//! a clean environment, and kill them when the handle is dropped. Every wait
+//! is bounded.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long an example may take to start listening (RSA key generation in
+/// an unoptimised build on a loaded machine included).
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Variables the examples read; removed from the child's environment so the
+/// caller's shell cannot change a test's outcome.
+const EXAMPLE_VARS: [&str; 9] = [
+    "GATEWAY_ADDR",
+    "GATEWAY_DEV_ISSUER",
+    "GATEWAY_CORS_ORIGIN",
+    "OPENAPI_FILE",
+    "COGNITO_USER_POOL_ARNS",
+    "COGNITO_JWKS_ENDPOINT",
+    "COGNITO_ISSUER_ENDPOINT",
+    "COGNITO_TOKEN_VALIDATION",
+    "RUST_LOG",
+];
+
+/// The path of example `name`, built by `cargo test`; panics with the command
+/// to run when it is missing or older than its source.
+pub(crate) fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current test executable");
+    // target/debug/deps/<test> -> target/debug/examples/<name>
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test executable in target/<profile>/deps");
+    let path = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "example binary {} is missing: `cargo test` builds it; when running a single \
+                 test target, run `cargo build --examples` first",
+                path.display()
+            )
+        });
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.rs"));
+    if let Ok(changed) = std::fs::metadata(&source).and_then(|m| m.modified()) {
+        assert!(
+            changed <= built,
+            "example binary {} is older than {}: run `cargo build --examples` (or plain `cargo test`)",
+            path.display(),
+            source.display()
+        );
+    }
+    path
+}
+
+/// A command for example `name` with the example variables removed.
+pub(crate) fn command(name: &str) -> Command {
+    let mut command = Command::new(binary(name));
+    for var in EXAMPLE_VARS {
+        command.env_remove(var);
+    }
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+/// Runs a short-lived example to completion, failing after `timeout`.
+pub(crate) fn run(mut command: Command, stdin: Option<&str>, timeout: Duration) -> Output {
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start example");
+    if let Some(text) = stdin {
+        use std::io::Write as _;
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stdout.read_to_end(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stderr.read_to_end(&mut s);
+        s
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for example") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("example did not finish within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// A running `gateway` example, killed when dropped.
+pub(crate) struct Gateway {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    base_url: String,
+    /// Its standard output up to the `listening on` line.
+    startup: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Gateway {
+    /// Starts the gateway example on a free loopback port with these extra
+    /// variables and waits (bounded) until it says it is listening.
+    pub(crate) fn start(vars: &[(&str, &str)]) -> Self {
+        let mut command = command("gateway");
+        command.env("GATEWAY_ADDR", "127.0.0.1:0");
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start the gateway example");
+
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            sink.lock().unwrap().push_str(&text);
+        });
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let mut gateway = Self {
+            child,
+            base_url: String::new(),
+            startup: Vec::new(),
+            stderr,
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("listening on ") {
+                        let url = rest.split_whitespace().next().unwrap_or_default();
+                        gateway.base_url = url.to_owned();
+                        gateway.startup.push(line);
+                        break;
+                    }
+                    gateway.startup.push(line);
+                }
+                Err(_) => gateway.fail("did not say `listening on` in time, or exited"),
+            }
+        }
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || while rx.recv().is_ok() {});
+        gateway
+    }
+
+    fn fail(&mut self, what: &str) -> ! {
+        let _ = self.child.kill();
+        let status = self.child.wait().ok();
+        std::thread::sleep(Duration::from_millis(100));
+        panic!(
+            "gateway example {what} (status {status:?})\nstdout:\n{}\nstderr:\n{}",
+            self.startup_text(),
+            self.stderr.lock().unwrap()
+        );
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The startup output, shell variable lines (dev tokens) left out.
+    pub(crate) fn startup_text(&self) -> String {
+        self.startup
+            .iter()
+            .filter(|l| !l.contains("_TOKEN"))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The startup output's lines, tokens included.
+    pub(crate) fn startup_lines(&self) -> &[String] {
+        &self.startup
+    }
+
+    /// The dev issuer's `NAME='token'` lines as a map.
+    pub(crate) fn dev_tokens(&self) -> HashMap<String, String> {
+        self.startup
+            .iter()
+            .filter_map(|l| {
+                let (name, rest) = l.split_once("='")?;
+                let token = rest.strip_suffix('\'')?;
+                name.chars()
+                    .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+                    .then(|| (name.to_owned(), token.to_owned()))
+            })
+            .collect()
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits, bounded, for the exit status.
+    #[cfg(unix)]
+    pub(crate) fn interrupt(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -INT {pid} failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                self.fail("did not stop within 20 s of Ctrl-C");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
