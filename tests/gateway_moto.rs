@@ -1,0 +1,97 @@
+//! Interop: the `gateway` example, run as a process with its environment
+//! pointed at moto's Cognito emulator, driven over HTTP with moto's tokens.
+//!
+//! The example serves its shipped petstore export with the pools replaced by
+//! the moto pool (`COGNITO_USER_POOL_ARNS`) and keys fetched from moto
+//! (`COGNITO_JWKS_ENDPOINT`); the expected issuer keeps the AWS form, which
+//! is what moto puts in `iss`. Run with `scripts/test`; see `tests/interop.rs`.
+
+mod support;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::StatusCode;
+use support::example::Gateway;
+use support::loopback::{bounded, client, get};
+use support::moto::{mark_ran, Fixture, MotoCognito};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_example_with_moto_tokens() {
+    let Some(moto) = MotoCognito::require() else {
+        return;
+    };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    let name = format!("tower-cognito-gateway-{}-{nanos}", std::process::id());
+    let fixture = bounded("create the moto fixture", moto.fixture(&name))
+        .await
+        .unwrap_or_else(|e| panic!("moto fixture: {e}"));
+    let tokens = bounded("InitiateAuth", fixture.sign_in(&moto))
+        .await
+        .unwrap_or_else(|e| panic!("USER_PASSWORD_AUTH: {e}"));
+
+    let vars = [
+        ("COGNITO_JWKS_ENDPOINT", moto.endpoint().to_owned()),
+        ("COGNITO_USER_POOL_ARNS", fixture.pool.arn.clone()),
+    ];
+    let gateway = tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        Gateway::start(&vars)
+    })
+    .await
+    .expect("start the gateway example");
+    let log = gateway.startup_text();
+    assert!(
+        log.contains(&format!(
+            "pool {} iss {} jwks {}",
+            fixture.pool.id, fixture.pool.issuer, fixture.pool.jwks_url
+        )),
+        "the startup log names moto's pool and JWKS URL:\n{log}"
+    );
+    assert!(log.contains("keys: loaded for every pool"), "{log}");
+    assert!(log.contains("dev issuer: off"), "{log}");
+
+    let http = client();
+    // ID token on an identity route: 200 with API Gateway's claims map.
+    let reply = get(&http, &gateway.url("/pets/42"), Some(&tokens.id_token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "ID token: {}", reply.body);
+    assert_eq!(reply.header("content-type"), "application/json");
+    let body = reply.json();
+    assert_eq!(body["route"], "GET /pets/{petId}");
+    let claims = &body["claims"];
+    assert_eq!(claims["cognito:username"], Fixture::USERNAME);
+    assert_eq!(claims["custom:role"], Fixture::ROLE);
+    assert_eq!(claims["token_use"], "id");
+    assert_eq!(claims["iss"], fixture.pool.issuer.as_str());
+    assert_eq!(claims["aud"], fixture.client_id.as_str());
+    let mut groups: Vec<&str> = claims["cognito:groups"]
+        .as_str()
+        .expect("groups as one string")
+        .split(',')
+        .collect();
+    groups.sort_unstable();
+    assert_eq!(groups, Fixture::GROUPS);
+    assert!(
+        claims["exp"].as_str().is_some_and(|e| e.contains(" UTC ")),
+        "exp as a Java date: {}",
+        claims["exp"]
+    );
+
+    // Access token on the same route: API Gateway's 401.
+    let reply = get(&http, &gateway.url("/pets/42"), Some(&tokens.access_token)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert_eq!(reply.body, r#"{"message":"Unauthorized"}"#);
+    assert_eq!(reply.header("content-type"), "application/json");
+    assert_eq!(reply.header("x-amzn-ErrorType"), "UnauthorizedException");
+
+    // moto's access tokens carry no custom scope: the scoped route refuses them.
+    let reply = get(&http, &gateway.url("/cats"), Some(&tokens.access_token)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    // The public route needs nothing.
+    let reply = get(&http, &gateway.url("/health"), None).await;
+    assert_eq!(reply.body, r#"{"route":"GET /health","claims":null}"#);
+
+    mark_ran("gateway_example_with_moto_tokens");
+}
