@@ -202,9 +202,12 @@ async fn run() -> Result<(), Failure> {
         }
         None
     };
-    let auth = builder
-        .build()
-        .map_err(|e| config(format!("{}: {e}", settings.document_name)))?;
+    let auth = builder.build().map_err(|e| {
+        config(format!(
+            "{} with the COGNITO_* overrides: {e}",
+            settings.document_name
+        ))
+    })?;
     let summary = auth.policy_summary();
     if let Some(dev) = &dev {
         dev.check(&summary)?;
