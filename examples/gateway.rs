@@ -30,6 +30,16 @@
 //! | `GATEWAY_DEV_ISSUER` | `1`: embedded dev issuer on; `0`: off. Unset: on when neither `OPENAPI_FILE` nor any of the `COGNITO_*` variables above is set |
 //! | `GATEWAY_CORS_ORIGIN` | `*` or comma-separated origins: a CORS layer outside the authorizer, so rejections carry CORS headers and preflights are answered before authorization |
 //!
+//! For benchmarks and soak runs (`scripts/bench`, `scripts/soak`):
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `GATEWAY_AUTH` | `off`: no authorizer at all; every request answers `{"route":null,"claims":null}` (the baseline) |
+//! | `GATEWAY_TOKEN_CACHE` | `off`, or the verified-token cache's capacity in entries (default 10,000) |
+//! | `GATEWAY_KEY_REFRESH_SECS` | background key refresh interval (default 3600) |
+//! | `GATEWAY_DEV_TOKENS_FILE` | with the dev issuer: write `GATEWAY_DEV_TOKENS` (default 1000) distinct valid ID tokens there, one per line |
+//! | `GATEWAY_DEV_ROTATE_SECS` | with the dev issuer: every so many seconds, publish a new extra key in place of the previous extra one (the signing keys stay) |
+//!
 //! Apart from `COGNITO_TOKEN_VALIDATION`, a variable set to the empty string
 //! counts as unset.
 //!
@@ -44,6 +54,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -100,6 +111,13 @@ struct Settings {
     /// Why the dev issuer is on or off, for the startup log.
     dev_issuer_reason: &'static str,
     cors_origins: Option<String>,
+    auth_off: bool,
+    /// `None`: default; `Some(0)`: off.
+    token_cache: Option<usize>,
+    key_refresh: Option<Duration>,
+    tokens_file: Option<String>,
+    tokens_count: usize,
+    rotate_every: Option<Duration>,
 }
 
 /// A variable's value; empty counts as unset.
@@ -160,7 +178,38 @@ impl Settings {
                     .into(),
             ));
         }
+        let number = |name: &str| -> Result<Option<u64>, Failure> {
+            var(name)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| Failure::Config(format!("{name}={v:?}: expected a number")))
+                })
+                .transpose()
+        };
+        let auth_off = match var("GATEWAY_AUTH").as_deref() {
+            None | Some("on") => false,
+            Some("off") => true,
+            Some(other) => {
+                return Err(config(format!(
+                    "GATEWAY_AUTH={other:?}: expected on or off"
+                )))
+            }
+        };
+        let token_cache = match var("GATEWAY_TOKEN_CACHE").as_deref() {
+            None => None,
+            Some("off") => Some(0),
+            Some(_) => number("GATEWAY_TOKEN_CACHE")?.map(|n| n as usize),
+        };
         Ok(Self {
+            auth_off,
+            token_cache,
+            key_refresh: number("GATEWAY_KEY_REFRESH_SECS")?.map(Duration::from_secs),
+            tokens_file: var("GATEWAY_DEV_TOKENS_FILE"),
+            tokens_count: number("GATEWAY_DEV_TOKENS")?.unwrap_or(1000) as usize,
+            rotate_every: number("GATEWAY_DEV_ROTATE_SECS")?
+                .filter(|&n| n > 0)
+                .map(Duration::from_secs),
             addr,
             document_name,
             document,
@@ -202,6 +251,14 @@ async fn run() -> Result<(), Failure> {
         }
         None
     };
+    match settings.token_cache {
+        Some(0) => builder = builder.no_token_cache(),
+        Some(entries) => builder = builder.token_cache(entries, usize::MAX),
+        None => {}
+    }
+    if let Some(every) = settings.key_refresh {
+        builder = builder.refresh_interval(every);
+    }
     let auth = builder.build().map_err(|e| {
         config(format!(
             "{} with the COGNITO_* overrides: {e}",
@@ -241,7 +298,12 @@ async fn run() -> Result<(), Failure> {
         ),
     }
 
-    let mut app = Router::new().fallback(echo).layer(auth.clone());
+    let mut app = if settings.auth_off {
+        println!("authorizer: OFF (GATEWAY_AUTH=off)");
+        Router::new().fallback(echo_unprotected)
+    } else {
+        Router::new().fallback(echo).layer(auth.clone())
+    };
     match &settings.cors_origins {
         Some(origins) => {
             // Outermost, so it sees the authorizer's rejections and answers
@@ -255,6 +317,14 @@ async fn run() -> Result<(), Failure> {
     }
     if let Some(dev) = &dev {
         dev.print_curl_lines(&summary, addr);
+        if let Some(path) = &settings.tokens_file {
+            dev.write_tokens(path, settings.tokens_count)?;
+            println!("dev tokens: {} written to {path}", settings.tokens_count);
+        }
+        if let Some(every) = settings.rotate_every {
+            dev.rotate_keys(every);
+            println!("dev issuer: publishing a new extra key every {every:?}");
+        }
     }
     println!("listening on http://{addr} (Ctrl-C to stop)");
 
@@ -269,8 +339,8 @@ async fn run() -> Result<(), Failure> {
 /// The body of every answer that reaches the backend.
 #[derive(Serialize)]
 struct Answer<'a> {
-    /// The route matched, `GET /pets/{petId}`.
-    route: &'a str,
+    /// The route matched, `GET /pets/{petId}` (`null` with the authorizer off).
+    route: Option<&'a str>,
     /// `$context.authorizer.claims`; `null` on public routes.
     claims: Option<&'a ApiGatewayClaims>,
 }
@@ -287,8 +357,18 @@ async fn echo(req: Request) -> Response {
     };
     let claims = req.extensions().get::<CognitoClaims>();
     Json(Answer {
-        route: route.as_str(),
+        route: Some(route.as_str()),
         claims: claims.map(CognitoClaims::api_gateway),
+    })
+    .into_response()
+}
+
+/// The backend with the authorizer off (`GATEWAY_AUTH=off`): the same work
+/// minus authorization, for benchmarks.
+async fn echo_unprotected(_req: Request) -> Response {
+    Json(Answer {
+        route: None,
+        claims: None,
     })
     .into_response()
 }
@@ -366,8 +446,8 @@ async fn shutdown_signal() {
 /// loopback, and tokens minted with them.
 struct DevIssuer {
     /// By pool ID.
-    issuers: BTreeMap<String, TestIssuer>,
-    server: JwksServer,
+    issuers: Arc<BTreeMap<String, TestIssuer>>,
+    server: Arc<JwksServer>,
 }
 
 /// Fake user the dev tokens describe.
@@ -414,7 +494,10 @@ impl DevIssuer {
         let server = JwksServer::start(&all).await.map_err(|e| {
             Failure::Runtime(format!("dev issuer: cannot listen on 127.0.0.1: {e}"))
         })?;
-        Ok(Self { issuers, server })
+        Ok(Self {
+            issuers: Arc::new(issuers),
+            server: Arc::new(server),
+        })
     }
 
     /// Every pool of the layer must be one of ours, with the same issuer.
@@ -431,6 +514,58 @@ impl DevIssuer {
             }
         }
         Ok(())
+    }
+
+    /// Writes `count` distinct valid ID tokens of the first pool, one per line.
+    fn write_tokens(&self, path: &str, count: usize) -> Result<(), Failure> {
+        let issuer = self
+            .issuers
+            .values()
+            .next()
+            .ok_or_else(|| Failure::Runtime("dev issuer: no pool".into()))?;
+        let mut out = String::new();
+        for i in 0..count {
+            let token = issuer
+                .id_token()
+                .claim("sub", DEV_SUB)
+                .claim("cognito:username", format!("{DEV_USERNAME}-{i}"))
+                .expires_in(DEV_TOKEN_LIFETIME)
+                .sign();
+            out.push_str(&token);
+            out.push('\n');
+        }
+        std::fs::write(path, out)
+            .map_err(|e| Failure::Runtime(format!("GATEWAY_DEV_TOKENS_FILE={path}: {e}")))
+    }
+
+    /// Publishes, every `every`, the signing keys plus one new extra key (the
+    /// previous extra key leaves the set): key rotation traffic on the JWKS
+    /// endpoint while the signing keys stay valid.
+    fn rotate_keys(&self, every: Duration) {
+        let server = Arc::clone(&self.server);
+        let signing = Arc::clone(&self.issuers);
+        tokio::spawn(async move {
+            let mut round = 0u64;
+            loop {
+                tokio::time::sleep(every).await;
+                round += 1;
+                let pools = Arc::clone(&signing);
+                // Key generation takes a while: off the request threads.
+                let extras = tokio::task::spawn_blocking(move || {
+                    pools
+                        .values()
+                        .map(|i| {
+                            TestIssuer::with_issuer(i.pool_id(), i.issuer())
+                                .kid(format!("rotating-{round}"))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await;
+                let Ok(extras) = extras else { return };
+                let keys: Vec<&TestIssuer> = signing.values().chain(extras.iter()).collect();
+                server.publish(&keys);
+            }
+        });
     }
 
     fn id_token(&self, issuer: &TestIssuer) -> String {
