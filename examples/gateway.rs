@@ -35,6 +35,7 @@
 //! | variable | meaning |
 //! |---|---|
 //! | `GATEWAY_AUTH` | `off`: no authorizer at all; every request answers `{"route":null,"claims":null}` (the baseline) |
+//! | `GATEWAY_ECHO` | `empty`: every answer is `{}` instead of the route and claims, so a benchmark compares the authorizer alone |
 //! | `GATEWAY_TOKEN_CACHE` | `off`, or the verified-token cache's capacity in entries (default 10,000) |
 //! | `GATEWAY_KEY_REFRESH_SECS` | background key refresh interval (default 3600) |
 //! | `GATEWAY_DEV_TOKENS_FILE` | with the dev issuer: write `GATEWAY_DEV_TOKENS` (default 1000) distinct valid ID tokens there, one per line |
@@ -196,6 +197,15 @@ impl Settings {
                 )))
             }
         };
+        match var("GATEWAY_ECHO").as_deref() {
+            None | Some("full") => {}
+            Some("empty") => {
+                let _ = ECHO_EMPTY.set(true);
+            }
+            Some(other) => {
+                return Err(config(format!("GATEWAY_ECHO={other:?}: expected full or empty")))
+            }
+        }
         let token_cache = match var("GATEWAY_TOKEN_CACHE").as_deref() {
             None => None,
             Some("off") => Some(0),
@@ -347,6 +357,9 @@ struct Answer<'a> {
 
 /// The backend: says which route was matched and which claims it was given.
 async fn echo(req: Request) -> Response {
+    if ECHO_EMPTY.get() == Some(&true) {
+        return EMPTY_ANSWER.into_response();
+    }
     let Some(route) = req.extensions().get::<MatchedRoute>() else {
         // Only reachable if unlisted routes are let through.
         return (
@@ -363,9 +376,21 @@ async fn echo(req: Request) -> Response {
     .into_response()
 }
 
+/// `GATEWAY_ECHO=empty`: every backend answer is this, with or without the
+/// authorizer, so a benchmark compares the authorizer alone.
+static ECHO_EMPTY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+const EMPTY_ANSWER: (StatusCode, [(&str, &str); 1], &str) = (
+    StatusCode::OK,
+    [("content-type", "application/json")],
+    "{}",
+);
+
 /// The backend with the authorizer off (`GATEWAY_AUTH=off`): the same work
 /// minus authorization, for benchmarks.
 async fn echo_unprotected(_req: Request) -> Response {
+    if ECHO_EMPTY.get() == Some(&true) {
+        return EMPTY_ANSWER.into_response();
+    }
     Json(Answer {
         route: None,
         claims: None,
