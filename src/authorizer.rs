@@ -1,7 +1,7 @@
 //! The verification pipeline: header → token → issuer → key → signature →
 //! times → route policy.
 
-use crate::cache::{self, Lookup, TokenCache};
+use crate::cache::{Lookup, TokenCache};
 use crate::claims::CognitoClaims;
 use crate::error::RejectionKind;
 use crate::keys::KeyStore;
@@ -125,13 +125,13 @@ impl Authorizer {
         defer_miss: bool,
     ) -> Result<CognitoClaims, Result<(usize, Box<str>), RejectionKind>> {
         let raw = token::extract(headers, &self.header, self.max_token_len).map_err(Err)?;
-        let hash = cache.map(|_| cache::hash(raw));
-        if let (Some(cache), Some(hash)) = (cache, &hash) {
-            if let Lookup::Hit(claims, exp) =
-                cache.get(hash, keys, |slot| self.slots.contains(&slot))
-            {
+        let mut hash = None;
+        if let Some(cache) = cache {
+            let (found, h) = cache.get(raw, keys, |slot| self.slots.contains(&slot));
+            hash = h;
+            if let Lookup::Hit(claims, exp) = found {
                 if exp <= now - self.leeway {
-                    cache.remove(hash);
+                    cache.remove(raw);
                     return Err(Err(RejectionKind::Expired));
                 }
                 self.checks.decide(requirement, &claims).map_err(Err)?;

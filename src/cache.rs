@@ -11,8 +11,10 @@
 use crate::claims::CognitoClaims;
 use crate::keys::{KeyEntry, KeyStore};
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 /// A SHA-256 of a token.
@@ -51,7 +53,9 @@ impl Hasher for PrefixHasher {
     }
 }
 
-struct Entry {
+/// A verified token's claims and what decides whether they still hold.
+/// Shared by the map and the per-thread front memo.
+struct Verified {
     claims: CognitoClaims,
     exp: i64,
     slot: usize,
@@ -60,8 +64,60 @@ struct Entry {
     /// set no longer holds this very key.
     key: Weak<KeyEntry>,
     /// The version of the pool's key set last seen holding `key`.
-    version: u64,
+    version: AtomicU64,
+}
+
+impl Verified {
+    /// Whether the verifying key is still in its pool's current key set. The
+    /// same set as last time answers in one comparison.
+    fn live(&self, keys: &KeyStore) -> bool {
+        let snapshot = keys.snapshot(self.slot);
+        if snapshot.version == self.version.load(Ordering::Relaxed) {
+            return true;
+        }
+        let live = snapshot
+            .keys
+            .get(&*self.kid)
+            .is_some_and(|k| std::ptr::eq(Arc::as_ptr(k), self.key.as_ptr()));
+        if live {
+            self.version.store(snapshot.version, Ordering::Relaxed);
+        }
+        live
+    }
+}
+
+struct Entry {
+    verified: Arc<Verified>,
     bytes: usize,
+    exp: i64,
+}
+
+/// Slots of the per-thread memo in front of the map.
+const MEMO_SLOTS: usize = 8;
+
+/// A few recent hits per thread, matched on the exact token bytes, so a token
+/// seen again on the same thread skips hashing. Every hit re-checks expiry,
+/// key liveness and the asking authorizer's pools, as a map hit does.
+struct MemoSlot {
+    cache: u64,
+    token: Box<[u8]>,
+    verified: Arc<Verified>,
+}
+
+thread_local! {
+    static MEMO: RefCell<[Option<MemoSlot>; MEMO_SLOTS]> = const { RefCell::new([const { None }; MEMO_SLOTS]) };
+}
+
+/// Distinguishes caches in the per-thread memo.
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Where a token sits in the memo: from its last bytes (the signature's,
+/// random), cheap to read.
+fn memo_index(token: &[u8]) -> usize {
+    let tail = &token[token.len().saturating_sub(8)..];
+    let mut word = [0u8; 8];
+    word[..tail.len()].copy_from_slice(tail);
+    (u64::from_le_bytes(word).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61) as usize % MEMO_SLOTS
 }
 
 #[derive(Default)]
@@ -86,6 +142,7 @@ pub(crate) enum Lookup {
 }
 
 pub(crate) struct TokenCache {
+    id: u64,
     shards: Box<[Mutex<Shard>]>,
     shard_entries: usize,
     shard_bytes: usize,
@@ -118,6 +175,7 @@ impl TokenCache {
             .clamp(1, 64);
         let shards = 1 << fit.ilog2();
         Some(Self {
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
             shards: (0..shards).map(|_| Mutex::default()).collect(),
             shard_entries: limits.max_entries.div_ceil(shards),
             shard_bytes: limits.max_bytes.div_ceil(shards),
@@ -130,45 +188,79 @@ impl TokenCache {
         &self.shards[i & (self.shards.len() - 1)]
     }
 
-    /// Looks a token up. `allowed` says whether the entry's pool is one of the
-    /// asking authorizer's. Entries whose key left the key set are dropped.
+    /// Looks a token up: first in this thread's memo by its exact bytes, then
+    /// in the map by its SHA-256. `allowed` says whether the entry's pool is one
+    /// of the asking authorizer's. Entries whose key left the key set are
+    /// dropped. On a miss, the hash is returned for [`insert`](Self::insert).
     pub(crate) fn get(
         &self,
-        hash: &TokenHash,
+        token: &[u8],
         keys: &KeyStore,
-        allowed: impl FnOnce(usize) -> bool,
-    ) -> Lookup {
-        let mut shard = self.shard(hash).lock().unwrap_or_else(|e| e.into_inner());
-        let Some(entry) = shard.map.get_mut(hash) else {
-            return Lookup::Miss;
-        };
-        if !allowed(entry.slot) {
-            // Another authorizer's pool: let the full path give the reason.
-            return Lookup::Miss;
-        }
-        let snapshot = keys.snapshot(entry.slot);
-        // The same key set as last time: the key is still in it. Otherwise
-        // look for this very key (not just its kid) in the new set.
-        if snapshot.version != entry.version {
-            let live = snapshot
-                .keys
-                .get(&*entry.kid)
-                .is_some_and(|k| std::ptr::eq(Arc::as_ptr(k), entry.key.as_ptr()));
-            if !live {
-                shard.remove(hash);
-                return Lookup::Miss;
+        allowed: impl Fn(usize) -> bool,
+    ) -> (Lookup, Option<TokenHash>) {
+        let index = memo_index(token);
+        let memo_hit = MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let slot = &mut memo[index];
+            let found = slot
+                .as_ref()
+                .filter(|m| m.cache == self.id && *m.token == *token)
+                .map(|m| Arc::clone(&m.verified))?;
+            if !found.live(keys) {
+                *slot = None;
+                return None;
             }
-            entry.version = snapshot.version;
+            Some(found)
+        });
+        if let Some(v) = memo_hit {
+            if allowed(v.slot) {
+                return (Lookup::Hit(v.claims.clone(), v.exp), None);
+            }
         }
-        Lookup::Hit(entry.claims.clone(), entry.exp)
+        let hash = hash(token);
+        let verified = {
+            let mut shard = self.shard(&hash).lock().unwrap_or_else(|e| e.into_inner());
+            let Some(entry) = shard.map.get(&hash) else {
+                return (Lookup::Miss, Some(hash));
+            };
+            if !allowed(entry.verified.slot) {
+                // Another authorizer's pool: let the full path give the reason.
+                return (Lookup::Miss, None);
+            }
+            if !entry.verified.live(keys) {
+                shard.remove(&hash);
+                return (Lookup::Miss, Some(hash));
+            }
+            Arc::clone(&entry.verified)
+        };
+        let hit = Lookup::Hit(verified.claims.clone(), verified.exp);
+        MEMO.with(|memo| {
+            memo.borrow_mut()[index] = Some(MemoSlot {
+                cache: self.id,
+                token: token.into(),
+                verified,
+            });
+        });
+        (hit, None)
     }
 
-    /// Drops an entry (its token expired).
-    pub(crate) fn remove(&self, hash: &TokenHash) {
-        self.shard(hash)
+    /// Drops a token's entry and this thread's memo of it (its `exp` passed).
+    pub(crate) fn remove(&self, token: &[u8]) {
+        MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let slot = &mut memo[memo_index(token)];
+            if slot
+                .as_ref()
+                .is_some_and(|m| m.cache == self.id && *m.token == *token)
+            {
+                *slot = None;
+            }
+        });
+        let hash = hash(token);
+        self.shard(&hash)
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(hash);
+            .remove(&hash);
     }
 
     /// Stores verified claims. `payload_len` (the decoded payload's size) sizes
@@ -215,13 +307,16 @@ impl TokenCache {
         shard.map.insert(
             hash,
             Entry {
-                claims: claims.clone(),
-                exp,
-                slot,
-                kid: kid.into(),
-                key: Arc::downgrade(key),
-                version,
+                verified: Arc::new(Verified {
+                    claims: claims.clone(),
+                    exp,
+                    slot,
+                    kid: kid.into(),
+                    key: Arc::downgrade(key),
+                    version: AtomicU64::new(version),
+                }),
                 bytes,
+                exp,
             },
         );
     }
