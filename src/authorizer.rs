@@ -165,7 +165,8 @@ impl Authorizer {
         let key = Arc::clone(entry);
         let version = snapshot.version;
         drop(snapshot);
-        let claims = CognitoClaims::from_map(parsed.claims().map_err(Err)?)
+        let payload_len = parsed.payload.len();
+        let claims = CognitoClaims::from_verified(parsed.payload, exp, parsed.envelope.policy)
             .map_err(|_| Err(RejectionKind::InvalidClaims))?;
         if let (Some(cache), Some(hash)) = (cache, hash) {
             cache.insert(
@@ -177,7 +178,7 @@ impl Authorizer {
                 &parsed.kid,
                 &key,
                 version,
-                parsed.payload.len(),
+                payload_len,
             );
         }
         self.checks.decide(requirement, &claims).map_err(Err)?;

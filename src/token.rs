@@ -1,12 +1,13 @@
 //! Reading the token from its header and taking it apart, before any key is used.
 
+use crate::claims::PolicyClaims;
 use crate::error::RejectionKind;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use http::header::{HeaderMap, HeaderName};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 /// Longest signature accepted: an 8192-bit RSA signature.
@@ -85,13 +86,6 @@ impl Parsed<'_> {
     pub(crate) fn signature(&self) -> &[u8] {
         &self.signature[..self.signature_len]
     }
-
-    /// Every claim, refusing a repeated top-level member.
-    pub(crate) fn claims(&self) -> Result<Map<String, Value>, RejectionKind> {
-        serde_json::from_slice::<UniqueObject>(&self.payload)
-            .map(|o| o.0)
-            .map_err(|_| RejectionKind::MalformedToken)
-    }
 }
 
 /// A numeric date claim as found: absent, an integer, or anything else (a
@@ -104,8 +98,10 @@ pub(crate) enum Numeric {
     Invalid,
 }
 
-/// The claims read before any key is used, in one pass over the payload that
-/// allocates nothing but the issuer.
+/// The claims read in one pass over the payload, before any key is used: the
+/// issuer and time claims, and what route policy reads. The pass also checks
+/// that the payload is one JSON object with no repeated top-level member, so
+/// the full claims can be parsed later, on demand, without surprises.
 #[derive(Debug, Default)]
 pub(crate) struct Envelope {
     pub(crate) iss: Option<String>,
@@ -113,6 +109,61 @@ pub(crate) struct Envelope {
     pub(crate) iat: Numeric,
     pub(crate) nbf: Numeric,
     pub(crate) auth_time: Numeric,
+    pub(crate) policy: PolicyClaims,
+}
+
+/// A string claim, or `None` for any other JSON value.
+struct StrOrOther(Option<String>);
+
+impl<'de> Deserialize<'de> for StrOrOther {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(s) => Ok(Self(Some(s))),
+            _ => Ok(Self(None)),
+        }
+    }
+}
+
+/// The string elements of an array claim; nothing for any other JSON value.
+struct Strings(Vec<String>);
+
+impl<'de> Deserialize<'de> for Strings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::Array(items) => Ok(Self(
+                items
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        Value::String(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect(),
+            )),
+            _ => Ok(Self(Vec::new())),
+        }
+    }
+}
+
+/// A member name, borrowed from the payload unless it has escapes.
+struct Key<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
 }
 
 struct NumericSeed;
@@ -165,37 +216,51 @@ impl<'de> Deserialize<'de> for Envelope {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Envelope, A::Error> {
-                fn set<T, E: serde::de::Error>(slot: &mut Option<T>, value: T) -> Result<(), E> {
-                    if slot.replace(value).is_some() {
-                        return Err(E::custom("duplicate member"));
-                    }
-                    Ok(())
-                }
-                let (mut iss, mut exp, mut iat, mut nbf, mut auth_time) =
-                    (None, None, None, None, None);
-                while let Some(key) = access.next_key::<std::borrow::Cow<'de, str>>()? {
+                let mut out = Envelope::default();
+                let mut keys: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+                while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
                     match &*key {
                         // A non-string `iss` names no pool: the same as absent.
-                        "iss" => set(
-                            &mut iss,
-                            access.next_value::<Value>()?.as_str().map(str::to_owned),
-                        )?,
-                        "exp" => set(&mut exp, access.next_value::<Numeric>()?)?,
-                        "iat" => set(&mut iat, access.next_value::<Numeric>()?)?,
-                        "nbf" => set(&mut nbf, access.next_value::<Numeric>()?)?,
-                        "auth_time" => set(&mut auth_time, access.next_value::<Numeric>()?)?,
+                        "iss" => out.iss = access.next_value::<StrOrOther>()?.0,
+                        "exp" => out.exp = access.next_value()?,
+                        "iat" => out.iat = access.next_value()?,
+                        "nbf" => out.nbf = access.next_value()?,
+                        "auth_time" => out.auth_time = access.next_value()?,
+                        "token_use" => {
+                            out.policy.token_use =
+                                access.next_value::<StrOrOther>()?.0.map(Into::into)
+                        }
+                        "scope" => {
+                            out.policy.scope = access.next_value::<StrOrOther>()?.0.map(Into::into)
+                        }
+                        "aud" => {
+                            out.policy.aud = access.next_value::<StrOrOther>()?.0.map(Into::into)
+                        }
+                        "client_id" => {
+                            out.policy.client_id =
+                                access.next_value::<StrOrOther>()?.0.map(Into::into)
+                        }
+                        "cognito:groups" => {
+                            out.policy.groups = access
+                                .next_value::<Strings>()?
+                                .0
+                                .into_iter()
+                                .map(Into::into)
+                                .collect()
+                        }
                         _ => {
                             access.next_value::<IgnoredAny>()?;
                         }
                     }
+                    keys.push(key);
                 }
-                Ok(Envelope {
-                    iss: iss.flatten(),
-                    exp: exp.unwrap_or_default(),
-                    iat: iat.unwrap_or_default(),
-                    nbf: nbf.unwrap_or_default(),
-                    auth_time: auth_time.unwrap_or_default(),
-                })
+                // Parsers disagree on which of two equal members wins: refuse.
+                // Sorting keeps this cheap however many members a token has.
+                keys.sort_unstable();
+                if keys.windows(2).any(|w| w[0] == w[1]) {
+                    return Err(serde::de::Error::custom("duplicate member"));
+                }
+                Ok(out)
             }
         }
         deserializer.deserialize_map(V)
@@ -250,33 +315,6 @@ pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, RejectionKind> {
         payload,
         envelope,
     })
-}
-
-/// A JSON object whose top-level members are unique: `{"exp":1,"exp":2}` is
-/// refused rather than resolved, since parsers disagree on which one wins.
-struct UniqueObject(Map<String, Value>);
-
-impl<'de> Deserialize<'de> for UniqueObject {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = UniqueObject;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<UniqueObject, A::Error> {
-                let mut map = Map::new();
-                while let Some(key) = access.next_key::<String>()? {
-                    let value: Value = access.next_value()?;
-                    if map.insert(key, value).is_some() {
-                        return Err(serde::de::Error::custom("duplicate member"));
-                    }
-                }
-                Ok(UniqueObject(map))
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
 }
 
 #[cfg(test)]
@@ -418,6 +456,20 @@ mod tests {
             ),
             (
                 token(r#"{"alg":"RS256","kid":"k"}"#, r#"{"exp":1,"exp":2}"#),
+                RejectionKind::MalformedToken,
+            ),
+            (
+                token(
+                    r#"{"alg":"RS256","kid":"k"}"#,
+                    r#"{"email":"a","sub":"x","email":"b"}"#,
+                ),
+                RejectionKind::MalformedToken,
+            ),
+            (
+                token(
+                    r#"{"alg":"RS256","kid":"k"}"#,
+                    r#"{"e\u006dail":"a","email":"b"}"#,
+                ),
                 RejectionKind::MalformedToken,
             ),
             (token(r#"["RS256"]"#, "{}"), RejectionKind::MalformedToken),

@@ -68,10 +68,55 @@ impl TokenUse {
 pub struct CognitoClaims(Arc<Inner>);
 
 struct Inner {
-    raw: Map<String, Value>,
+    /// The payload's JSON text, parsed into `raw` on first use; empty when
+    /// built from a map.
+    payload: Box<[u8]>,
+    raw: OnceLock<Map<String, Value>>,
     token_use: TokenUse,
     exp: i64,
+    /// What route policy reads, taken without parsing every claim.
+    policy: PolicyClaims,
     api_gateway: OnceLock<ApiGatewayClaims>,
+}
+
+/// The claims route policy reads (`token_use`, `scope`, `aud`, `client_id`,
+/// `cognito:groups`): strings when they are strings, the string elements of
+/// `cognito:groups`.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct PolicyClaims {
+    pub(crate) token_use: Option<Box<str>>,
+    pub(crate) scope: Option<Box<str>>,
+    pub(crate) aud: Option<Box<str>>,
+    pub(crate) client_id: Option<Box<str>>,
+    pub(crate) groups: Box<[Box<str>]>,
+}
+
+impl PolicyClaims {
+    fn from_map(raw: &Map<String, Value>) -> Self {
+        let string = |key: &str| raw.get(key).and_then(Value::as_str).map(Into::into);
+        Self {
+            token_use: string("token_use"),
+            scope: string("scope"),
+            aud: string("aud"),
+            client_id: string("client_id"),
+            groups: raw
+                .get("cognito:groups")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(Into::into)
+                .collect(),
+        }
+    }
+}
+
+fn token_use_of(policy: &PolicyClaims) -> Result<TokenUse, ClaimsError> {
+    match policy.token_use.as_deref() {
+        Some("id") => Ok(TokenUse::Id),
+        Some("access") => Ok(TokenUse::Access),
+        _ => Err(ClaimsError("token_use must be \"id\" or \"access\"")),
+    }
 }
 
 impl fmt::Debug for CognitoClaims {
@@ -109,35 +154,56 @@ impl CognitoClaims {
     }
 
     pub(crate) fn from_map(raw: Map<String, Value>) -> Result<Self, ClaimsError> {
-        let token_use = match raw.get("token_use").and_then(Value::as_str) {
-            Some("id") => TokenUse::Id,
-            Some("access") => TokenUse::Access,
-            _ => return Err(ClaimsError("token_use must be \"id\" or \"access\"")),
-        };
+        let policy = PolicyClaims::from_map(&raw);
+        let token_use = token_use_of(&policy)?;
         let exp = raw
             .get("exp")
             .and_then(Value::as_i64)
             .ok_or(ClaimsError("exp must be an integer"))?;
         Ok(Self(Arc::new(Inner {
-            raw,
+            payload: Box::default(),
+            raw: OnceLock::from(raw),
             token_use,
             exp,
+            policy,
+            api_gateway: OnceLock::new(),
+        })))
+    }
+
+    /// Claims of a verified token: `payload` is a JSON object with unique
+    /// top-level members (checked by the caller), parsed in full on first use.
+    pub(crate) fn from_verified(
+        payload: Vec<u8>,
+        exp: i64,
+        policy: PolicyClaims,
+    ) -> Result<Self, ClaimsError> {
+        let token_use = token_use_of(&policy)?;
+        Ok(Self(Arc::new(Inner {
+            payload: payload.into_boxed_slice(),
+            raw: OnceLock::new(),
+            token_use,
+            exp,
+            policy,
             api_gateway: OnceLock::new(),
         })))
     }
 
     fn str_claim(&self, key: &str) -> Option<&str> {
-        self.0.raw.get(key).and_then(Value::as_str)
+        self.raw().get(key).and_then(Value::as_str)
     }
 
     /// Any claim by its full name, as JSON (`"custom:role"`, `"cognito:groups"`).
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.raw.get(key)
+        self.raw().get(key)
     }
 
-    /// All claims as the JSON object the token carried.
+    /// All claims as the JSON object the token carried. Parsed on first use
+    /// (route policy needs only a few claims) and kept.
     pub fn raw(&self) -> &Map<String, Value> {
-        &self.0.raw
+        self.0.raw.get_or_init(|| {
+            // Checked to be one JSON object when the token was read.
+            serde_json::from_slice(&self.0.payload).unwrap_or_default()
+        })
     }
 
     /// `sub`: the user's unique, stable ID (or the app client for
@@ -160,14 +226,14 @@ impl CognitoClaims {
     /// The app client: `client_id` for access tokens, `aud` for ID tokens.
     pub fn client_id(&self) -> Option<&str> {
         match self.0.token_use {
-            TokenUse::Access => self.str_claim("client_id"),
-            TokenUse::Id => self.str_claim("aud"),
+            TokenUse::Access => self.0.policy.client_id.as_deref(),
+            TokenUse::Id => self.0.policy.aud.as_deref(),
         }
     }
 
     /// `aud`, when it is a string (ID tokens).
     pub fn audience(&self) -> Option<&str> {
-        self.str_claim("aud")
+        self.0.policy.aud.as_deref()
     }
 
     /// `iss`.
@@ -177,7 +243,10 @@ impl CognitoClaims {
 
     /// The scopes of an access token's space-separated `scope` claim.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.str_claim("scope")
+        self.0
+            .policy
+            .scope
+            .as_deref()
             .unwrap_or("")
             .split(' ')
             .filter(|s| !s.is_empty())
@@ -190,13 +259,7 @@ impl CognitoClaims {
 
     /// `cognito:groups`.
     pub fn groups(&self) -> impl Iterator<Item = &str> {
-        self.0
-            .raw
-            .get("cognito:groups")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
+        self.0.policy.groups.iter().map(|g| &**g)
     }
 
     /// Whether the user is in this group.
@@ -212,8 +275,7 @@ impl CognitoClaims {
     /// A custom attribute by its name without the prefix: `custom("role")` reads
     /// `custom:role`.
     pub fn custom(&self, name: &str) -> Option<&str> {
-        self.0
-            .raw
+        self.raw()
             .iter()
             .find(|(k, _)| k.strip_prefix("custom:") == Some(name))
             .and_then(|(_, v)| v.as_str())
@@ -226,19 +288,19 @@ impl CognitoClaims {
 
     /// `iat`, seconds since the epoch.
     pub fn iat(&self) -> Option<i64> {
-        self.0.raw.get("iat").and_then(Value::as_i64)
+        self.raw().get("iat").and_then(Value::as_i64)
     }
 
     /// `auth_time`, seconds since the epoch.
     pub fn auth_time(&self) -> Option<i64> {
-        self.0.raw.get("auth_time").and_then(Value::as_i64)
+        self.raw().get("auth_time").and_then(Value::as_i64)
     }
 
     /// The claims as API Gateway renders them for `$context.authorizer.claims`.
     /// Rendered on first use and kept.
     pub fn api_gateway(&self) -> &ApiGatewayClaims {
         self.0.api_gateway.get_or_init(|| ApiGatewayClaims {
-            map: render::render(&self.0.raw),
+            map: render::render(self.raw()),
         })
     }
 }
