@@ -6,9 +6,9 @@ use crate::claims::CognitoClaims;
 use crate::error::RejectionKind;
 use crate::keys::KeyStore;
 use crate::policy::{Checks, Requirement};
+use crate::str_map::StrMap;
 use crate::token::{self, Envelope, Numeric};
 use http::header::{HeaderMap, HeaderName};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -31,7 +31,7 @@ pub(crate) struct Authorizer {
     pub(crate) header: HeaderName,
     pub(crate) max_token_len: usize,
     /// Exact `iss` → pool slot in the key store: one lookup, never a scan.
-    pub(crate) issuers: HashMap<Box<str>, usize>,
+    pub(crate) issuers: StrMap<usize>,
     pub(crate) leeway: i64,
     pub(crate) checks: Checks,
 }

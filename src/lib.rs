@@ -160,6 +160,7 @@ mod response;
 mod route_table;
 mod routes;
 mod service;
+mod str_map;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod token;

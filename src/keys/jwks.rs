@@ -1,10 +1,10 @@
 //! Parsing a JWKS document into verification keys.
 
 use crate::crypto::VerifyKey;
+use crate::str_map::StrMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One usable key, with the components it was parsed from so that an unchanged
@@ -17,7 +17,7 @@ pub(crate) struct KeyEntry {
 }
 
 /// The usable keys of one JWKS document, by `kid`.
-pub(crate) type KeyMap = HashMap<Box<str>, Arc<KeyEntry>>;
+pub(crate) type KeyMap = StrMap<Arc<KeyEntry>>;
 
 /// Result of parsing a document: the keys, and how many entries were skipped.
 #[derive(Debug)]
