@@ -77,7 +77,7 @@ impl Verified {
         }
         let live = snapshot
             .keys
-            .get(&*self.kid)
+            .get(&self.kid)
             .is_some_and(|k| std::ptr::eq(Arc::as_ptr(k), self.key.as_ptr()));
         if live {
             self.version.store(snapshot.version, Ordering::Relaxed);

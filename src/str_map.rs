@@ -106,7 +106,10 @@ mod tests {
             }
             assert_eq!(map.get("missing"), None);
             assert_eq!(map.keys().count(), n);
-            assert_eq!(map.iter().map(|(_, v)| *v).sum::<usize>(), (0..n).sum());
+            assert_eq!(
+                map.iter().map(|(_, v)| *v).sum::<usize>(),
+                (0..n).sum::<usize>()
+            );
         }
     }
 }
