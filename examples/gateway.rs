@@ -39,6 +39,7 @@
 //! | `GATEWAY_TOKEN_CACHE` | `off`, or the verified-token cache's capacity in entries (default 10,000) |
 //! | `GATEWAY_KEY_REFRESH_SECS` | background key refresh interval (default 3600) |
 //! | `GATEWAY_DEV_TOKENS_FILE` | with the dev issuer: write `GATEWAY_DEV_TOKENS` (default 1000) distinct valid ID tokens there, one per line |
+//! | `GATEWAY_DEV_EXPIRED_TOKENS_FILE` | with the dev issuer: the same number of ID tokens that expired a minute ago |
 //! | `GATEWAY_DEV_ROTATE_SECS` | with the dev issuer: every so many seconds, publish a new extra key in place of the previous extra one (the signing keys stay) |
 //!
 //! Apart from `COGNITO_TOKEN_VALIDATION`, a variable set to the empty string
@@ -117,6 +118,7 @@ struct Settings {
     token_cache: Option<usize>,
     key_refresh: Option<Duration>,
     tokens_file: Option<String>,
+    expired_tokens_file: Option<String>,
     tokens_count: usize,
     rotate_every: Option<Duration>,
 }
@@ -203,7 +205,9 @@ impl Settings {
                 let _ = ECHO_EMPTY.set(true);
             }
             Some(other) => {
-                return Err(config(format!("GATEWAY_ECHO={other:?}: expected full or empty")))
+                return Err(config(format!(
+                    "GATEWAY_ECHO={other:?}: expected full or empty"
+                )))
             }
         }
         let token_cache = match var("GATEWAY_TOKEN_CACHE").as_deref() {
@@ -216,6 +220,7 @@ impl Settings {
             token_cache,
             key_refresh: number("GATEWAY_KEY_REFRESH_SECS")?.map(Duration::from_secs),
             tokens_file: var("GATEWAY_DEV_TOKENS_FILE"),
+            expired_tokens_file: var("GATEWAY_DEV_EXPIRED_TOKENS_FILE"),
             tokens_count: number("GATEWAY_DEV_TOKENS")?.unwrap_or(1000) as usize,
             rotate_every: number("GATEWAY_DEV_ROTATE_SECS")?
                 .filter(|&n| n > 0)
@@ -328,8 +333,12 @@ async fn run() -> Result<(), Failure> {
     if let Some(dev) = &dev {
         dev.print_curl_lines(&summary, addr);
         if let Some(path) = &settings.tokens_file {
-            dev.write_tokens(path, settings.tokens_count)?;
+            dev.write_tokens(path, settings.tokens_count, DEV_TOKEN_LIFETIME)?;
             println!("dev tokens: {} written to {path}", settings.tokens_count);
+        }
+        if let Some(path) = &settings.expired_tokens_file {
+            dev.write_tokens(path, settings.tokens_count, -60)?;
+            println!("expired dev tokens: {} written to {path}", settings.tokens_count);
         }
         if let Some(every) = settings.rotate_every {
             dev.rotate_keys(every);
@@ -379,11 +388,8 @@ async fn echo(req: Request) -> Response {
 /// `GATEWAY_ECHO=empty`: every backend answer is this, with or without the
 /// authorizer, so a benchmark compares the authorizer alone.
 static ECHO_EMPTY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-const EMPTY_ANSWER: (StatusCode, [(&str, &str); 1], &str) = (
-    StatusCode::OK,
-    [("content-type", "application/json")],
-    "{}",
-);
+const EMPTY_ANSWER: (StatusCode, [(&str, &str); 1], &str) =
+    (StatusCode::OK, [("content-type", "application/json")], "{}");
 
 /// The backend with the authorizer off (`GATEWAY_AUTH=off`): the same work
 /// minus authorization, for benchmarks.
@@ -541,8 +547,9 @@ impl DevIssuer {
         Ok(())
     }
 
-    /// Writes `count` distinct valid ID tokens of the first pool, one per line.
-    fn write_tokens(&self, path: &str, count: usize) -> Result<(), Failure> {
+    /// Writes `count` distinct ID tokens of the first pool, one per line,
+    /// living `lifetime` seconds (negative: already expired).
+    fn write_tokens(&self, path: &str, count: usize, lifetime: i64) -> Result<(), Failure> {
         let issuer = self
             .issuers
             .values()
@@ -554,7 +561,7 @@ impl DevIssuer {
                 .id_token()
                 .claim("sub", DEV_SUB)
                 .claim("cognito:username", format!("{DEV_USERNAME}-{i}"))
-                .expires_in(DEV_TOKEN_LIFETIME)
+                .expires_in(lifetime)
                 .sign();
             out.push_str(&token);
             out.push('\n');
