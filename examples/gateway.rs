@@ -338,7 +338,10 @@ async fn run() -> Result<(), Failure> {
         }
         if let Some(path) = &settings.expired_tokens_file {
             dev.write_tokens(path, settings.tokens_count, -60)?;
-            println!("expired dev tokens: {} written to {path}", settings.tokens_count);
+            println!(
+                "expired dev tokens: {} written to {path}",
+                settings.tokens_count
+            );
         }
         if let Some(every) = settings.rotate_every {
             dev.rotate_keys(every);
