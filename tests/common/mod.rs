@@ -226,6 +226,23 @@ impl Outcome {
 /// Sends one request with these headers through `layer` around an inner service
 /// that records the claims it was handed and answers 200 "ok".
 pub async fn send(layer: &CognitoAuthLayer, headers: &[(&str, &str)]) -> Outcome {
+    let headers = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(v).unwrap(),
+            )
+        })
+        .collect();
+    send_values(layer, headers).await
+}
+
+/// [`send`] with header values given as bytes (non-UTF-8, tabs...).
+pub async fn send_values(
+    layer: &CognitoAuthLayer,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+) -> Outcome {
     let seen: Arc<Mutex<Option<CognitoClaims>>> = Arc::default();
     let seen2 = seen.clone();
     let inner = tower::service_fn(move |req: Request<()>| {
@@ -239,7 +256,7 @@ pub async fn send(layer: &CognitoAuthLayer, headers: &[(&str, &str)]) -> Outcome
     });
     let mut req = Request::builder().uri("/pets");
     for (k, v) in headers {
-        req = req.header(*k, *v);
+        req = req.header(k, v);
     }
     let res = layer
         .layer(inner)
