@@ -69,13 +69,14 @@ fn check_times(claims: &Envelope, now: i64, leeway: i64) -> Result<i64, Rejectio
     let iat = numeric(claims.iat)?;
     let nbf = numeric(claims.nbf)?;
     numeric(claims.auth_time)?;
-    if exp <= now - leeway {
+    // Saturating: the leeway may be as large as i64::MAX seconds.
+    if exp <= now.saturating_sub(leeway) {
         return Err(RejectionKind::Expired);
     }
-    if nbf.is_some_and(|nbf| nbf > now + leeway) {
+    if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
         return Err(RejectionKind::NotYetValid);
     }
-    if iat.is_some_and(|iat| iat > now + leeway + IAT_SKEW) {
+    if iat.is_some_and(|iat| iat > now.saturating_add(leeway).saturating_add(IAT_SKEW)) {
         return Err(RejectionKind::NotYetValid);
     }
     Ok(exp)
@@ -130,7 +131,7 @@ impl Authorizer {
             let (found, h) = cache.get(raw, keys, |slot| self.slots.contains(&slot));
             hash = h;
             if let Lookup::Hit(claims, exp) = found {
-                if exp <= now - self.leeway {
+                if exp <= now.saturating_sub(self.leeway) {
                     cache.remove(raw);
                     return Err(Err(RejectionKind::Expired));
                 }

@@ -27,7 +27,7 @@ pub(crate) fn extract<'h>(
     }
     let mut token = value.as_bytes();
     // The cap applies before anything is decoded.
-    if token.len() > max_len + 7 {
+    if token.len() > max_len.saturating_add(7) {
         return Err(RejectionKind::TokenTooLarge);
     }
     if token.len() >= 6 && token[..6].eq_ignore_ascii_case(b"bearer") {

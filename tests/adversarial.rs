@@ -1509,3 +1509,91 @@ async fn every_forgery_and_malformation_is_refused_exactly() {
     assert_controls_pass(&f).await;
     println!("{} adversarial cases refused", cases.len());
 }
+
+#[tokio::test]
+async fn the_largest_token_cap_does_not_overflow() {
+    // `max_token_len(usize::MAX)` means "no cap": the cap arithmetic must not
+    // overflow (a panic in debug builds, every token refused in release).
+    let issuer = TestIssuer::new(POOL);
+    let layer = CognitoAuthLayer::builder()
+        .user_pool(POOL)
+        .jwks_endpoint("http://127.0.0.1:1")
+        .jwks(POOL, issuer.jwks())
+        .max_token_len(usize::MAX)
+        .build()
+        .unwrap();
+    let token = issuer.id_token().sign();
+    for value in [token.clone(), format!("Bearer {token}")] {
+        let out = send_token(&layer, &value).await;
+        assert_eq!(out.status, 200, "{:?}", out.error);
+    }
+    let out = send_token(&layer, &format!("{token}x")).await;
+    assert_eq!(out.kind(), RejectionKind::MalformedToken);
+}
+
+#[tokio::test]
+async fn the_largest_leeway_does_not_overflow() {
+    // A leeway of i64::MAX seconds fits the i64 the checks compute in; adding
+    // it to the clock must not overflow.
+    let issuer = TestIssuer::new(POOL);
+    let layer = CognitoAuthLayer::builder()
+        .user_pool(POOL)
+        .jwks_endpoint("http://127.0.0.1:1")
+        .jwks(POOL, issuer.jwks())
+        .leeway(std::time::Duration::from_secs(i64::MAX as u64))
+        .build()
+        .unwrap();
+    let out = send_token(&layer, &issuer.id_token().claim("nbf", now() + 60).sign()).await;
+    assert_eq!(out.status, 200, "{:?}", out.error);
+    let out = send_token(&layer, &issuer.id_token().claim("exp", 0).sign()).await;
+    assert_eq!(out.status, 200, "{:?}", out.error);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_longest_refresh_intervals_do_not_kill_the_refresh_task() {
+    // `Duration::MAX` means "never": scheduling the next round must not
+    // overflow `Instant` and panic the background task (which would abort a
+    // process built with panic = "abort"). The endpoint is a closed port, so no
+    // connection task blurs the count.
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let baseline = metrics.num_alive_tasks();
+    let issuer = TestIssuer::new(POOL);
+    for seeded in [false, true] {
+        let mut builder = CognitoAuthLayer::builder()
+            .user_pool(POOL)
+            .jwks_endpoint("http://127.0.0.1:1")
+            .refresh_interval(std::time::Duration::MAX)
+            .retry_interval(std::time::Duration::MAX);
+        if seeded {
+            builder = builder.jwks(POOL, issuer.jwks());
+        } else {
+            // The first round fetches (and fails) before scheduling the next.
+        }
+        let layer = builder.build().unwrap();
+        if !seeded {
+            let store = layer.key_store().clone();
+            wait_until("the first fetch", move || {
+                store.status().pools[0].fetches >= 1
+            })
+            .await;
+        }
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+            real_sleep(1).await;
+        }
+        assert_eq!(
+            metrics.num_alive_tasks(),
+            baseline + 1,
+            "the refresh task died (seeded: {seeded})"
+        );
+        drop(layer);
+        for _ in 0..1000 {
+            if metrics.num_alive_tasks() == baseline {
+                break;
+            }
+            tokio::task::yield_now().await;
+            real_sleep(1).await;
+        }
+        assert_eq!(metrics.num_alive_tasks(), baseline, "seeded: {seeded}");
+    }
+}

@@ -505,6 +505,13 @@ impl StoreInner {
     }
 }
 
+/// `now + every`, or about 30 years on when that overflows: an interval of
+/// `Duration::MAX` means "never".
+fn after(now: Instant, every: Duration) -> Instant {
+    now.checked_add(every)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400))
+}
+
 /// The refresh loop. Holds only a weak reference between rounds, so it ends
 /// once the last handle is dropped; the shutdown channel wakes it promptly.
 async fn background(weak: Weak<StoreInner>, mut shutdown: tokio::sync::watch::Receiver<()>) {
@@ -518,7 +525,7 @@ async fn background(weak: Weak<StoreInner>, mut shutdown: tokio::sync::watch::Re
                 due = (0..inner.pools.len())
                     .map(|slot| {
                         if inner.pools[slot].keys.load().loaded {
-                            now + inner.settings.refresh_interval
+                            after(now, inner.settings.refresh_interval)
                         } else {
                             now
                         }
@@ -528,13 +535,13 @@ async fn background(weak: Weak<StoreInner>, mut shutdown: tokio::sync::watch::Re
             for (slot, when) in due.iter_mut().enumerate() {
                 if *when <= now {
                     let _ = inner.refresh(slot, true).await;
-                    *when = Instant::now() + inner.next_due(slot);
+                    *when = after(Instant::now(), inner.next_due(slot));
                 }
             }
             due.iter()
                 .copied()
                 .min()
-                .unwrap_or(now + inner.settings.refresh_interval)
+                .unwrap_or_else(|| after(now, inner.settings.refresh_interval))
         };
         tokio::select! {
             _ = tokio::time::sleep_until(sleep_until) => {}
