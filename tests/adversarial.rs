@@ -1471,6 +1471,7 @@ async fn every_forgery_and_malformation_is_refused_exactly() {
     let cases = corpus(&f);
     assert!(cases.len() >= 50, "only {} cases", cases.len());
     let mut names = std::collections::HashSet::new();
+    let mut wrong = Vec::new();
     for case in &cases {
         assert!(
             names.insert(case.name.as_str()),
@@ -1479,26 +1480,33 @@ async fn every_forgery_and_malformation_is_refused_exactly() {
         );
         let out = send_values(f.layer(case.on), case.headers.clone()).await;
         // Never print the request: it holds tokens.
-        assert_eq!(out.error, Some(case.expect), "case {:?}: kind", case.name);
         let (status, body, error_type) = gateway_response(case.expect);
-        assert_eq!(out.status, status, "case {:?}: status", case.name);
-        assert_eq!(out.body_str(), body, "case {:?}: body", case.name);
-        assert_eq!(
-            out.headers["content-type"], "application/json",
-            "case {:?}",
-            case.name
-        );
-        assert_eq!(
-            out.headers["x-amzn-errortype"], error_type,
-            "case {:?}",
-            case.name
-        );
-        assert!(
-            out.claims.is_none(),
-            "case {:?} reached the inner service",
-            case.name
-        );
+        let right = out.error == Some(case.expect)
+            && out.status == status
+            && out.body_str() == body
+            && out
+                .headers
+                .get("content-type")
+                .is_some_and(|v| v == "application/json")
+            && out
+                .headers
+                .get("x-amzn-errortype")
+                .is_some_and(|v| v == error_type)
+            && out.claims.is_none();
+        if !right {
+            wrong.push(format!(
+                "{:?}: expected {:?}, got {} {:?}",
+                case.name, case.expect, out.status, out.error
+            ));
+        }
     }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} cases not refused as expected:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
     // Nothing in any token made the layer talk to the attacker's server.
     assert_eq!(
         f.evil.total_hits(),
