@@ -166,6 +166,52 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+/// A payload value passed over but checked as the full claims parse checks it:
+/// UTF-8 and escapes in strings, numbers in range, nesting within the
+/// parser's depth limit. (`IgnoredAny` checks none of these, so a payload the
+/// full parse refuses would pass here and reach the service with no claims.)
+/// Borrowed strings are not copied.
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Skip;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_unit<E>(self) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+                while seq.next_element::<Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
 struct NumericSeed;
 
 impl<'de> Visitor<'de> for NumericSeed {
@@ -192,11 +238,11 @@ impl<'de> Visitor<'de> for NumericSeed {
         Ok(Numeric::Invalid)
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Numeric, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Skip>()?.is_some() {}
         Ok(Numeric::Invalid)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Numeric, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
         Ok(Numeric::Invalid)
     }
 }
@@ -249,7 +295,7 @@ impl<'de> Deserialize<'de> for Envelope {
                                 .collect()
                         }
                         _ => {
-                            access.next_value::<IgnoredAny>()?;
+                            access.next_value::<Skip>()?;
                         }
                     }
                     keys.push(key);
@@ -494,5 +540,41 @@ mod tests {
         for (t, kind) in cases {
             assert_eq!(parse(t.as_bytes()).err(), Some(kind), "{t}");
         }
+    }
+
+    #[test]
+    fn payloads_the_full_parse_refuses_are_refused_up_front() {
+        // Members skipped on the way to the claims that matter are checked as
+        // the full parse checks them, so a payload cannot pass here and then
+        // fail to give the service its claims.
+        let h = r#"{"alg":"RS256","kid":"k"}"#;
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let deep_objects = format!("{}1{}", "{\"a\":".repeat(500), "}".repeat(500));
+        for payload in [
+            r#"{"exp":1,"name":"\ud800"}"#.to_owned(),
+            r#"{"exp":1,"big":1e400}"#.to_owned(),
+            format!(r#"{{"exp":1,"deep":{deep}}}"#),
+            format!(r#"{{"exp":1,"deep":{deep_objects}}}"#),
+            format!(r#"{{"exp":[{deep}]}}"#),
+        ] {
+            assert_eq!(
+                parse(token(h, &payload).as_bytes()).err(),
+                Some(RejectionKind::MalformedToken)
+            );
+        }
+        let sig = URL_SAFE_NO_PAD.encode([7u8; 256]);
+        let not_utf8 = URL_SAFE_NO_PAD.encode(b"{\"exp\":1,\"name\":\"\xff\"}");
+        let t = format!("{}.{not_utf8}.{sig}", b64(h));
+        assert_eq!(
+            parse(t.as_bytes()).err(),
+            Some(RejectionKind::MalformedToken)
+        );
+        // Within the limits, the same shapes parse.
+        let ok = format!(
+            r#"{{"exp":1,"deep":{}{}}}"#,
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert!(parse(token(h, &ok).as_bytes()).is_ok());
     }
 }
