@@ -1,0 +1,70 @@
+//! Rejections are logged as tracing events with their reason, never with the
+//! token.
+
+mod common;
+
+use common::*;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tower_cognito::testing::TestIssuer;
+use tower_cognito::CognitoAuthLayer;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn rejections_are_logged_with_their_reason_and_without_the_token() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let issuer = TestIssuer::new(POOL);
+    let layer = CognitoAuthLayer::builder()
+        .user_pool(POOL)
+        .jwks_endpoint("http://127.0.0.1:1")
+        .jwks(POOL, issuer.jwks())
+        .build()
+        .unwrap();
+    let expired = issuer.id_token().expires_in(-10).sign();
+    let forged = TestIssuer::new(POOL).kid(issuer.key_id()).id_token().sign();
+    let valid = issuer.id_token().sign();
+    assert_eq!(send_token(&layer, &expired).await.status, 401);
+    assert_eq!(send_token(&layer, &forged).await.status, 401);
+    assert_eq!(
+        send_token(&layer, &format!("Bearer {valid}")).await.status,
+        200
+    );
+    assert_eq!(
+        send_token(&layer, &issuer.access_token().sign())
+            .await
+            .status,
+        401
+    );
+
+    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("request rejected"), "{log}");
+    assert!(log.contains("token expired"), "{log}");
+    assert!(log.contains("invalid signature"), "{log}");
+    assert!(log.contains("wrong token_use"), "{log}");
+    for token in [&expired, &forged, &valid] {
+        // No part of any token: not the whole, not its signature or payload.
+        for part in token.split('.') {
+            assert!(!log.contains(part), "a token segment was logged");
+        }
+    }
+}
