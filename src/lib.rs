@@ -126,8 +126,22 @@
 //! [`arc_swap::ArcSwap`] snapshot. Requests with a known `kid` verify
 //! synchronously in `call`, with no lock and no allocation of key material. An
 //! unknown `kid` triggers a refresh shared by concurrent requests and limited to
-//! one per pool per 10 s; a failed fetch keeps the last good keys. See
-//! [`KeyStore`].
+//! one per pool per 10 s (misses inside the limit are refused at once); a
+//! failed fetch keeps the last good keys. See [`KeyStore`].
+//!
+//! # Order of checks, and the verified-token cache
+//!
+//! Token source, then one pass over the header and payload (shape, `alg`,
+//! `kid`, time claims, issuer), then the key and the signature, then route
+//! policy. An expired or malformed token is refused before any key is used;
+//! the full claims map is parsed only when the service asks for it.
+//!
+//! A token whose signature and time claims verified is cached (on by default;
+//! see [`CognitoAuthBuilder::token_cache`]): keyed by the SHA-256 of the whole
+//! token, bounded in entries and bytes, used only until the token's `exp` and
+//! while the key that verified it is still in its pool's key set. Route policy
+//! is decided on every request from the cached claims; failures are never
+//! cached.
 //!
 //! # Crypto backend
 //!
