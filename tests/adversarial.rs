@@ -1523,13 +1523,7 @@ async fn the_largest_token_cap_does_not_overflow() {
     // `max_token_len(usize::MAX)` means "no cap": the cap arithmetic must not
     // overflow (a panic in debug builds, every token refused in release).
     let issuer = TestIssuer::new(POOL);
-    let layer = CognitoAuthLayer::builder()
-        .user_pool(POOL)
-        .jwks_endpoint("http://127.0.0.1:1")
-        .jwks(POOL, issuer.jwks())
-        .max_token_len(usize::MAX)
-        .build()
-        .unwrap();
+    let layer = seeded(&issuer).max_token_len(usize::MAX).build().unwrap();
     let token = issuer.id_token().sign();
     for value in [token.clone(), format!("Bearer {token}")] {
         let out = send_token(&layer, &value).await;
@@ -1544,10 +1538,7 @@ async fn the_largest_leeway_does_not_overflow() {
     // A leeway of i64::MAX seconds fits the i64 the checks compute in; adding
     // it to the clock must not overflow.
     let issuer = TestIssuer::new(POOL);
-    let layer = CognitoAuthLayer::builder()
-        .user_pool(POOL)
-        .jwks_endpoint("http://127.0.0.1:1")
-        .jwks(POOL, issuer.jwks())
+    let layer = seeded(&issuer)
         .leeway(std::time::Duration::from_secs(i64::MAX as u64))
         .build()
         .unwrap();

@@ -1,8 +1,10 @@
 //! The cache's byte accounting is an upper bound of what its entries really
 //! take, so its byte limit bounds memory. Measured with a counting allocator.
 
+mod common;
+
+use common::*;
 use tower_cognito::testing::TestIssuer;
-use tower_cognito::CognitoAuthLayer;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -14,14 +16,8 @@ fn live_bytes() -> usize {
 #[tokio::test]
 async fn accounted_bytes_cover_real_memory() {
     let _profiler = dhat::Profiler::builder().testing().build();
-    const POOL: &str = "us-east-1_MemPool1";
     let issuer = TestIssuer::new(POOL);
-    let layer = CognitoAuthLayer::builder()
-        .user_pool(POOL)
-        .jwks_endpoint("http://127.0.0.1:1")
-        .jwks(POOL, issuer.jwks())
-        .build()
-        .unwrap();
+    let layer = seeded(&issuer).build().unwrap();
     let n = 300;
     let tokens: Vec<String> = (0..n)
         .map(|i| {

@@ -18,12 +18,7 @@ fn issuer() -> &'static TestIssuer {
 }
 
 fn auth() -> CognitoAuthLayer {
-    CognitoAuthLayer::builder()
-        .user_pool(POOL)
-        .jwks_endpoint("http://127.0.0.1:1")
-        .jwks(POOL, issuer().jwks())
-        .build()
-        .unwrap()
+    seeded(issuer()).build().unwrap()
 }
 
 async fn serve(app: Router) -> SocketAddr {

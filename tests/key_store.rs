@@ -384,12 +384,7 @@ async fn a_kid_is_looked_up_only_in_the_issuing_pool() {
 async fn inline_seed_and_generation() {
     let a = TestIssuer::new(POOL);
     let b = TestIssuer::new(POOL);
-    let layer = CognitoAuthLayer::builder()
-        .user_pool(POOL)
-        .jwks_endpoint("http://127.0.0.1:1")
-        .jwks(POOL, a.jwks())
-        .build()
-        .unwrap();
+    let layer = seeded(&a).build().unwrap();
     let store = layer.key_store();
     assert!(store.status().ready());
     assert_eq!(store.status().generation, 1);

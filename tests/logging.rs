@@ -7,7 +7,6 @@ use common::*;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tower_cognito::testing::TestIssuer;
-use tower_cognito::CognitoAuthLayer;
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -34,12 +33,7 @@ async fn rejections_are_logged_with_their_reason_and_without_the_token() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let issuer = TestIssuer::new(POOL);
-    let layer = CognitoAuthLayer::builder()
-        .user_pool(POOL)
-        .jwks_endpoint("http://127.0.0.1:1")
-        .jwks(POOL, issuer.jwks())
-        .build()
-        .unwrap();
+    let layer = seeded(&issuer).build().unwrap();
     let expired = issuer.id_token().expires_in(-10).sign();
     let forged = TestIssuer::new(POOL).kid(issuer.key_id()).id_token().sign();
     let valid = issuer.id_token().sign();

@@ -34,12 +34,7 @@ fn setup() -> &'static Setup {
             .unwrap();
         let issuer = TestIssuer::new(POOL);
         let (identity, scoped) = rt.block_on(async {
-            let base = || {
-                CognitoAuthLayer::builder()
-                    .user_pool(POOL)
-                    .jwks_endpoint("http://127.0.0.1:1")
-                    .jwks(POOL, issuer.jwks())
-            };
+            let base = || seeded(&issuer);
             (
                 base().build().unwrap(),
                 base().scopes(["pets/read"]).build().unwrap(),

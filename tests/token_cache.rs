@@ -16,11 +16,9 @@ fn issuer() -> &'static TestIssuer {
     ISSUER.get_or_init(|| TestIssuer::new(POOL))
 }
 
+/// Seeded with the shared test key.
 fn seeded() -> CognitoAuthBuilder {
-    CognitoAuthLayer::builder()
-        .user_pool(POOL)
-        .jwks_endpoint("http://127.0.0.1:1")
-        .jwks(POOL, issuer().jwks())
+    common::seeded(issuer())
 }
 
 fn entries(layer: &CognitoAuthLayer) -> usize {
@@ -236,12 +234,7 @@ async fn two_layers_never_share_entries() {
     // one is unknown to the other, even on the same thread.
     let other_key = TestIssuer::new(POOL);
     let a = seeded().build().unwrap();
-    let b = CognitoAuthLayer::builder()
-        .user_pool(POOL)
-        .jwks_endpoint("http://127.0.0.1:1")
-        .jwks(POOL, other_key.jwks())
-        .build()
-        .unwrap();
+    let b = common::seeded(&other_key).build().unwrap();
     let token = issuer().id_token().sign();
     for _ in 0..3 {
         assert_eq!(send_token(&a, &token).await.status, 200);

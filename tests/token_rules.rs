@@ -23,13 +23,9 @@ fn other_key_same_kid() -> &'static TestIssuer {
     ISSUER.get_or_init(|| TestIssuer::new(POOL).kid(issuer().key_id()))
 }
 
-/// A builder seeded with the test key; its JWKS endpoint is a closed loopback
-/// port so no background fetch ever leaves the machine.
+/// Seeded with the shared test key (see `common::seeded`).
 fn seeded() -> CognitoAuthBuilder {
-    CognitoAuthLayer::builder()
-        .user_pool(POOL)
-        .jwks_endpoint("http://127.0.0.1:1")
-        .jwks(POOL, issuer().jwks())
+    common::seeded(issuer())
 }
 
 fn identity_layer() -> CognitoAuthLayer {

@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower::{Layer, ServiceExt};
 use tower_cognito::claims::CognitoClaims;
-use tower_cognito::{AuthError, CognitoAuthLayer, RejectionKind};
+use tower_cognito::testing::TestIssuer;
+use tower_cognito::{AuthError, CognitoAuthBuilder, CognitoAuthLayer, RejectionKind};
 
 pub const POOL: &str = "us-east-1_TestPool1";
 pub const POOL2: &str = "eu-west-1_TestPool2";
@@ -24,6 +25,15 @@ pub const POOL2: &str = "eu-west-1_TestPool2";
 pub fn issuer_of(pool: &str) -> String {
     let region = pool.split('_').next().unwrap();
     format!("https://cognito-idp.{region}.amazonaws.com/{pool}")
+}
+
+/// A builder for [`POOL`] seeded with `issuer`'s key. Its JWKS endpoint is a
+/// closed loopback port, so no background fetch ever leaves the machine.
+pub fn seeded(issuer: &TestIssuer) -> CognitoAuthBuilder {
+    CognitoAuthLayer::builder()
+        .user_pool(POOL)
+        .jwks_endpoint("http://127.0.0.1:1")
+        .jwks(POOL, issuer.jwks())
 }
 
 /// What the JWKS server answers.
