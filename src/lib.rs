@@ -67,8 +67,8 @@
 //!   authorizers, each with its own pools, token header and Token validation,
 //!   and one route per operation. Routes can also be given by hand with
 //!   [`CognitoAuthBuilder::route`]. The layer then wraps the whole app
-//!   (`Router::layer`), finds each request's route with one radix-tree lookup
-//!   (cost independent of the number of routes, no allocation), adds it to the
+//!   (`Router::layer`), finds each request's route with one walk over its
+//!   path segments (cost independent of the number of routes, no allocation), adds it to the
 //!   request as [`MatchedRoute`], and applies the
 //!   [`unlisted_routes`](CognitoAuthBuilder::unlisted_routes) policy (default:
 //!   deny with the 401 response) to requests matching no route.
@@ -174,6 +174,7 @@ mod response;
 mod route_table;
 mod routes;
 mod service;
+mod short_bytes;
 mod str_map;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,10 +1,15 @@
 //! Route table: maps `(method, path)` to a per-route value the way API Gateway
 //! maps a request to a resource and method.
 //!
-//! One [`matchit`] radix tree holds every distinct path; each path entry holds a
-//! tiny per-method list plus an optional any-method (`ANY`) fallback. A lookup is
-//! one radix walk plus a scan of at most a handful of methods, so its cost does not
-//! grow with the number of routes.
+//! The table is a tree of path segments, as API Gateway's resources are: each
+//! node has its static children (scanned while at most eight, else in an
+//! open-addressing hash table), at most one `{name}` child and at most one
+//! `{name+}` route. A lookup walks the request path one segment at a time, so
+//! its cost follows the depth of the path, not the number of routes: a table of
+//! 10,000 resources answers as fast as a table of one. Nodes are one cache line
+//! each with their label inline, so a step reads the node and, among many
+//! siblings, one hash slot. A path entry holds a tiny per-method list plus an
+//! optional any-method (`ANY`) fallback.
 //!
 //! Template syntax (API Gateway resource paths, which are also OpenAPI paths):
 //! - `/pets/{petId}`: `{name}` matches exactly one non-empty path segment;
@@ -15,8 +20,12 @@
 //!   rejects it), and empty segments (`/a//b`) are rejected.
 //!
 //! Priority follows API Gateway: a static segment beats a parameter, which beats a
-//! greedy parameter (`/pets/{id}` wins over `/{proxy+}` for `/pets/1`); within one
-//! path an exact method beats `ANY`.
+//! greedy parameter (`/pets/{id}` wins over `/{proxy+}` for `/pets/1`); when the
+//! more specific branch leads nowhere the walk backs up and tries the next one
+//! (`/pets/1/x` falls back to `/{proxy+}`). Each tree node is visited at most once,
+//! so a lookup never costs more than the table's size, whatever the request.
+//! Within one path an exact method beats `ANY`; a path whose resource lacks the
+//! request's method does not fall back to another resource.
 //!
 //! **Trailing slash [choice, as observed on API Gateway REST APIs]:** API Gateway
 //! has no resources with a trailing slash and routes `/pets/` to the `/pets`
@@ -28,17 +37,18 @@
 //! percent-encoded) path, as axum's router does: `/pet%73` does not match `/pets`.
 //! Callers strip the query string first.
 //!
-//! **Parameter names:** names are normalised internally to their position, so
-//! `GET /pets/{id}` and `POST /pets/{petId}` share one tree entry and each lookup
-//! still reports the template as its route was written. (API Gateway itself refuses
+//! **Parameter names:** a node has one `{name}` child whatever the name, so
+//! `GET /pets/{id}` and `POST /pets/{petId}` share it and each lookup still
+//! reports the template as its route was written. (API Gateway itself refuses
 //! two differently named variables under one parent; this table accepts them.)
 //! A greedy parameter and a plain parameter at the same position
-//! (`/pets/{petId}` and `/pets/{proxy+}`) cannot be represented by `matchit` and
-//! are rejected with [`RouteError::Conflict`] naming both templates; API Gateway
-//! rejects that pair as well ("only one variable path part is allowed").
+//! (`/pets/{petId}` and `/pets/{proxy+}`) are rejected with
+//! [`RouteError::Conflict`] naming both templates, as API Gateway rejects that
+//! pair ("only one variable path part is allowed").
 
-use std::collections::HashMap;
 use std::fmt;
+
+use crate::short_bytes::{segment_hash, segment_len, short_words, words_hash};
 
 use http::Method;
 
@@ -146,11 +156,98 @@ struct PathEntry<T> {
     any: Option<Slot<T>>,
 }
 
+/// Index of a node or entry. `u32` keeps nodes small; the builder refuses a
+/// table that would not fit.
+type Id = u32;
+
+/// No node or entry.
+const NONE: Id = Id::MAX;
+
+/// The root node's index.
+const ROOT: Id = 0;
+
+/// Static children are scanned up to this many and hashed above.
+const SCAN_LIMIT: usize = 8;
+
+/// One path segment of the tree. Everything a lookup reads of a node sits in
+/// one cache line, label included, so a walk touches a line per segment plus
+/// one for a hashed child list, whatever the size of the table.
+#[derive(Debug)]
+#[repr(align(64))]
+struct Node {
+    /// The static segment leading here as [`short_words`] (its first sixteen
+    /// bytes); longer labels are compared against `RouteTable::texts`.
+    head: (u64, u64),
+    /// Static children: their ids while at most [`SCAN_LIMIT`], else an
+    /// open-addressing table at most half full of `id + 1` (0: free slot). A
+    /// probe compares the child's inline label, the line it reads next anyway.
+    statics: Box<[Id]>,
+    /// The `{name}` child, the entry of `{name+}` routes hanging here and the
+    /// entry of routes ending here, or [`NONE`].
+    param: Id,
+    greedy: Id,
+    entry: Id,
+    /// Where the walk backs up to.
+    parent: Id,
+    /// The static label's length in bytes (0 for the root and `{name}` nodes).
+    len: u32,
+    /// How many static children there are.
+    kids: u32,
+    kind: Kind,
+}
+
+/// How a node hangs from its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Root,
+    Static,
+    Param,
+}
+
+impl Node {
+    fn new(parent: Id, kind: Kind, label: &str) -> Self {
+        Self {
+            head: short_words(label.as_bytes()),
+            statics: Box::default(),
+            param: NONE,
+            greedy: NONE,
+            entry: NONE,
+            parent,
+            // Labels are segments of a template held in memory; a template of
+            // 4 GiB is not a route.
+            len: u32::try_from(label.len()).unwrap_or(u32::MAX),
+            kids: 0,
+            kind,
+        }
+    }
+
+    fn hashed(&self) -> bool {
+        self.kids as usize > SCAN_LIMIT
+    }
+}
+
+/// `Some(id)` unless `id` is [`NONE`].
+#[inline(always)]
+fn some(id: Id) -> Option<Id> {
+    (id != NONE).then_some(id)
+}
+
+/// Which alternative of a node the walk tries next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Try {
+    Static,
+    Param,
+    Greedy,
+}
+
 /// Immutable route table; build it with [`RouteTable::builder`].
 #[derive(Debug)]
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct RouteTable<T> {
-    router: matchit::Router<usize>,
+    nodes: Vec<Node>,
+    /// Per node: the static label, or for a `{name}` node the first template
+    /// through it (for conflict errors). Read only for labels over 16 bytes.
+    texts: Vec<Box<str>>,
     entries: Vec<PathEntry<T>>,
     len: usize,
 }
@@ -158,20 +255,18 @@ pub(crate) struct RouteTable<T> {
 /// Collects routes for a [`RouteTable`].
 #[derive(Debug)]
 pub(crate) struct RouteTableBuilder<T> {
-    router: matchit::Router<usize>,
-    entries: Vec<PathEntry<T>>,
-    /// Normalised matchit path -> index into `entries`.
-    by_path: HashMap<String, usize>,
-    len: usize,
+    table: RouteTable<T>,
 }
 
 impl<T> Default for RouteTableBuilder<T> {
     fn default() -> Self {
         Self {
-            router: matchit::Router::new(),
-            entries: Vec::new(),
-            by_path: HashMap::new(),
-            len: 0,
+            table: RouteTable {
+                nodes: vec![Node::new(NONE, Kind::Root, "")],
+                texts: vec!["".into()],
+                entries: Vec::new(),
+                len: 0,
+            },
         }
     }
 }
@@ -191,9 +286,9 @@ impl<T> RouteTable<T> {
     /// Finds the route for a request. `path` is the raw request path without the
     /// query string. An exact method route wins over the path's `ANY` route.
     pub(crate) fn lookup(&self, method: &Method, path: &str) -> Option<Match<'_, T>> {
-        let path = normalise_request_path(path);
-        let index = *self.router.at(path).ok()?.value;
-        let entry = self.entries.get(index)?;
+        let entry = self
+            .entries
+            .get(self.find(normalise_request_path(path))? as usize)?;
         if let Some((m, slot)) = entry.exact.iter().find(|(m, _)| m == method) {
             return Some(Match {
                 value: &slot.value,
@@ -207,44 +302,153 @@ impl<T> RouteTable<T> {
             method: ANY,
         })
     }
+
+    /// The entry for a normalised path: a depth-first walk, static before
+    /// `{name}` before `{name+}`, without recursion or allocation. `pos` is the
+    /// index of the `/` before the next segment, or `path.len()` at the end.
+    fn find(&self, path: &str) -> Option<Id> {
+        // Only ASCII `/` is searched for, so byte offsets are all it takes.
+        let bytes = path.as_bytes();
+        if bytes.first() != Some(&b'/') {
+            return None;
+        }
+        let root = self.nodes.first()?;
+        if bytes.len() == 1 {
+            return some(root.entry);
+        }
+        let mut node = root;
+        let mut pos = 0;
+        let mut next = Try::Static;
+        loop {
+            if pos == bytes.len() {
+                if node.entry != NONE {
+                    return Some(node.entry);
+                }
+            } else {
+                let start = pos + 1;
+                let rest = bytes.get(start..).unwrap_or_default();
+                if next == Try::Static {
+                    if let Some((_, child)) = self.static_child(node, rest) {
+                        node = child;
+                        pos = start + child.len as usize;
+                        continue;
+                    }
+                }
+                // A `{name}` child needs a non-empty segment.
+                if next <= Try::Param && node.param != NONE {
+                    let len = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+                    if len > 0 {
+                        node = self.nodes.get(node.param as usize)?;
+                        pos = start + len;
+                        next = Try::Static;
+                        continue;
+                    }
+                }
+                // `{name+}` takes the rest of the path, which must not be empty.
+                if node.greedy != NONE && !rest.is_empty() {
+                    return Some(node.greedy);
+                }
+            }
+            // Dead end: back up to the parent and try its next alternative.
+            let back = match node.kind {
+                Kind::Root => return None,
+                Kind::Static => {
+                    next = Try::Param;
+                    pos.checked_sub(node.len as usize + 1)?
+                }
+                Kind::Param => {
+                    next = Try::Greedy;
+                    bytes.get(..pos)?.iter().rposition(|&b| b == b'/')?
+                }
+            };
+            node = self.nodes.get(node.parent as usize)?;
+            pos = back;
+        }
+    }
+
+    /// The static child whose label is the whole segment at the start of
+    /// `rest` (the bytes up to the next `/`).
+    #[inline(always)]
+    fn static_child(&self, node: &Node, rest: &[u8]) -> Option<(Id, &Node)> {
+        if !node.hashed() {
+            // Few children: each label is tried as a prefix, which spares
+            // finding the segment's end.
+            return node.statics.iter().find_map(|&id| {
+                let child = self.nodes.get(id as usize)?;
+                let len = child.len as usize;
+                let segment = rest.get(..len)?;
+                let whole = rest.get(len).is_none_or(|&b| b == b'/');
+                (whole && self.is_label(id, child, segment)).then_some((id, child))
+            });
+        }
+        let len = segment_len(rest, b'/');
+        let segment = rest.get(..len)?;
+        // Short segments, the rule, are hashed from the words compared below.
+        let words = short_words(segment);
+        let hash = if len <= 16 {
+            words_hash(words, len)
+        } else {
+            segment_hash(segment)
+        };
+        let mask = node.statics.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let slot = *node.statics.get(i)?;
+            if slot == 0 {
+                return None;
+            }
+            let id = slot - 1;
+            let child = self.nodes.get(id as usize)?;
+            if child.len as usize == len
+                && if len <= 16 {
+                    child.head == words
+                } else {
+                    self.is_label(id, child, segment)
+                }
+            {
+                return Some((id, child));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Whether `segment`, of the child's label length, is its label.
+    #[inline(always)]
+    fn is_label(&self, id: Id, child: &Node, segment: &[u8]) -> bool {
+        if segment.len() <= 16 {
+            short_words(segment) == child.head
+        } else {
+            self.texts
+                .get(id as usize)
+                .is_some_and(|t| t.as_bytes() == segment)
+        }
+    }
+}
+
+/// One segment of a parsed template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment<'a> {
+    Static(&'a str),
+    Param,
+    Greedy,
 }
 
 impl<T> RouteTableBuilder<T> {
     /// Adds a route. Fails on an invalid template, a duplicate `(method, path)`,
-    /// or a template the router cannot hold next to an earlier one.
+    /// or a `{name+}` next to a `{name}` at the same position.
     pub(crate) fn insert(
         &mut self,
         method: MethodMatch,
         template: &str,
         value: T,
     ) -> Result<(), RouteError> {
-        let key = to_matchit_path(template)?;
-        let index = match self.by_path.get(&key) {
-            Some(&index) => index,
-            None => {
-                let index = self.entries.len();
-                self.router
-                    .insert(key.clone(), index)
-                    .map_err(|e| self.conflict(template, e))?;
-                self.entries.push(PathEntry {
-                    exact: Vec::new(),
-                    any: None,
-                });
-                self.by_path.insert(key, index);
-                index
-            }
-        };
-        // The index was just pushed or comes from `by_path`, so it exists; the
-        // error arm only keeps this free of panics.
-        let Some(entry) = self.entries.get_mut(index) else {
-            return Err(RouteError::InvalidTemplate {
-                template: template.to_owned(),
-                reason: "internal route table inconsistency",
-            });
-        };
-        let slot = Slot {
-            template: template.into(),
-            value,
+        let segments = parse_template(template)?;
+        // Check before building anything, so a refused route leaves no trace.
+        self.check_conflicts(template, &segments)?;
+        let entry = self.entry_for(template, &segments)?;
+        let table = &mut self.table;
+        let Some(entry) = table.entries.get_mut(entry as usize) else {
+            return Err(inconsistent(template));
         };
         let existing = match &method {
             MethodMatch::Any => entry.any.as_ref(),
@@ -257,58 +461,240 @@ impl<T> RouteTableBuilder<T> {
                 existing: existing.template.to_string(),
             });
         }
+        let slot = Slot {
+            template: template.into(),
+            value,
+        };
         match method {
             MethodMatch::Any => entry.any = Some(slot),
             MethodMatch::Exact(m) => entry.exact.push((m, slot)),
         }
-        self.len += 1;
+        table.len += 1;
         Ok(())
     }
 
     /// Freezes the table.
     pub(crate) fn build(self) -> RouteTable<T> {
-        RouteTable {
-            router: self.router,
-            entries: self.entries,
-            len: self.len,
-        }
+        self.table
     }
 
-    fn conflict(&self, template: &str, error: matchit::InsertError) -> RouteError {
-        let existing = match &error {
-            matchit::InsertError::Conflict { with } => self
-                .by_path
-                .get(with)
-                .and_then(|&i| self.entries.get(i))
-                .and_then(|e| {
-                    e.exact
-                        .first()
-                        .map(|(_, s)| s)
-                        .or(e.any.as_ref())
-                        .map(|s| s.template.to_string())
-                })
-                // Fall back to matchit's spelling (positional parameter names).
-                .unwrap_or_else(|| with.clone()),
-            // Templates are validated first, so matchit's syntax errors should not
-            // occur; report them rather than panic.
-            other => {
-                return RouteError::InvalidTemplate {
+    /// The existing static child of `id` labelled `label`.
+    fn static_child(&self, id: Id, label: &str) -> Option<Id> {
+        let node = self.table.nodes.get(id as usize)?;
+        // A label has no `/`, so the segment found is the whole label.
+        self.table
+            .static_child(node, label.as_bytes())
+            .map(|(id, _)| id)
+    }
+
+    /// Follows the template through the nodes that exist so far and refuses a
+    /// `{name}` where a `{name+}` hangs, or the reverse.
+    fn check_conflicts(&self, template: &str, segments: &[Segment<'_>]) -> Result<(), RouteError> {
+        let table = &self.table;
+        let mut id = ROOT;
+        for segment in segments {
+            let Some(node) = table.nodes.get(id as usize) else {
+                return Ok(());
+            };
+            let conflict = |existing: Option<String>| {
+                Err(RouteError::Conflict {
                     template: template.to_owned(),
-                    reason: match other {
-                        matchit::InsertError::InvalidParam => "invalid parameter",
-                        matchit::InsertError::InvalidParamSegment => {
-                            "more than one parameter in a segment"
+                    existing: existing.unwrap_or_default(),
+                })
+            };
+            let next = match segment {
+                Segment::Static(s) => self.static_child(id, s),
+                Segment::Param => {
+                    if node.greedy != NONE {
+                        return conflict(self.first_template(node.greedy));
+                    }
+                    some(node.param)
+                }
+                Segment::Greedy => {
+                    if node.param != NONE {
+                        let origin = table.texts.get(node.param as usize);
+                        return conflict(origin.map(|t| t.to_string()));
+                    }
+                    None
+                }
+            };
+            // Past the last existing node nothing can conflict.
+            let Some(next) = next else { return Ok(()) };
+            id = next;
+        }
+        Ok(())
+    }
+
+    /// The template of some route of an entry, for error messages.
+    fn first_template(&self, entry: Id) -> Option<String> {
+        let e = self.table.entries.get(entry as usize)?;
+        e.exact
+            .first()
+            .map(|(_, s)| s)
+            .or(e.any.as_ref())
+            .map(|s| s.template.to_string())
+    }
+
+    /// The entry the template's routes live in, creating nodes and the entry.
+    fn entry_for(&mut self, template: &str, segments: &[Segment<'_>]) -> Result<Id, RouteError> {
+        let mut id = ROOT;
+        for segment in segments {
+            let node = self
+                .table
+                .nodes
+                .get(id as usize)
+                .ok_or_else(|| inconsistent(template))?;
+            let existing = match segment {
+                Segment::Static(s) => self.static_child(id, s),
+                Segment::Param => some(node.param),
+                // `{name+}` is last: it names an entry, not a node.
+                Segment::Greedy => {
+                    let entry = match some(node.greedy) {
+                        Some(entry) => entry,
+                        None => {
+                            let entry = self.new_entry(template)?;
+                            self.node_mut(id, template)?.greedy = entry;
+                            entry
                         }
-                        matchit::InsertError::InvalidCatchAll => "invalid greedy parameter",
-                        _ => "rejected by the router",
-                    },
-                };
+                    };
+                    return Ok(entry);
+                }
+            };
+            id = match existing {
+                Some(child) => child,
+                None => self.new_node(id, *segment, template)?,
+            };
+        }
+        let entry = match some(self.node_mut(id, template)?.entry) {
+            Some(entry) => entry,
+            None => {
+                let entry = self.new_entry(template)?;
+                self.node_mut(id, template)?.entry = entry;
+                entry
             }
         };
-        RouteError::Conflict {
-            template: template.to_owned(),
-            existing,
+        Ok(entry)
+    }
+
+    fn node_mut(&mut self, id: Id, template: &str) -> Result<&mut Node, RouteError> {
+        self.table
+            .nodes
+            .get_mut(id as usize)
+            .ok_or_else(|| inconsistent(template))
+    }
+
+    fn new_entry(&mut self, template: &str) -> Result<Id, RouteError> {
+        let entry = next_id(self.table.entries.len(), template)?;
+        self.table.entries.push(PathEntry::default());
+        Ok(entry)
+    }
+
+    /// Adds a child of `parent` for a static or `{name}` segment.
+    fn new_node(
+        &mut self,
+        parent: Id,
+        segment: Segment<'_>,
+        template: &str,
+    ) -> Result<Id, RouteError> {
+        let id = next_id(self.table.nodes.len(), template)?;
+        let (node, text) = match segment {
+            Segment::Static(label) => (Node::new(parent, Kind::Static, label), label),
+            // The text of a `{name}` node names a template for conflict errors.
+            _ => (Node::new(parent, Kind::Param, ""), template),
+        };
+        self.table.nodes.push(node);
+        self.table.texts.push(text.into());
+        match segment {
+            Segment::Static(_) => self.add_static(parent, id, template)?,
+            _ => self.node_mut(parent, template)?.param = id,
         }
+        Ok(id)
+    }
+
+    /// Adds a static child to a node's list, switching to (or growing) the
+    /// hash table past [`SCAN_LIMIT`] children.
+    fn add_static(&mut self, parent: Id, id: Id, template: &str) -> Result<(), RouteError> {
+        let RouteTable { nodes, texts, .. } = &mut self.table;
+        let node = nodes
+            .get_mut(parent as usize)
+            .ok_or_else(|| inconsistent(template))?;
+        let label_hash = |id: Id| {
+            texts
+                .get(id as usize)
+                .map_or(0, |t| segment_hash(t.as_bytes()))
+        };
+        node.kids += 1;
+        if !node.hashed() {
+            let mut ids = std::mem::take(&mut node.statics).into_vec();
+            ids.push(id);
+            node.statics = ids.into_boxed_slice();
+            return Ok(());
+        }
+        let kids = node.kids as usize;
+        if kids * 2 > node.statics.len() {
+            // Was a list (bare ids) or a full table (tagged ids plus one).
+            let old: Vec<Id> = if kids - 1 <= SCAN_LIMIT {
+                node.statics.to_vec()
+            } else {
+                node.statics
+                    .iter()
+                    .filter(|&&s| s != 0)
+                    .map(|&s| s - 1)
+                    .collect()
+            };
+            node.statics = vec![0; (kids * 2).next_power_of_two().max(32)].into_boxed_slice();
+            for old in old {
+                place(&mut node.statics, label_hash(old), old);
+            }
+        }
+        place(&mut node.statics, label_hash(id), id);
+        Ok(())
+    }
+}
+
+/// Puts `id + 1` (0 is a free slot) into the first free slot of its probe run.
+fn place(slots: &mut [Id], hash: u64, id: Id) {
+    let mask = slots.len() - 1;
+    let mut i = hash as usize & mask;
+    while slots.get(i).is_some_and(|&s| s != 0) {
+        i = (i + 1) & mask;
+    }
+    if let Some(slot) = slots.get_mut(i) {
+        *slot = id + 1;
+    }
+}
+
+impl<T> Default for PathEntry<T> {
+    fn default() -> Self {
+        Self {
+            exact: Vec::new(),
+            any: None,
+        }
+    }
+}
+
+/// The id the next node or entry gets, if it fits an [`Id`].
+fn next_id(len: usize, template: &str) -> Result<Id, RouteError> {
+    // `NONE` is reserved, and a hash slot holds `id + 1`.
+    Id::try_from(len)
+        .ok()
+        .filter(|&id| id < NONE)
+        .ok_or_else(|| too_large(template))
+}
+
+fn too_large(template: &str) -> RouteError {
+    RouteError::InvalidTemplate {
+        template: template.to_owned(),
+        reason: "the route table is full",
+    }
+}
+
+/// Ids come from the builder itself; a miss would be a bug, reported rather
+/// than a panic.
+fn inconsistent(template: &str) -> RouteError {
+    RouteError::InvalidTemplate {
+        template: template.to_owned(),
+        reason: "internal route table inconsistency",
     }
 }
 
@@ -327,12 +713,12 @@ fn normalise_request_path(path: &str) -> &str {
 /// to report bad paths with their JSON pointer.
 #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
 pub(crate) fn validate_template(template: &str) -> Result<(), RouteError> {
-    to_matchit_path(template).map(|_| ())
+    parse_template(template).map(|_| ())
 }
 
-/// Converts a template to matchit syntax with positional parameter names
-/// (`/pets/{petId}` -> `/pets/{p1}`, `/{proxy+}` -> `/{*p0}`).
-fn to_matchit_path(template: &str) -> Result<String, RouteError> {
+/// Splits a template into segments (`/pets/{petId}` -> `pets`, `{}`), dropping
+/// one trailing slash; `/` is the empty list.
+fn parse_template(template: &str) -> Result<Vec<Segment<'_>>, RouteError> {
     let invalid = |reason| RouteError::InvalidTemplate {
         template: template.to_owned(),
         reason,
@@ -341,24 +727,21 @@ fn to_matchit_path(template: &str) -> Result<String, RouteError> {
         return Err(invalid("must start with `/`"));
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
-    let mut out = String::with_capacity(template.len() + 4);
     if rest.is_empty() {
         // `/` or `//` (the latter normalised like a trailing slash on the root).
         if template.len() > 2 {
             return Err(invalid("empty path segment"));
         }
-        out.push('/');
-        return Ok(out);
+        return Ok(Vec::new());
     }
-    let segments: Vec<&str> = rest.split('/').collect();
-    let last = segments.len() - 1;
-    for (i, segment) in segments.iter().enumerate() {
-        out.push('/');
+    let count = rest.split('/').count();
+    let mut segments = Vec::with_capacity(count);
+    for (i, segment) in rest.split('/').enumerate() {
         if segment.is_empty() {
             return Err(invalid("empty path segment"));
         }
         if !segment.contains(['{', '}']) {
-            out.push_str(segment);
+            segments.push(Segment::Static(segment));
             continue;
         }
         let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
@@ -373,19 +756,18 @@ fn to_matchit_path(template: &str) -> Result<String, RouteError> {
         if name.is_empty() || name.contains(['{', '}', '*', '+']) {
             return Err(invalid("invalid path parameter name"));
         }
-        if greedy && i != last {
+        if greedy && i != count - 1 {
             return Err(invalid(
                 "a greedy parameter `{name+}` must be the last segment",
             ));
         }
-        // Positional names let differently named parameters share a tree node.
-        if greedy {
-            out.push_str(&format!("{{*p{i}}}"));
+        segments.push(if greedy {
+            Segment::Greedy
         } else {
-            out.push_str(&format!("{{p{i}}}"));
-        }
+            Segment::Param
+        });
     }
-    Ok(out)
+    Ok(segments)
 }
 
 #[cfg(test)]
@@ -650,6 +1032,253 @@ mod tests {
         }
         for good in ["/", "/a", "/a/", "//", "/{a}/{b}/{c+}", "/a.b-c_d"] {
             assert!(validate_template(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn backtracks_to_the_next_alternative() {
+        let t = table(&[
+            get("/a/b/c"),
+            get("/a/{p}/d"),
+            get("/a/{p}/x"),
+            get("/a/b/{q}"),
+        ]);
+        // `b` leads to `/a/b/c` only; `d` is found under `{p}`.
+        assert_eq!(found(&t, Method::GET, "/a/b/d"), Some(("/a/b/{q}", "GET")));
+        assert_eq!(found(&t, Method::GET, "/a/b/c"), Some(("/a/b/c", "GET")));
+        // Static `b` then `{q}` beats `{p}` then static `x`: the first segment decides.
+        assert_eq!(found(&t, Method::GET, "/a/b/x"), Some(("/a/b/{q}", "GET")));
+        assert_eq!(found(&t, Method::GET, "/a/z/x"), Some(("/a/{p}/x", "GET")));
+        assert_eq!(found(&t, Method::GET, "/a/z/c"), None);
+        // Backing up several levels to a greedy route near the root.
+        let t = table(&[
+            get("/a/b/c/d"),
+            get("/a/{p}/c/e"),
+            get("/a/b/{q}/{proxy+}"),
+            (MethodMatch::Any, "/{proxy+}"),
+        ]);
+        assert_eq!(
+            found(&t, Method::GET, "/a/b/c/d"),
+            Some(("/a/b/c/d", "GET"))
+        );
+        // Static `b` then a greedy tail still beats `{p}`: the first segment decides.
+        assert_eq!(
+            found(&t, Method::GET, "/a/b/c/e"),
+            Some(("/a/b/{q}/{proxy+}", "GET"))
+        );
+        assert_eq!(
+            found(&t, Method::GET, "/a/z/c/e"),
+            Some(("/a/{p}/c/e", "GET"))
+        );
+        assert_eq!(
+            found(&t, Method::GET, "/a/b/c/f"),
+            Some(("/a/b/{q}/{proxy+}", "GET"))
+        );
+        assert_eq!(
+            found(&t, Method::GET, "/a/z/c/f"),
+            Some(("/{proxy+}", "ANY"))
+        );
+        assert_eq!(found(&t, Method::GET, "/a/b/c"), Some(("/{proxy+}", "ANY")));
+        assert_eq!(found(&t, Method::GET, "/a"), Some(("/{proxy+}", "ANY")));
+    }
+
+    #[test]
+    fn empty_segments_and_odd_paths() {
+        let t = table(&[
+            get("/pets/{id}/photos"),
+            (MethodMatch::Any, "/files/{path+}"),
+        ]);
+        assert_eq!(found(&t, Method::GET, "/pets//photos"), None);
+        assert_eq!(
+            found(&t, Method::GET, "/files/a//b"),
+            Some(("/files/{path+}", "ANY"))
+        );
+        // One trailing slash is dropped; what is left after `/files/` is empty.
+        assert_eq!(found(&t, Method::GET, "/files//"), None);
+        for odd in ["*", "pets/1/photos", "files/x", "?", "//pets/1/photos"] {
+            assert_eq!(found(&t, Method::GET, odd), None, "{odd}");
+        }
+    }
+
+    #[test]
+    fn greedy_then_param_is_a_conflict_too() {
+        let mut b = RouteTable::builder();
+        b.insert(MethodMatch::Any, "/pets/{proxy+}", 1)
+            .expect("greedy");
+        for param in ["/pets/{petId}", "/pets/{petId}/photos"] {
+            let e = b
+                .insert(MethodMatch::Exact(Method::GET), param, 2)
+                .expect_err("conflict");
+            assert_eq!(
+                e,
+                RouteError::Conflict {
+                    template: param.into(),
+                    existing: "/pets/{proxy+}".into(),
+                }
+            );
+        }
+        // Static siblings and deeper routes elsewhere are fine.
+        b.insert(MethodMatch::Exact(Method::GET), "/pets/mine", 3)
+            .expect("static");
+        b.insert(MethodMatch::Exact(Method::GET), "/{kind}/{id}", 4)
+            .expect("params elsewhere");
+        let t = b.build();
+        assert_eq!(
+            found(&t, Method::GET, "/pets/mine"),
+            Some(("/pets/mine", "GET"))
+        );
+        assert_eq!(
+            found(&t, Method::GET, "/pets/1"),
+            Some(("/pets/{proxy+}", "ANY"))
+        );
+        assert_eq!(
+            found(&t, Method::GET, "/dogs/1"),
+            Some(("/{kind}/{id}", "GET"))
+        );
+    }
+
+    #[test]
+    fn a_node_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Node>(), 64);
+        assert_eq!(std::mem::align_of::<Node>(), 64);
+    }
+
+    #[test]
+    fn many_children_and_long_labels() {
+        // Enough siblings at two levels for hashed child lists, labels on both
+        // sides of sixteen bytes, and labels sharing their first sixteen bytes.
+        let mut routes = Vec::new();
+        for i in 0..300 {
+            routes.push(format!("/s{i}"));
+            routes.push(format!("/shared-prefix-0123456789-{i}"));
+            routes.push(format!("/s7/k{i}/{{id}}"));
+        }
+        routes.push("/s7/{other}/x".to_owned());
+        routes.push("/{proxy+}".to_owned());
+        let mut b = RouteTable::builder();
+        for (i, r) in routes.iter().enumerate() {
+            b.insert(MethodMatch::Any, r, i).expect("insert");
+        }
+        let t = b.build();
+        for (i, r) in routes.iter().enumerate() {
+            let path = r.replace("{id}", "1").replace("{other}", "o");
+            if r == "/{proxy+}" {
+                continue;
+            }
+            let m = t.lookup(&Method::GET, &path).expect(&path);
+            assert_eq!((m.template, *m.value), (r.as_str(), i), "{path}");
+        }
+        for (path, want) in [
+            ("/s300", "/{proxy+}"),
+            ("/s", "/{proxy+}"),
+            ("/s10x", "/{proxy+}"),
+            ("/shared-prefix-0123456789-", "/{proxy+}"),
+            ("/shared-prefix-0123456789-3000", "/{proxy+}"),
+            ("/shared-prefix-0123456789-7/x", "/{proxy+}"),
+            ("/s7/k300/1", "/{proxy+}"),
+            ("/s7/k12/x", "/s7/k12/{id}"),
+            ("/s7/k300/x", "/s7/{other}/x"),
+            ("/s7/k12", "/{proxy+}"),
+        ] {
+            let m = t.lookup(&Method::GET, path).expect(path);
+            assert_eq!(m.template, want, "{path}");
+        }
+    }
+
+    /// A brute-force reference: every template that matches the path, the most
+    /// specific first (static < `{name}` < `{name+}`, segment by segment).
+    fn reference<'a>(templates: &[&'a str], path: &str) -> Option<&'a str> {
+        let path = normalise_request_path(path);
+        let rest = path.strip_prefix('/')?;
+        let parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
+        let mut best: Option<(Vec<u8>, &str)> = None;
+        for &template in templates {
+            let segments = parse_template(template).expect("valid");
+            let mut rank = Vec::new();
+            let mut matched = true;
+            for (i, segment) in segments.iter().enumerate() {
+                match segment {
+                    Segment::Static(s) => {
+                        matched &= parts.get(i) == Some(s);
+                        rank.push(0);
+                    }
+                    Segment::Param => {
+                        matched &= parts.get(i).is_some_and(|p| !p.is_empty());
+                        rank.push(1);
+                    }
+                    Segment::Greedy => {
+                        matched &= parts.len() > i && !parts[i..].join("/").is_empty();
+                        rank.push(2);
+                    }
+                }
+            }
+            let whole =
+                matches!(segments.last(), Some(Segment::Greedy)) || segments.len() == parts.len();
+            if matched && whole && best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                best = Some((rank, template));
+            }
+        }
+        best.map(|(_, t)| t)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lookup_agrees_with_brute_force(
+            routes in proptest::collection::vec(
+                proptest::collection::vec(0u8..6, 0..4), 1..12),
+            paths in proptest::collection::vec(
+                proptest::collection::vec(0u8..5, 0..5), 1..12),
+            fillers in 0usize..24,
+        ) {
+            // Segments from a tiny alphabet so routes overlap and compete.
+            let template = |kinds: &Vec<u8>| -> String {
+                let mut t = String::new();
+                for (i, k) in kinds.iter().enumerate() {
+                    t.push('/');
+                    t.push_str(match k {
+                        0 => "a",
+                        1 => "b",
+                        2 | 3 => "{p}",
+                        4 => "c",
+                        _ if i == kinds.len() - 1 => "{rest+}",
+                        _ => "{q}",
+                    });
+                }
+                if t.is_empty() { t.push('/'); }
+                t
+            };
+            let mut b = RouteTable::builder();
+            let mut kept = Vec::new();
+            // Siblings that push child lists past the scan limit.
+            for i in 0..fillers {
+                for t in [format!("/f{i}"), format!("/a/f{i}"), format!("/b/{{p}}/f{i}")] {
+                    if b.insert(MethodMatch::Any, &t, ()).is_ok() {
+                        kept.push(t);
+                    }
+                }
+            }
+            for kinds in &routes {
+                let t = template(kinds);
+                // Duplicates and greedy/param conflicts are refused; keep the rest.
+                if b.insert(MethodMatch::Any, &t, ()).is_ok() {
+                    kept.push(t);
+                }
+            }
+            let table = b.build();
+            let kept: Vec<&str> = kept.iter().map(String::as_str).collect();
+            for p in &paths {
+                let mut path = String::new();
+                for s in p {
+                    path.push('/');
+                    path.push_str(["a", "b", "c", "x", ""][*s as usize]);
+                }
+                let got = table.lookup(&Method::GET, &path).map(|m| m.template);
+                proptest::prop_assert_eq!(got, reference(&kept, &path), "path {:?} routes {:?}", path, kept);
+            }
         }
     }
 

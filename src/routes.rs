@@ -123,7 +123,7 @@ pub(crate) struct Resolved<'a> {
 pub(crate) enum PolicySource {
     /// One rule for every request through the layer.
     Fixed(Rule),
-    /// A (method, path) table; one radix lookup per request.
+    /// A (method, path) table; one lookup per request.
     Table(Arc<PolicyTable>),
 }
 
