@@ -160,7 +160,9 @@ impl Authorizer {
                 RejectionKind::KeysUnavailable
             }));
         };
-        if !entry.key.verify(parsed.signing_input, parsed.signature()) {
+        let mut buf = [0u8; token::MAX_SIGNATURE];
+        let signature = parsed.signature(&mut buf).map_err(Err)?;
+        if !entry.key.verify(parsed.signing_input, signature) {
             return Err(Err(RejectionKind::InvalidSignature));
         }
         let key = Arc::clone(entry);

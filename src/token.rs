@@ -8,10 +8,15 @@ use http::header::{HeaderMap, HeaderName};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 
 /// Longest signature accepted: an 8192-bit RSA signature.
-const MAX_SIGNATURE: usize = 1024;
+pub(crate) const MAX_SIGNATURE: usize = 1024;
+
+/// Headers up to this size are decoded on the stack (Cognito's are about 80
+/// bytes); larger ones go to the heap.
+const HEADER_ON_STACK: usize = 512;
 
 /// The raw token from the configured header: exactly one header, non-empty,
 /// within the cap, with an optional case-insensitive `Bearer ` prefix.
@@ -58,9 +63,11 @@ fn trim_start_spaces(mut s: &[u8]) -> &[u8] {
 /// The JOSE header fields that matter. Fields naming key material are read only
 /// to refuse tokens that carry them; unknown fields are ignored.
 #[derive(Deserialize)]
-struct Header {
-    alg: String,
-    kid: Option<String>,
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow)]
+    kid: Option<Cow<'a, str>>,
     crit: Option<IgnoredAny>,
     jku: Option<IgnoredAny>,
     jwk: Option<IgnoredAny>,
@@ -72,8 +79,9 @@ struct Header {
 pub(crate) struct Parsed<'t> {
     /// `base64(header) "." base64(payload)`: what the signature covers.
     pub(crate) signing_input: &'t [u8],
-    pub(crate) signature: [u8; MAX_SIGNATURE],
-    pub(crate) signature_len: usize,
+    /// The signature, still in base64url: decoded only once a key is at hand,
+    /// so tokens refused before cost nothing for it and this stays small.
+    signature_b64: &'t [u8],
     pub(crate) kid: String,
     /// The decoded payload: a JSON object, parsed in full only once the
     /// signature holds.
@@ -83,8 +91,15 @@ pub(crate) struct Parsed<'t> {
 }
 
 impl Parsed<'_> {
-    pub(crate) fn signature(&self) -> &[u8] {
-        &self.signature[..self.signature_len]
+    /// The decoded signature, in `buf`; one that does not decode is malformed.
+    pub(crate) fn signature<'b>(
+        &self,
+        buf: &'b mut [u8; MAX_SIGNATURE],
+    ) -> Result<&'b [u8], RejectionKind> {
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(self.signature_b64, buf)
+            .map_err(|_| RejectionKind::MalformedToken)?;
+        buf.get(..len).ok_or(RejectionKind::MalformedToken)
     }
 }
 
@@ -327,7 +342,14 @@ pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, RejectionKind> {
     if s.contains(&b'.') {
         return Err(malformed);
     }
-    let header_json = URL_SAFE_NO_PAD.decode(h).map_err(|_| malformed)?;
+    let mut header_buf = [0u8; HEADER_ON_STACK];
+    let header_json: Cow<'_, [u8]> = match URL_SAFE_NO_PAD.decode_slice(h, &mut header_buf) {
+        Ok(len) => Cow::Borrowed(header_buf.get(..len).ok_or(malformed)?),
+        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+            Cow::Owned(URL_SAFE_NO_PAD.decode(h).map_err(|_| malformed)?)
+        }
+        Err(_) => return Err(malformed),
+    };
     let header: Header = serde_json::from_slice(&header_json).map_err(|_| malformed)?;
     if header.alg != "RS256" {
         return Err(RejectionKind::UnsupportedHeader);
@@ -341,22 +363,18 @@ pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, RejectionKind> {
         return Err(RejectionKind::UnsupportedHeader);
     }
     let kid = match header.kid {
-        Some(kid) if !kid.is_empty() => kid,
+        Some(kid) if !kid.is_empty() => kid.into_owned(),
         _ => return Err(RejectionKind::MissingKeyId),
     };
-    if s.len() > MAX_SIGNATURE * 4 / 3 + 1 {
+    // Longer than the largest signature, or a length no base64 has.
+    if s.len() > MAX_SIGNATURE * 4 / 3 + 1 || s.len() % 4 == 1 {
         return Err(malformed);
     }
-    let mut signature = [0u8; MAX_SIGNATURE];
-    let signature_len = URL_SAFE_NO_PAD
-        .decode_slice(s, &mut signature)
-        .map_err(|_| malformed)?;
     let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| malformed)?;
     let envelope = serde_json::from_slice::<Envelope>(&payload).map_err(|_| malformed)?;
     Ok(Parsed {
         signing_input: &token[..h.len() + 1 + p.len()],
-        signature,
-        signature_len,
+        signature_b64: s,
         kid,
         payload,
         envelope,
@@ -437,8 +455,60 @@ mod tests {
         assert_eq!(p.kid, "k1");
         assert_eq!(p.envelope.iss.as_deref(), Some("x"));
         assert_eq!(p.envelope.exp, Numeric::Int(1));
-        assert_eq!(p.signature().len(), 256);
+        let mut buf = [0u8; MAX_SIGNATURE];
+        assert_eq!(p.signature(&mut buf).unwrap(), &[7u8; 256][..]);
         assert!(t.starts_with(std::str::from_utf8(p.signing_input).unwrap()));
+    }
+
+    #[test]
+    fn large_and_escaped_headers_parse_like_small_ones() {
+        // Past the stack buffer: decoded on the heap, same result.
+        let pad = "x".repeat(HEADER_ON_STACK);
+        let t = token(
+            &format!(r#"{{"alg":"RS256","kid":"k1","pad":"{pad}"}}"#),
+            r#"{"exp":1}"#,
+        );
+        assert_eq!(parse(t.as_bytes()).unwrap().kid, "k1");
+        let t = token(
+            &format!(r#"{{"alg":"RS256","kid":"k1","x5c":["{pad}"]}}"#),
+            r#"{"exp":1}"#,
+        );
+        assert_eq!(
+            parse(t.as_bytes()).err(),
+            Some(RejectionKind::UnsupportedHeader)
+        );
+        // Escapes in the header's strings are read, not refused.
+        let t = token(
+            r#"{"alg":"RS\u0032\u00356","kid":"k\u0031"}"#,
+            r#"{"exp":1}"#,
+        );
+        assert_eq!(parse(t.as_bytes()).unwrap().kid, "k1");
+    }
+
+    #[test]
+    fn a_signature_that_does_not_decode_is_malformed() {
+        let good = token(r#"{"alg":"RS256","kid":"k1"}"#, r#"{"exp":1}"#);
+        let (input, _) = good.rsplit_once('.').unwrap();
+        let mut buf = [0u8; MAX_SIGNATURE];
+        // Refused while parsing: impossible lengths.
+        for sig in ["A".repeat(MAX_SIGNATURE * 4 / 3 + 2), "AAAAA".into()] {
+            let t = format!("{input}.{sig}");
+            assert_eq!(
+                parse(t.as_bytes()).err(),
+                Some(RejectionKind::MalformedToken)
+            );
+        }
+        // Refused when decoded for the key: characters outside base64url,
+        // non-canonical trailing bits.
+        for sig in ["AAA*", "AA+/", "AAAAAB"] {
+            let t = format!("{input}.{sig}");
+            let p = parse(t.as_bytes()).unwrap();
+            assert_eq!(
+                p.signature(&mut buf).err(),
+                Some(RejectionKind::MalformedToken),
+                "{sig}"
+            );
+        }
     }
 
     #[test]
