@@ -378,7 +378,8 @@ impl<T> RouteTable<T> {
                 let len = child.len as usize;
                 let segment = rest.get(..len)?;
                 let whole = rest.get(len).is_none_or(|&b| b == b'/');
-                (whole && self.is_label(id, child, segment)).then_some((id, child))
+                let label = whole && self.is_label(id, child, segment, short_words(segment));
+                label.then_some((id, child))
             });
         }
         let len = segment_len(rest, b'/');
@@ -399,24 +400,19 @@ impl<T> RouteTable<T> {
             }
             let id = slot - 1;
             let child = self.nodes.get(id as usize)?;
-            if child.len as usize == len
-                && if len <= 16 {
-                    child.head == words
-                } else {
-                    self.is_label(id, child, segment)
-                }
-            {
+            if child.len as usize == len && self.is_label(id, child, segment, words) {
                 return Some((id, child));
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// Whether `segment`, of the child's label length, is its label.
+    /// Whether `segment`, of the child's label length and with
+    /// [`short_words`] `words`, is its label.
     #[inline(always)]
-    fn is_label(&self, id: Id, child: &Node, segment: &[u8]) -> bool {
+    fn is_label(&self, id: Id, child: &Node, segment: &[u8], words: (u64, u64)) -> bool {
         if segment.len() <= 16 {
-            short_words(segment) == child.head
+            words == child.head
         } else {
             self.texts
                 .get(id as usize)
