@@ -154,6 +154,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authorizer;
+mod base64url;
 mod body;
 mod builder;
 mod cache;

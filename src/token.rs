@@ -1,13 +1,12 @@
 //! Reading the token from its header and taking it apart, before any key is used.
 
-use crate::claims::PolicyClaims;
+use crate::base64url;
+use crate::claims::{PolicyClaims, TokenUse};
 use crate::error::RejectionKind;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::short_bytes::{self, segment_len};
 use http::header::{HeaderMap, HeaderName};
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -76,28 +75,25 @@ struct Header<'a> {
 }
 
 /// A token taken apart but not yet verified.
-pub(crate) struct Parsed<'t> {
+pub(crate) struct Parsed<'t, 'p> {
     /// `base64(header) "." base64(payload)`: what the signature covers.
     pub(crate) signing_input: &'t [u8],
     /// The signature, still in base64url: decoded only once a key is at hand,
     /// so tokens refused before cost nothing for it and this stays small.
     signature_b64: &'t [u8],
     pub(crate) kid: String,
-    /// The decoded payload: a JSON object, parsed in full only once the
-    /// signature holds.
-    pub(crate) payload: Vec<u8>,
-    /// What is needed before the signature: the issuer and the time claims.
-    pub(crate) envelope: Envelope,
+    /// What is needed before the signature, borrowed from the decoded
+    /// payload: the issuer, the time claims, what route policy reads.
+    pub(crate) envelope: Envelope<'p>,
 }
 
-impl Parsed<'_> {
+impl Parsed<'_, '_> {
     /// The decoded signature, in `buf`; one that does not decode is malformed.
     pub(crate) fn signature<'b>(
         &self,
         buf: &'b mut [u8; MAX_SIGNATURE],
     ) -> Result<&'b [u8], RejectionKind> {
-        let len = URL_SAFE_NO_PAD
-            .decode_slice(self.signature_b64, buf)
+        let len = base64url::decode_to(self.signature_b64, buf)
             .map_err(|_| RejectionKind::MalformedToken)?;
         buf.get(..len).ok_or(RejectionKind::MalformedToken)
     }
@@ -114,53 +110,133 @@ pub(crate) enum Numeric {
 }
 
 /// The claims read in one pass over the payload, before any key is used: the
-/// issuer and time claims, and what route policy reads. The pass also checks
-/// that the payload is one JSON object with no repeated top-level member, so
-/// the full claims can be parsed later, on demand, without surprises.
+/// issuer and time claims, and what route policy reads. Strings are borrowed
+/// from the payload (copied only when they hold escapes), so refusing a token
+/// allocates nothing here. The pass also checks that the payload is one JSON
+/// object with no repeated top-level member, so the full claims can be parsed
+/// later, on demand, without surprises.
 #[derive(Debug, Default)]
-pub(crate) struct Envelope {
-    pub(crate) iss: Option<String>,
+pub(crate) struct Envelope<'p> {
+    pub(crate) iss: Option<Cow<'p, str>>,
     pub(crate) exp: Numeric,
     pub(crate) iat: Numeric,
     pub(crate) nbf: Numeric,
     pub(crate) auth_time: Numeric,
-    pub(crate) policy: PolicyClaims,
+    token_use: Option<Cow<'p, str>>,
+    scope: Option<Cow<'p, str>>,
+    aud: Option<Cow<'p, str>>,
+    client_id: Option<Cow<'p, str>>,
+    groups: Vec<Cow<'p, str>>,
 }
 
-/// A string claim, or `None` for any other JSON value.
-struct StrOrOther(Option<String>);
-
-impl<'de> Deserialize<'de> for StrOrOther {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Value::deserialize(deserializer)? {
-            Value::String(s) => Ok(Self(Some(s))),
-            _ => Ok(Self(None)),
+impl Envelope<'_> {
+    /// What route policy reads, owned: taken once the signature holds.
+    pub(crate) fn policy(&self) -> PolicyClaims {
+        let owned = |s: &Option<Cow<'_, str>>| s.as_deref().map(Box::from);
+        PolicyClaims {
+            token_use: match self.token_use.as_deref() {
+                Some("id") => Some(TokenUse::Id),
+                Some("access") => Some(TokenUse::Access),
+                _ => None,
+            },
+            scope: owned(&self.scope),
+            aud: owned(&self.aud),
+            client_id: owned(&self.client_id),
+            groups: self.groups.iter().map(|g| Box::from(&**g)).collect(),
         }
+    }
+}
+
+/// A string claim, borrowed when it has no escapes; `None` for any other JSON
+/// value, which is still checked as [`Skip`] checks it.
+struct StrOrOther<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for StrOrOther<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrOrOther<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(StrOrOther(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(StrOrOther(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(StrOrOther(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(StrOrOther(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(StrOrOther(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(StrOrOther(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(StrOrOther(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Skip.visit_seq(seq).map(|_| StrOrOther(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Skip.visit_map(map).map(|_| StrOrOther(None))
+            }
+        }
+        deserializer.deserialize_any(V)
     }
 }
 
 /// The string elements of an array claim; nothing for any other JSON value.
-struct Strings(Vec<String>);
+struct Strings<'a>(Vec<Cow<'a, str>>);
 
-impl<'de> Deserialize<'de> for Strings {
+impl<'de> Deserialize<'de> for Strings<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Value::deserialize(deserializer)? {
-            Value::Array(items) => Ok(Self(
-                items
-                    .into_iter()
-                    .filter_map(|v| match v {
-                        Value::String(s) => Some(s),
-                        _ => None,
-                    })
-                    .collect(),
-            )),
-            _ => Ok(Self(Vec::new())),
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Strings<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Strings(Vec::new()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Strings(Vec::new()))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Strings(Vec::new()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Strings(Vec::new()))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Strings(Vec::new()))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Strings(Vec::new()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(StrOrOther(item)) = seq.next_element()? {
+                    out.extend(item);
+                }
+                Ok(Strings(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Skip.visit_map(map).map(|_| Strings(Vec::new()))
+            }
         }
+        deserializer.deserialize_any(V)
     }
 }
 
 /// A member name, borrowed from the payload unless it has escapes.
-struct Key<'a>(std::borrow::Cow<'a, str>);
+struct Key<'a>(Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -171,10 +247,10 @@ impl<'de> Deserialize<'de> for Key<'de> {
                 f.write_str("a member name")
             }
             fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(std::borrow::Cow::Borrowed(v)))
+                Ok(Key(Cow::Borrowed(v)))
             }
             fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+                Ok(Key(Cow::Owned(v.to_owned())))
             }
         }
         deserializer.deserialize_str(V)
@@ -188,42 +264,42 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// Borrowed strings are not copied.
 struct Skip;
 
+impl<'de> Visitor<'de> for Skip {
+    type Value = Skip;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_unit<E>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+}
+
 impl<'de> Deserialize<'de> for Skip {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Skip;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_unit<E>(self) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
-                while seq.next_element::<Skip>()?.is_some() {}
-                Ok(Skip)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
-                while map.next_entry::<Skip, Skip>()?.is_some() {}
-                Ok(Skip)
-            }
-        }
-        deserializer.deserialize_any(V)
+        deserializer.deserialize_any(Skip)
     }
 }
 
@@ -268,18 +344,45 @@ impl<'de> Deserialize<'de> for Numeric {
     }
 }
 
-impl<'de> Deserialize<'de> for Envelope {
+/// Member names hashed on the stack for the repeat check; payloads with more
+/// members (or two names with one hash) get the exact check instead.
+const NAMES_ON_STACK: usize = 64;
+
+impl<'p> Envelope<'p> {
+    /// Reads the envelope of a decoded payload.
+    pub(crate) fn read(payload: &'p [u8]) -> Result<Self, RejectionKind> {
+        let (envelope, names_collide) = serde_json::from_slice::<Scan<'p>>(payload)
+            .map_err(|_| RejectionKind::MalformedToken)?
+            .0;
+        // Rare: compare the names themselves.
+        if names_collide && serde_json::from_slice::<NoRepeats>(payload).is_err() {
+            return Err(RejectionKind::MalformedToken);
+        }
+        Ok(envelope)
+    }
+}
+
+/// One pass over the payload: the envelope, and whether two member names
+/// might be equal (their hashes are).
+struct Scan<'a>((Envelope<'a>, bool));
+
+impl<'de> Deserialize<'de> for Scan<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Envelope;
+            type Value = Scan<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Envelope, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Scan<'de>, A::Error> {
                 let mut out = Envelope::default();
-                let mut keys: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+                let mut hashes = [0u64; NAMES_ON_STACK];
+                let mut count = 0;
                 while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
+                    if let Some(slot) = hashes.get_mut(count) {
+                        *slot = short_bytes::hash(key.as_bytes());
+                    }
+                    count += 1;
                     match &*key {
                         // A non-string `iss` names no pool: the same as absent.
                         "iss" => out.iss = access.next_value::<StrOrOther>()?.0,
@@ -287,41 +390,54 @@ impl<'de> Deserialize<'de> for Envelope {
                         "iat" => out.iat = access.next_value()?,
                         "nbf" => out.nbf = access.next_value()?,
                         "auth_time" => out.auth_time = access.next_value()?,
-                        "token_use" => {
-                            out.policy.token_use =
-                                access.next_value::<StrOrOther>()?.0.map(Into::into)
-                        }
-                        "scope" => {
-                            out.policy.scope = access.next_value::<StrOrOther>()?.0.map(Into::into)
-                        }
-                        "aud" => {
-                            out.policy.aud = access.next_value::<StrOrOther>()?.0.map(Into::into)
-                        }
-                        "client_id" => {
-                            out.policy.client_id =
-                                access.next_value::<StrOrOther>()?.0.map(Into::into)
-                        }
-                        "cognito:groups" => {
-                            out.policy.groups = access
-                                .next_value::<Strings>()?
-                                .0
-                                .into_iter()
-                                .map(Into::into)
-                                .collect()
-                        }
+                        "token_use" => out.token_use = access.next_value::<StrOrOther>()?.0,
+                        "scope" => out.scope = access.next_value::<StrOrOther>()?.0,
+                        "aud" => out.aud = access.next_value::<StrOrOther>()?.0,
+                        "client_id" => out.client_id = access.next_value::<StrOrOther>()?.0,
+                        "cognito:groups" => out.groups = access.next_value::<Strings>()?.0,
                         _ => {
                             access.next_value::<Skip>()?;
                         }
                     }
-                    keys.push(key);
                 }
-                // Parsers disagree on which of two equal members wins: refuse.
-                // Sorting keeps this cheap however many members a token has.
-                keys.sort_unstable();
-                if keys.windows(2).any(|w| w[0] == w[1]) {
-                    return Err(serde::de::Error::custom("duplicate member"));
+                // Parsers disagree on which of two equal members wins: such
+                // payloads are refused. Equal names have equal hashes.
+                let collide = match hashes.get_mut(..count) {
+                    Some(seen) => {
+                        seen.sort_unstable();
+                        seen.windows(2).any(|w| w[0] == w[1])
+                    }
+                    None => true,
+                };
+                Ok(Scan((out, collide)))
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+/// The exact repeat check: every member name, sorted and compared. Runs only
+/// after [`Scan`] accepted the payload, so values need no checking here.
+struct NoRepeats;
+
+impl<'de> Deserialize<'de> for NoRepeats {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = NoRepeats;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<NoRepeats, A::Error> {
+                let mut names: Vec<Cow<'de, str>> = Vec::new();
+                while let Some((Key(name), IgnoredAny)) = access.next_entry()? {
+                    names.push(name);
                 }
-                Ok(out)
+                names.sort_unstable();
+                if names.windows(2).any(|w| w[0] == w[1]) {
+                    return Err(serde::de::Error::custom("repeated member"));
+                }
+                Ok(NoRepeats)
             }
         }
         deserializer.deserialize_map(V)
@@ -332,23 +448,30 @@ impl<'de> Deserialize<'de> for Envelope {
 /// three canonical base64url segments, a JSON object header naming RS256 with a
 /// string `kid` and no key material or critical extensions, a JSON object payload
 /// with no repeated top-level member.
-pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, RejectionKind> {
+///
+/// The payload is decoded into `payload` (moved into the claims once the
+/// signature holds); the envelope borrows from it.
+pub(crate) fn parse<'t, 'p>(
+    token: &'t [u8],
+    payload: &'p mut Vec<u8>,
+) -> Result<Parsed<'t, 'p>, RejectionKind> {
     let malformed = RejectionKind::MalformedToken;
-    let mut parts = token.splitn(3, |&b| b == b'.');
-    let (h, p, s) = match (parts.next(), parts.next(), parts.next()) {
-        (Some(h), Some(p), Some(s)) if !h.is_empty() && !p.is_empty() && !s.is_empty() => (h, p, s),
-        _ => return Err(malformed),
-    };
-    if s.contains(&b'.') {
+    // The separators, eight bytes at a time: tokens are a kilobyte or more.
+    let h_len = segment_len(token, b'.');
+    let after_h = token.get(h_len + 1..).ok_or(malformed)?;
+    let p_len = segment_len(after_h, b'.');
+    let s = after_h.get(p_len + 1..).ok_or(malformed)?;
+    let (h, p) = (&token[..h_len], &after_h[..p_len]);
+    if h.is_empty() || p.is_empty() || s.is_empty() || segment_len(s, b'.') != s.len() {
         return Err(malformed);
     }
     let mut header_buf = [0u8; HEADER_ON_STACK];
-    let header_json: Cow<'_, [u8]> = match URL_SAFE_NO_PAD.decode_slice(h, &mut header_buf) {
-        Ok(len) => Cow::Borrowed(header_buf.get(..len).ok_or(malformed)?),
-        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
-            Cow::Owned(URL_SAFE_NO_PAD.decode(h).map_err(|_| malformed)?)
+    let header_json: Cow<'_, [u8]> = match base64url::decoded_len(h.len()) {
+        Some(len) if len <= HEADER_ON_STACK => {
+            let len = base64url::decode_to(h, &mut header_buf).map_err(|_| malformed)?;
+            Cow::Borrowed(header_buf.get(..len).ok_or(malformed)?)
         }
-        Err(_) => return Err(malformed),
+        _ => Cow::Owned(base64url::decode(h).map_err(|_| malformed)?),
     };
     let header: Header = serde_json::from_slice(&header_json).map_err(|_| malformed)?;
     if header.alg != "RS256" {
@@ -370,13 +493,12 @@ pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, RejectionKind> {
     if s.len() > MAX_SIGNATURE * 4 / 3 + 1 || s.len() % 4 == 1 {
         return Err(malformed);
     }
-    let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| malformed)?;
-    let envelope = serde_json::from_slice::<Envelope>(&payload).map_err(|_| malformed)?;
+    *payload = base64url::decode(p).map_err(|_| malformed)?;
+    let envelope = Envelope::read(payload)?;
     Ok(Parsed {
         signing_input: &token[..h.len() + 1 + p.len()],
         signature_b64: s,
         kid,
-        payload,
         envelope,
     })
 }
@@ -384,6 +506,8 @@ pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, RejectionKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
     use http::HeaderValue;
 
     fn b64(s: &str) -> String {
@@ -451,7 +575,8 @@ mod tests {
     #[test]
     fn parses_a_well_formed_token() {
         let t = token(r#"{"alg":"RS256","kid":"k1"}"#, r#"{"iss":"x","exp":1}"#);
-        let p = parse(t.as_bytes()).unwrap();
+        let mut payload = Vec::new();
+        let p = parse(t.as_bytes(), &mut payload).unwrap();
         assert_eq!(p.kid, "k1");
         assert_eq!(p.envelope.iss.as_deref(), Some("x"));
         assert_eq!(p.envelope.exp, Numeric::Int(1));
@@ -468,13 +593,13 @@ mod tests {
             &format!(r#"{{"alg":"RS256","kid":"k1","pad":"{pad}"}}"#),
             r#"{"exp":1}"#,
         );
-        assert_eq!(parse(t.as_bytes()).unwrap().kid, "k1");
+        assert_eq!(parse(t.as_bytes(), &mut Vec::new()).unwrap().kid, "k1");
         let t = token(
             &format!(r#"{{"alg":"RS256","kid":"k1","x5c":["{pad}"]}}"#),
             r#"{"exp":1}"#,
         );
         assert_eq!(
-            parse(t.as_bytes()).err(),
+            parse(t.as_bytes(), &mut Vec::new()).err(),
             Some(RejectionKind::UnsupportedHeader)
         );
         // Escapes in the header's strings are read, not refused.
@@ -482,7 +607,7 @@ mod tests {
             r#"{"alg":"RS\u0032\u00356","kid":"k\u0031"}"#,
             r#"{"exp":1}"#,
         );
-        assert_eq!(parse(t.as_bytes()).unwrap().kid, "k1");
+        assert_eq!(parse(t.as_bytes(), &mut Vec::new()).unwrap().kid, "k1");
     }
 
     #[test]
@@ -494,7 +619,7 @@ mod tests {
         for sig in ["A".repeat(MAX_SIGNATURE * 4 / 3 + 2), "AAAAA".into()] {
             let t = format!("{input}.{sig}");
             assert_eq!(
-                parse(t.as_bytes()).err(),
+                parse(t.as_bytes(), &mut Vec::new()).err(),
                 Some(RejectionKind::MalformedToken)
             );
         }
@@ -502,7 +627,8 @@ mod tests {
         // non-canonical trailing bits.
         for sig in ["AAA*", "AA+/", "AAAAAB"] {
             let t = format!("{input}.{sig}");
-            let p = parse(t.as_bytes()).unwrap();
+            let mut payload = Vec::new();
+            let p = parse(t.as_bytes(), &mut payload).unwrap();
             assert_eq!(
                 p.signature(&mut buf).err(),
                 Some(RejectionKind::MalformedToken),
@@ -608,7 +734,11 @@ mod tests {
             ),
         ];
         for (t, kind) in cases {
-            assert_eq!(parse(t.as_bytes()).err(), Some(kind), "{t}");
+            assert_eq!(
+                parse(t.as_bytes(), &mut Vec::new()).err(),
+                Some(kind),
+                "{t}"
+            );
         }
     }
 
@@ -628,7 +758,7 @@ mod tests {
             format!(r#"{{"exp":[{deep}]}}"#),
         ] {
             assert_eq!(
-                parse(token(h, &payload).as_bytes()).err(),
+                parse(token(h, &payload).as_bytes(), &mut Vec::new()).err(),
                 Some(RejectionKind::MalformedToken)
             );
         }
@@ -636,7 +766,7 @@ mod tests {
         let not_utf8 = URL_SAFE_NO_PAD.encode(b"{\"exp\":1,\"name\":\"\xff\"}");
         let t = format!("{}.{not_utf8}.{sig}", b64(h));
         assert_eq!(
-            parse(t.as_bytes()).err(),
+            parse(t.as_bytes(), &mut Vec::new()).err(),
             Some(RejectionKind::MalformedToken)
         );
         // Within the limits, the same shapes parse.
@@ -645,6 +775,81 @@ mod tests {
             "[".repeat(100),
             "]".repeat(100)
         );
-        assert!(parse(token(h, &ok).as_bytes()).is_ok());
+        assert!(parse(token(h, &ok).as_bytes(), &mut Vec::new()).is_ok());
+    }
+
+    #[test]
+    fn policy_claims_are_read_through_escapes_and_other_types() {
+        let payload = br#"{"iss":"x\/y","token_use":"acc\u0065ss","scope":"a\u0020b","aud":"c1","client_id":"c\u0032","cognito:groups":["g\u0031",5,{"a":1},"g2"]}"#;
+        let envelope = Envelope::read(payload).unwrap();
+        assert_eq!(envelope.iss.as_deref(), Some("x/y"));
+        let policy = envelope.policy();
+        assert_eq!(policy.token_use, Some(TokenUse::Access));
+        assert_eq!(policy.scope.as_deref(), Some("a b"));
+        assert_eq!(policy.aud.as_deref(), Some("c1"));
+        assert_eq!(policy.client_id.as_deref(), Some("c2"));
+        assert_eq!(&*policy.groups, [Box::from("g1"), Box::from("g2")]);
+
+        // Other types read as absent; token_use must be exactly id or access.
+        let payload = br#"{"iss":7,"token_use":"ID","scope":{"a":[1,"s"]},"aud":[1],"client_id":null,"cognito:groups":"admin"}"#;
+        let envelope = Envelope::read(payload).unwrap();
+        assert_eq!(envelope.iss, None);
+        let policy = envelope.policy();
+        assert_eq!(policy.token_use, None);
+        assert_eq!(policy.scope, None);
+        assert_eq!(policy.aud, None);
+        assert_eq!(policy.client_id, None);
+        assert!(policy.groups.is_empty());
+
+        // ...but are still checked as the full parse checks them.
+        for bad in [
+            &br#"{"scope":["\ud800"]}"#[..],
+            br#"{"aud":{"a":1e400}}"#,
+            br#"{"iss":[1,]}"#,
+            br#"{"cognito:groups":{"a":"\ud800"}}"#,
+            br#"{"cognito:groups":["a",1e400]}"#,
+        ] {
+            assert_eq!(
+                Envelope::read(bad).err(),
+                Some(RejectionKind::MalformedToken),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn repeated_members_are_refused_however_many_there_are() {
+        let object = |names: &[String]| {
+            let members: Vec<String> = names.iter().map(|n| format!(r#""{n}":1"#)).collect();
+            format!("{{{}}}", members.join(","))
+        };
+        for count in [
+            2,
+            NAMES_ON_STACK - 1,
+            NAMES_ON_STACK,
+            NAMES_ON_STACK + 1,
+            200,
+        ] {
+            let names: Vec<String> = (0..count).map(|i| format!("claim{i}")).collect();
+            assert!(
+                Envelope::read(object(&names).as_bytes()).is_ok(),
+                "{count} distinct"
+            );
+            // A repeat first and last, and one spelled with an escape.
+            for (at, repeat) in [
+                (0, names[count - 1].clone()),
+                (count - 1, names[0].clone()),
+                (count / 2, "claim\\u0031".to_owned()),
+            ] {
+                let mut repeated = names.clone();
+                repeated.insert(at, repeat.clone());
+                assert_eq!(
+                    Envelope::read(object(&repeated).as_bytes()).err(),
+                    Some(RejectionKind::MalformedToken),
+                    "{count} names, {repeat} again at {at}"
+                );
+            }
+        }
     }
 }

@@ -84,7 +84,8 @@ struct Inner {
 /// `cognito:groups`.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct PolicyClaims {
-    pub(crate) token_use: Option<Box<str>>,
+    /// `None` when absent or neither `"id"` nor `"access"`.
+    pub(crate) token_use: Option<TokenUse>,
     pub(crate) scope: Option<Box<str>>,
     pub(crate) aud: Option<Box<str>>,
     pub(crate) client_id: Option<Box<str>>,
@@ -95,7 +96,11 @@ impl PolicyClaims {
     fn from_map(raw: &Map<String, Value>) -> Self {
         let string = |key: &str| raw.get(key).and_then(Value::as_str).map(Into::into);
         Self {
-            token_use: string("token_use"),
+            token_use: match raw.get("token_use").and_then(Value::as_str) {
+                Some("id") => Some(TokenUse::Id),
+                Some("access") => Some(TokenUse::Access),
+                _ => None,
+            },
             scope: string("scope"),
             aud: string("aud"),
             client_id: string("client_id"),
@@ -112,11 +117,9 @@ impl PolicyClaims {
 }
 
 fn token_use_of(policy: &PolicyClaims) -> Result<TokenUse, ClaimsError> {
-    match policy.token_use.as_deref() {
-        Some("id") => Ok(TokenUse::Id),
-        Some("access") => Ok(TokenUse::Access),
-        _ => Err(ClaimsError("token_use must be \"id\" or \"access\"")),
-    }
+    policy
+        .token_use
+        .ok_or(ClaimsError("token_use must be \"id\" or \"access\""))
 }
 
 impl fmt::Debug for CognitoClaims {
