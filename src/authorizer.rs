@@ -3,11 +3,12 @@
 
 use crate::cache::{Lookup, TokenCache};
 use crate::claims::CognitoClaims;
+use crate::envelope::{Envelope, Numeric};
 use crate::error::RejectionKind;
 use crate::keys::KeyStore;
 use crate::policy::{Checks, Requirement};
 use crate::str_map::StrMap;
-use crate::token::{self, Envelope, Numeric};
+use crate::token;
 use http::header::{HeaderMap, HeaderName};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -48,8 +48,10 @@ pub(crate) const fn decoded_len(len: usize) -> Option<usize> {
 /// alphabet.
 #[inline(always)]
 fn quad(src: &[u8]) -> u32 {
-    let at = |i: usize| usize::from(src.get(i).copied().unwrap_or(b'='));
-    FIRST[at(0)] | SECOND[at(1)] | THIRD[at(2)] | FOURTH[at(3)]
+    FIRST[usize::from(src[0])]
+        | SECOND[usize::from(src[1])]
+        | THIRD[usize::from(src[2])]
+        | FOURTH[usize::from(src[3])]
 }
 
 /// Decodes `input` into the start of `out`, returning the decoded length.
@@ -58,22 +60,21 @@ pub(crate) fn decode_to(input: &[u8], out: &mut [u8]) -> Result<usize, Invalid> 
     let len = decoded_len(input.len()).ok_or(Invalid)?;
     let out = out.get_mut(..len).ok_or(Invalid)?;
     let mut seen = 0;
-    // Eight characters per step, stored as one eight-byte word of which six
-    // bytes count, while the output has room for the two extra.
-    let mut at = 0;
-    while let (Some(src), Some(dst)) = (
-        input.get(at..at + 8),
-        out.get_mut(at / 4 * 3..at / 4 * 3 + 8),
-    ) {
+    // Eight characters per step into six bytes; whole steps in the input
+    // are never more than whole six-byte chunks in the output.
+    let mut octets = input.chunks_exact(8);
+    let mut sextets = out.chunks_exact_mut(6);
+    for (src, dst) in (&mut octets).zip(&mut sextets) {
+        // Exact chunks: the compiler drops the bounds checks.
         let hi = quad(&src[..4]);
         let lo = quad(&src[4..]);
         seen |= hi | lo;
         let v = u64::from(hi) << 40 | u64::from(lo) << 16;
-        dst.copy_from_slice(&v.to_be_bytes());
-        at += 8;
+        dst.copy_from_slice(&v.to_be_bytes()[..6]);
     }
-    let out = &mut out[at / 4 * 3..];
-    let mut quads = input[at..].chunks_exact(4);
+    let done = input.len() / 8;
+    let out = &mut out[done * 6..];
+    let mut quads = octets.remainder().chunks_exact(4);
     let mut triples = out.chunks_exact_mut(3);
     // Full quads and full triples are equally many: the output holds three
     // bytes per quad plus one less than the leftover characters.

@@ -160,6 +160,7 @@ mod builder;
 mod cache;
 pub mod claims;
 mod crypto;
+mod envelope;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;

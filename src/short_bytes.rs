@@ -66,6 +66,24 @@ pub(crate) fn segment_len(rest: &[u8], sep: u8) -> usize {
     rest.len()
 }
 
+/// The position of the first `needle` in `hay`, or `hay.len()`: 32 bytes per
+/// step (a loop the compiler turns into vector compares) for long inputs
+/// such as a token's parts.
+#[inline]
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> usize {
+    let mut at = 0;
+    for block in hay.chunks_exact(32) {
+        if block.iter().fold(false, |any, &b| any | (b == needle)) {
+            break;
+        }
+        at += 32;
+    }
+    at + hay[at..]
+        .iter()
+        .position(|&b| b == needle)
+        .unwrap_or(hay.len() - at)
+}
+
 /// The hash of a path segment: from its [`short_words`] when it has at most
 /// sixteen bytes (the words a lookup compares anyway), else [`hash`].
 #[inline(always)]
@@ -107,7 +125,7 @@ fn half_word(bytes: &[u8], at: usize) -> u64 {
 /// Up to eight bytes as a little-endian word, zero-padded: overlapping
 /// fixed-size loads instead of a variable-length copy.
 #[inline(always)]
-fn tail(bytes: &[u8]) -> u64 {
+pub(crate) fn tail(bytes: &[u8]) -> u64 {
     let len = bytes.len();
     if len >= 8 {
         word(bytes, 0)
@@ -191,6 +209,22 @@ mod tests {
         assert_eq!(segment_len(b"/a", b'/'), 0);
         assert_eq!(tail(b"abc"), u64::from_le_bytes(*b"abc\0\0\0\0\0"));
         assert_eq!(tail(b"abcdef"), u64::from_le_bytes(*b"abcdef\0\0"));
+    }
+
+    #[test]
+    fn find_byte_finds_the_first_needle() {
+        for len in 0..100usize {
+            let hay: Vec<u8> = (0..len).map(|i| b"ab-_\xff\x00"[i % 6]).collect();
+            assert_eq!(find_byte(&hay, b'.'), len);
+            for at in 0..len {
+                let mut with = hay.clone();
+                with[at] = b'.';
+                if at + 1 < len {
+                    with[len - 1] = b'.';
+                }
+                assert_eq!(find_byte(&with, b'.'), at, "len {len}, at {at}");
+            }
+        }
     }
 
     #[test]
