@@ -3,8 +3,9 @@
 
 use crate::cache::{Lookup, TokenCache};
 use crate::claims::CognitoClaims;
-use crate::envelope::{Envelope, Numeric};
+use crate::envelope::Envelope;
 use crate::error::RejectionKind;
+use crate::json_scan::Numeric;
 use crate::keys::KeyStore;
 use crate::policy::{Checks, Requirement};
 use crate::str_map::StrMap;
@@ -140,8 +141,8 @@ impl Authorizer {
                 return Ok(claims);
             }
         }
-        let mut payload = Vec::new();
-        let parsed = token::parse(raw, &mut payload).map_err(Err)?;
+        let (mut header, mut payload) = (token::HeaderBuf::new(), Vec::new());
+        let parsed = token::parse(raw, &mut header, &mut payload).map_err(Err)?;
         // Time claims need no key: an expired or mistyped token is refused
         // before any signature work.
         let exp = check_times(&parsed.envelope, now, self.leeway).map_err(Err)?;
@@ -152,9 +153,9 @@ impl Authorizer {
             .and_then(|iss| self.issuers.get(iss))
             .ok_or(Err(RejectionKind::UnknownIssuer))?;
         let snapshot = keys.snapshot(slot);
-        let Some(entry) = snapshot.keys.get(parsed.kid.as_str()) else {
+        let Some(entry) = snapshot.keys.get(&parsed.kid) else {
             if defer_miss && keys.miss_may_fetch(slot) {
-                return Err(Ok((slot, parsed.kid.into_boxed_str())));
+                return Err(Ok((slot, Box::from(&*parsed.kid))));
             }
             return Err(Err(if snapshot.loaded {
                 RejectionKind::UnknownKeyId

@@ -2,44 +2,19 @@
 //! issuer, the time claims and what route policy reads, and a check that the
 //! payload is what the full claims parse (`serde_json`, on demand, later)
 //! accepts, with no repeated top-level member.
-//!
-//! The pass is a scanner of its own for speed: plain strings (ASCII, no
-//! escapes) are found eight bytes at a time and borrowed, small non-negative
-//! integers are read in place, and member names are compared as bytes.
-//! Everything else, strings with escapes or non-ASCII bytes and any other
-//! number, is handed to `serde_json` itself, so escapes, UTF-8 and number
-//! ranges are judged by the same code as the full parse, never by a copy of
-//! its rules. The scanner owns only the structure: brackets, separators,
-//! literals, whitespace and the nesting limit.
 
 use crate::claims::{PolicyClaims, TokenUse};
 use crate::error::RejectionKind;
+use crate::json_scan::{Numeric, Scanner, Text};
 use crate::short_bytes;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::fmt;
 
-/// The deepest nesting `serde_json` accepts, counting the payload object
-/// itself: its recursion limit of 128 is reached by the 128th container.
-const MAX_DEPTH: usize = 127;
-
 /// Member names hashed on the stack for the repeat check; payloads with more
 /// members (or two names with one hash) get the exact check instead.
 const NAMES_ON_STACK: usize = 64;
-
-/// Integers with at most this many digits fit an `i64` whatever they are.
-const PLAIN_DIGITS: usize = 18;
-
-/// A numeric date claim as found: absent, an integer, or anything else (a
-/// string, a float, a number out of range), which is refused, never ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum Numeric {
-    #[default]
-    Absent,
-    Int(i64),
-    Invalid,
-}
 
 /// The claims read in one pass over the payload, before any key is used: the
 /// issuer and time claims, and what route policy reads. Strings are borrowed
@@ -59,27 +34,47 @@ pub(crate) struct Envelope<'p> {
     groups: Vec<Cow<'p, str>>,
 }
 
-/// The payload is not one JSON object the full parse accepts, or repeats a
-/// top-level member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Malformed;
-
-impl From<Malformed> for RejectionKind {
-    fn from(_: Malformed) -> Self {
-        RejectionKind::MalformedToken
-    }
-}
-
 impl<'p> Envelope<'p> {
     /// Reads the envelope of a decoded payload.
     pub(crate) fn read(payload: &'p [u8]) -> Result<Self, RejectionKind> {
-        let (envelope, names_collide) = Scanner::new(payload).envelope()?;
-        // Rare: more members than hashes kept, or two names with one hash.
-        // Compare the names themselves.
-        if names_collide && serde_json::from_slice::<NoRepeats>(payload).is_err() {
+        let mut out = Envelope::default();
+        let mut hashes = [0u64; NAMES_ON_STACK];
+        let mut count = 0;
+        Scanner::new(payload).document(|s, name| {
+            match name.bytes() {
+                // A non-string `iss` names no pool: the same as absent.
+                b"iss" => out.iss = s.text_or_other(1)?,
+                b"exp" => out.exp = s.numeric(1)?,
+                b"iat" => out.iat = s.numeric(1)?,
+                b"nbf" => out.nbf = s.numeric(1)?,
+                b"auth_time" => out.auth_time = s.numeric(1)?,
+                b"token_use" => out.token_use = s.text_or_other(1)?,
+                b"scope" => out.scope = s.text_or_other(1)?,
+                b"aud" => out.aud = s.text_or_other(1)?,
+                b"client_id" => out.client_id = s.text_or_other(1)?,
+                b"cognito:groups" => out.groups = s.texts(1)?,
+                _ => s.value(1)?,
+            }
+            if let Some(slot) = hashes.get_mut(count) {
+                *slot = short_bytes::hash(name.bytes());
+            }
+            count += 1;
+            Ok(())
+        })?;
+        // Parsers disagree on which of two equal members wins: such payloads
+        // are refused. Equal names have equal hashes; on equal hashes, or
+        // more names than kept, compare the names themselves (rare).
+        let collide = match hashes.get_mut(..count) {
+            Some(seen) => {
+                seen.sort_unstable();
+                seen.windows(2).any(|w| w[0] == w[1])
+            }
+            None => true,
+        };
+        if collide && serde_json::from_slice::<NoRepeats>(payload).is_err() {
             return Err(RejectionKind::MalformedToken);
         }
-        Ok(envelope)
+        Ok(out)
     }
 
     /// What route policy reads, owned: taken once the signature holds.
@@ -96,376 +91,6 @@ impl<'p> Envelope<'p> {
             client_id: owned(&self.client_id),
             groups: self.groups.iter().map(|g| Box::from(&**g)).collect(),
         }
-    }
-}
-
-/// A string as found: plain (its bytes are its text) or decoded by
-/// `serde_json`.
-enum Str<'p> {
-    Plain(&'p [u8]),
-    Decoded(Cow<'p, str>),
-}
-
-impl<'p> Str<'p> {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Str::Plain(b) => b,
-            Str::Decoded(s) => s.as_bytes(),
-        }
-    }
-
-    fn into_text(self) -> Result<Cow<'p, str>, Malformed> {
-        match self {
-            // Plain bytes are ASCII: this cannot fail.
-            Str::Plain(b) => std::str::from_utf8(b)
-                .map(Cow::Borrowed)
-                .map_err(|_| Malformed),
-            Str::Decoded(s) => Ok(s),
-        }
-    }
-}
-
-struct Scanner<'p> {
-    bytes: &'p [u8],
-    at: usize,
-}
-
-impl<'p> Scanner<'p> {
-    fn new(bytes: &'p [u8]) -> Self {
-        Self { bytes, at: 0 }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.at).copied()
-    }
-
-    /// JSON whitespace: space, tab, line feed, carriage return.
-    fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.at += 1;
-        }
-    }
-
-    /// The next byte after whitespace, consumed.
-    fn next_token(&mut self) -> Option<u8> {
-        self.skip_ws();
-        let b = self.peek()?;
-        self.at += 1;
-        Some(b)
-    }
-
-    fn expect(&mut self, b: u8) -> Result<(), Malformed> {
-        if self.next_token() == Some(b) {
-            Ok(())
-        } else {
-            Err(Malformed)
-        }
-    }
-
-    /// The whole payload: `(envelope, whether two names may be equal)`.
-    fn envelope(mut self) -> Result<(Envelope<'p>, bool), Malformed> {
-        let mut out = Envelope::default();
-        let mut hashes = [0u64; NAMES_ON_STACK];
-        let mut count = 0;
-        self.expect(b'{')?;
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-        } else {
-            loop {
-                self.expect(b'"')?;
-                let name = self.string()?;
-                self.expect(b':')?;
-                self.skip_ws();
-                match name.bytes() {
-                    // A non-string `iss` names no pool: the same as absent.
-                    b"iss" => out.iss = self.text_or_other(1)?,
-                    b"exp" => out.exp = self.numeric(1)?,
-                    b"iat" => out.iat = self.numeric(1)?,
-                    b"nbf" => out.nbf = self.numeric(1)?,
-                    b"auth_time" => out.auth_time = self.numeric(1)?,
-                    b"token_use" => out.token_use = self.text_or_other(1)?,
-                    b"scope" => out.scope = self.text_or_other(1)?,
-                    b"aud" => out.aud = self.text_or_other(1)?,
-                    b"client_id" => out.client_id = self.text_or_other(1)?,
-                    b"cognito:groups" => out.groups = self.texts(1)?,
-                    _ => self.value(1)?,
-                }
-                if let Some(slot) = hashes.get_mut(count) {
-                    *slot = short_bytes::hash(name.bytes());
-                }
-                count += 1;
-                match self.next_token() {
-                    Some(b',') => {}
-                    Some(b'}') => break,
-                    _ => return Err(Malformed),
-                }
-            }
-        }
-        self.skip_ws();
-        if self.at != self.bytes.len() {
-            return Err(Malformed);
-        }
-        // Parsers disagree on which of two equal members wins: such payloads
-        // are refused. Equal names have equal hashes.
-        let collide = match hashes.get_mut(..count) {
-            Some(seen) => {
-                seen.sort_unstable();
-                seen.windows(2).any(|w| w[0] == w[1])
-            }
-            None => true,
-        };
-        Ok((out, collide))
-    }
-
-    /// A string whose opening quote was just consumed.
-    fn string(&mut self) -> Result<Str<'p>, Malformed> {
-        let open = self.at - 1;
-        let rest = self.bytes.get(self.at..).ok_or(Malformed)?;
-        let plain = plain_len(rest);
-        match rest.get(plain) {
-            Some(b'"') => {
-                self.at += plain + 1;
-                Ok(Str::Plain(&rest[..plain]))
-            }
-            Some(_) => {
-                // An escape, a control character or a non-ASCII byte: find
-                // the closing quote (a backslash always takes the byte after
-                // it) and let serde_json judge and decode the literal.
-                let mut end = plain;
-                loop {
-                    match rest.get(end) {
-                        None => return Err(Malformed),
-                        Some(b'"') => break,
-                        Some(b'\\') => end += 2,
-                        Some(_) => end += 1,
-                    }
-                }
-                self.at += end + 1;
-                let literal = &self.bytes[open..self.at];
-                let Text(text) = serde_json::from_slice(literal).map_err(|_| Malformed)?;
-                Ok(Str::Decoded(text))
-            }
-            None => Err(Malformed),
-        }
-    }
-
-    /// A number starting here. Plain non-negative integers (no leading zero,
-    /// at most [`PLAIN_DIGITS`] digits) are read in one pass; anything else
-    /// is its maximal run of number characters, judged by serde_json. A
-    /// valid JSON number is never followed by another number character, so
-    /// the run is a number exactly when the full parse reads one there.
-    fn number(&mut self) -> Result<Numeric, Malformed> {
-        let rest = &self.bytes[self.at..];
-        let mut value: i64 = 0;
-        let mut digits = 0;
-        while let Some(&d @ b'0'..=b'9') = rest.get(digits) {
-            if digits == PLAIN_DIGITS {
-                break;
-            }
-            value = value * 10 + i64::from(d - b'0');
-            digits += 1;
-        }
-        let plain = (digits == 1 || rest.first() != Some(&b'0'))
-            && !matches!(
-                rest.get(digits),
-                Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-            );
-        if digits > 0 && plain {
-            self.at += digits;
-            return Ok(Numeric::Int(value));
-        }
-        let len = rest
-            .iter()
-            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-            .unwrap_or(rest.len());
-        self.at += len;
-        serde_json::from_slice::<Numeric>(&rest[..len]).map_err(|_| Malformed)
-    }
-
-    /// Any value, checked and passed over; `depth` is that of the container
-    /// holding it.
-    fn value(&mut self, depth: usize) -> Result<(), Malformed> {
-        match self.next_token().ok_or(Malformed)? {
-            b'"' => self.string().map(drop),
-            b'{' => self.object(depth + 1),
-            b'[' => self.array(depth + 1, |s, d| s.value(d)),
-            b't' => self.literal(b"rue"),
-            b'f' => self.literal(b"alse"),
-            b'n' => self.literal(b"ull"),
-            b'-' | b'0'..=b'9' => {
-                self.at -= 1;
-                self.number().map(drop)
-            }
-            _ => Err(Malformed),
-        }
-    }
-
-    fn literal(&mut self, rest: &[u8]) -> Result<(), Malformed> {
-        if self.bytes[self.at..].starts_with(rest) {
-            self.at += rest.len();
-            Ok(())
-        } else {
-            Err(Malformed)
-        }
-    }
-
-    /// An object whose `{` was just consumed, at nesting `depth`.
-    fn object(&mut self, depth: usize) -> Result<(), Malformed> {
-        if depth > MAX_DEPTH {
-            return Err(Malformed);
-        }
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            return Ok(());
-        }
-        loop {
-            self.expect(b'"')?;
-            self.string()?;
-            self.expect(b':')?;
-            self.value(depth)?;
-            match self.next_token() {
-                Some(b',') => {}
-                Some(b'}') => return Ok(()),
-                _ => return Err(Malformed),
-            }
-        }
-    }
-
-    /// An array whose `[` was just consumed, at nesting `depth`; `element`
-    /// reads each element.
-    fn array(
-        &mut self,
-        depth: usize,
-        mut element: impl FnMut(&mut Self, usize) -> Result<(), Malformed>,
-    ) -> Result<(), Malformed> {
-        if depth > MAX_DEPTH {
-            return Err(Malformed);
-        }
-        self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            return Ok(());
-        }
-        loop {
-            element(self, depth)?;
-            match self.next_token() {
-                Some(b',') => {}
-                Some(b']') => return Ok(()),
-                _ => return Err(Malformed),
-            }
-        }
-    }
-
-    /// A member value read as text when it is a string; any other value is
-    /// checked and reads as absent.
-    fn text_or_other(&mut self, depth: usize) -> Result<Option<Cow<'p, str>>, Malformed> {
-        if self.peek() == Some(b'"') {
-            self.at += 1;
-            return self.string()?.into_text().map(Some);
-        }
-        self.value(depth).map(|()| None)
-    }
-
-    /// A member value read as a numeric date: integers as such, any other
-    /// value checked and [`Numeric::Invalid`].
-    fn numeric(&mut self, depth: usize) -> Result<Numeric, Malformed> {
-        match self.peek() {
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => self.value(depth).map(|()| Numeric::Invalid),
-        }
-    }
-
-    /// The string elements of an array value; nothing for any other value.
-    fn texts(&mut self, depth: usize) -> Result<Vec<Cow<'p, str>>, Malformed> {
-        let mut out = Vec::new();
-        if self.peek() == Some(b'[') {
-            self.at += 1;
-            self.array(depth + 1, |s, d| {
-                s.skip_ws();
-                if let Some(text) = s.text_or_other(d)? {
-                    out.push(text);
-                }
-                Ok(())
-            })?;
-        } else {
-            self.value(depth)?;
-        }
-        Ok(out)
-    }
-}
-
-/// The length of the plain start of a string's content: the bytes before the
-/// first `"`, `\`, control character or non-ASCII byte, eight at a time.
-fn plain_len(rest: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut at = 0;
-    while let Some(chunk) = rest.get(at..) {
-        let w = short_bytes::tail(chunk);
-        let quote = w ^ (ONES * u64::from(b'"'));
-        let backslash = w ^ (ONES * u64::from(b'\\'));
-        // Per byte: equal to `"` or `\`, below 0x20, or with its high bit set.
-        // Borrows only flag bytes above a flagged byte, so the lowest flag is
-        // exact. Zero padding past the end reads as a control character.
-        let found = (quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash
-            | w.wrapping_sub(ONES * 0x20) & !w
-            | w)
-            & HIGHS;
-        if found != 0 {
-            return (at + (found.trailing_zeros() / 8) as usize).min(rest.len());
-        }
-        at += 8;
-    }
-    rest.len()
-}
-
-/// A string judged and decoded by `serde_json`, borrowed when it has no
-/// escapes.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(V)
-    }
-}
-
-/// A number judged by `serde_json`: an integer in `i64`, or invalid as a
-/// date (a fraction, an exponent, out of range).
-impl<'de> Deserialize<'de> for Numeric {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Numeric;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number")
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Numeric, E> {
-                Ok(Numeric::Int(v))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Numeric, E> {
-                Ok(i64::try_from(v).map_or(Numeric::Invalid, Numeric::Int))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Numeric, E> {
-                Ok(Numeric::Invalid)
-            }
-        }
-        deserializer.deserialize_any(V)
     }
 }
 
@@ -500,6 +125,7 @@ impl<'de> Deserialize<'de> for NoRepeats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json_scan::MAX_DEPTH;
     use proptest::prelude::*;
     use serde_json::{Map, Value};
 
@@ -678,19 +304,6 @@ mod tests {
         assert!(Envelope::read(deeper.as_bytes()).is_err());
     }
 
-    #[test]
-    fn plain_len_stops_at_the_first_special_byte() {
-        for len in 0..40usize {
-            let plain: Vec<u8> = (0..len).map(|i| b"az09 ~\x7f!#/"[i % 10]).collect();
-            assert_eq!(plain_len(&plain), len);
-            for special in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xff] {
-                let mut s = plain.clone();
-                s.push(special);
-                s.extend_from_slice(b"\"abc\\\x01");
-                assert_eq!(plain_len(&s), len, "{len} then {special:#x}");
-            }
-        }
-    }
     #[test]
     fn policy_claims_are_read_through_escapes_and_other_types() {
         let payload = br#"{"iss":"x\/y","token_use":"acc\u0065ss","scope":"a\u0020b","aud":"c1","client_id":"c\u0032","cognito:groups":["g\u0031",5,{"a":1},"g2"]}"#;

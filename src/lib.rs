@@ -165,6 +165,7 @@ mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
+mod json_scan;
 mod keys;
 mod layer;
 #[cfg(feature = "openapi")]

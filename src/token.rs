@@ -3,10 +3,9 @@
 use crate::base64url;
 use crate::envelope::Envelope;
 use crate::error::RejectionKind;
+use crate::json_scan::{Malformed, Scanner};
 use crate::short_bytes::find_byte;
 use http::header::{HeaderMap, HeaderName};
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 use std::borrow::Cow;
 
 /// Longest signature accepted: an 8192-bit RSA signature.
@@ -58,35 +57,96 @@ fn trim_start_spaces(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// The JOSE header fields that matter. Fields naming key material are read only
-/// to refuse tokens that carry them; unknown fields are ignored.
-#[derive(Deserialize)]
-struct Header<'a> {
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(borrow)]
-    kid: Option<Cow<'a, str>>,
-    crit: Option<IgnoredAny>,
-    jku: Option<IgnoredAny>,
-    jwk: Option<IgnoredAny>,
-    x5u: Option<IgnoredAny>,
-    x5c: Option<IgnoredAny>,
+/// Where a token's header is decoded: on the stack when small (Cognito's
+/// are about 80 bytes), else on the heap. The `kid` is borrowed from it.
+pub(crate) struct HeaderBuf {
+    stack: [u8; HEADER_ON_STACK],
+    heap: Vec<u8>,
+}
+
+impl HeaderBuf {
+    pub(crate) fn new() -> Self {
+        Self {
+            stack: [0; HEADER_ON_STACK],
+            heap: Vec::new(),
+        }
+    }
+
+    fn decode(&mut self, b64: &[u8]) -> Result<&[u8], RejectionKind> {
+        let malformed = RejectionKind::MalformedToken;
+        match base64url::decoded_len(b64.len()) {
+            Some(len) if len <= HEADER_ON_STACK => {
+                let len = base64url::decode_to(b64, &mut self.stack).map_err(|_| malformed)?;
+                self.stack.get(..len).ok_or(malformed)
+            }
+            _ => {
+                self.heap = base64url::decode(b64).map_err(|_| malformed)?;
+                Ok(&self.heap)
+            }
+        }
+    }
+}
+
+/// `alg`, `kid`, and whether the header must be refused for its members.
+type HeaderFields<'h> = (Cow<'h, str>, Option<Cow<'h, str>>, bool);
+
+/// The JOSE header members that matter: `alg` (a string), `kid` (a string or
+/// `null`), and whether a member naming key material or critical extensions
+/// (`crit`, `jku`, `jwk`, `x5u`, `x5c`) has a value other than `null`. Other
+/// members are checked and passed over; a repeated member that matters is
+/// refused.
+fn read_header(json: &[u8]) -> Result<HeaderFields<'_>, RejectionKind> {
+    let (mut alg, mut kid, mut refused) = (None, None, false);
+    let mut seen = 0u8;
+    Scanner::new(json).document(|s, name| {
+        let bit = match name.bytes() {
+            b"alg" => {
+                alg = Some(s.text()?);
+                1
+            }
+            b"kid" => {
+                kid = if s.null()? { None } else { Some(s.text()?) };
+                2
+            }
+            b"crit" => 4,
+            b"jku" => 8,
+            b"jwk" => 16,
+            b"x5u" => 32,
+            b"x5c" => 64,
+            _ => 0,
+        };
+        if bit >= 4 {
+            if !s.null()? {
+                s.value(1)?;
+                refused = true;
+            }
+        } else if bit == 0 {
+            s.value(1)?;
+        }
+        if seen & bit != 0 {
+            return Err(Malformed);
+        }
+        seen |= bit;
+        Ok(())
+    })?;
+    Ok((alg.ok_or(RejectionKind::MalformedToken)?, kid, refused))
 }
 
 /// A token taken apart but not yet verified.
-pub(crate) struct Parsed<'t, 'p> {
+pub(crate) struct Parsed<'t, 'h, 'p> {
     /// `base64(header) "." base64(payload)`: what the signature covers.
     pub(crate) signing_input: &'t [u8],
     /// The signature, still in base64url: decoded only once a key is at hand,
     /// so tokens refused before cost nothing for it and this stays small.
     signature_b64: &'t [u8],
-    pub(crate) kid: String,
+    /// Borrowed from the decoded header.
+    pub(crate) kid: Cow<'h, str>,
     /// What is needed before the signature, borrowed from the decoded
     /// payload: the issuer, the time claims, what route policy reads.
     pub(crate) envelope: Envelope<'p>,
 }
 
-impl Parsed<'_, '_> {
+impl Parsed<'_, '_, '_> {
     /// The decoded signature, in `buf`; one that does not decode is malformed.
     pub(crate) fn signature<'b>(
         &self,
@@ -103,12 +163,13 @@ impl Parsed<'_, '_> {
 /// string `kid` and no key material or critical extensions, a JSON object payload
 /// with no repeated top-level member.
 ///
-/// The payload is decoded into `payload` (moved into the claims once the
-/// signature holds); the envelope borrows from it.
-pub(crate) fn parse<'t, 'p>(
+/// The header is decoded into `header`, the payload into `payload` (moved
+/// into the claims once the signature holds); nothing else is allocated.
+pub(crate) fn parse<'t, 'h, 'p>(
     token: &'t [u8],
+    header: &'h mut HeaderBuf,
     payload: &'p mut Vec<u8>,
-) -> Result<Parsed<'t, 'p>, RejectionKind> {
+) -> Result<Parsed<'t, 'h, 'p>, RejectionKind> {
     let malformed = RejectionKind::MalformedToken;
     // The separators, 32 bytes at a time: tokens are a kilobyte or more.
     let h_len = find_byte(token, b'.');
@@ -119,28 +180,12 @@ pub(crate) fn parse<'t, 'p>(
     if h.is_empty() || p.is_empty() || s.is_empty() || find_byte(s, b'.') != s.len() {
         return Err(malformed);
     }
-    let mut header_buf = [0u8; HEADER_ON_STACK];
-    let header_json: Cow<'_, [u8]> = match base64url::decoded_len(h.len()) {
-        Some(len) if len <= HEADER_ON_STACK => {
-            let len = base64url::decode_to(h, &mut header_buf).map_err(|_| malformed)?;
-            Cow::Borrowed(header_buf.get(..len).ok_or(malformed)?)
-        }
-        _ => Cow::Owned(base64url::decode(h).map_err(|_| malformed)?),
-    };
-    let header: Header = serde_json::from_slice(&header_json).map_err(|_| malformed)?;
-    if header.alg != "RS256" {
+    let (alg, kid, refused) = read_header(header.decode(h)?)?;
+    if alg != "RS256" || refused {
         return Err(RejectionKind::UnsupportedHeader);
     }
-    if header.crit.is_some()
-        || header.jku.is_some()
-        || header.jwk.is_some()
-        || header.x5u.is_some()
-        || header.x5c.is_some()
-    {
-        return Err(RejectionKind::UnsupportedHeader);
-    }
-    let kid = match header.kid {
-        Some(kid) if !kid.is_empty() => kid.into_owned(),
+    let kid = match kid {
+        Some(kid) if !kid.is_empty() => kid,
         _ => return Err(RejectionKind::MissingKeyId),
     };
     // Longer than the largest signature, or a length no base64 has.
@@ -229,11 +274,11 @@ mod tests {
     #[test]
     fn parses_a_well_formed_token() {
         let t = token(r#"{"alg":"RS256","kid":"k1"}"#, r#"{"iss":"x","exp":1}"#);
-        let mut payload = Vec::new();
-        let p = parse(t.as_bytes(), &mut payload).unwrap();
+        let (mut header, mut payload) = (HeaderBuf::new(), Vec::new());
+        let p = parse(t.as_bytes(), &mut header, &mut payload).unwrap();
         assert_eq!(p.kid, "k1");
         assert_eq!(p.envelope.iss.as_deref(), Some("x"));
-        assert_eq!(p.envelope.exp, crate::envelope::Numeric::Int(1));
+        assert_eq!(p.envelope.exp, crate::json_scan::Numeric::Int(1));
         let mut buf = [0u8; MAX_SIGNATURE];
         assert_eq!(p.signature(&mut buf).unwrap(), &[7u8; 256][..]);
         assert!(t.starts_with(std::str::from_utf8(p.signing_input).unwrap()));
@@ -247,13 +292,18 @@ mod tests {
             &format!(r#"{{"alg":"RS256","kid":"k1","pad":"{pad}"}}"#),
             r#"{"exp":1}"#,
         );
-        assert_eq!(parse(t.as_bytes(), &mut Vec::new()).unwrap().kid, "k1");
+        assert_eq!(
+            parse(t.as_bytes(), &mut HeaderBuf::new(), &mut Vec::new())
+                .unwrap()
+                .kid,
+            "k1"
+        );
         let t = token(
             &format!(r#"{{"alg":"RS256","kid":"k1","x5c":["{pad}"]}}"#),
             r#"{"exp":1}"#,
         );
         assert_eq!(
-            parse(t.as_bytes(), &mut Vec::new()).err(),
+            parse(t.as_bytes(), &mut HeaderBuf::new(), &mut Vec::new()).err(),
             Some(RejectionKind::UnsupportedHeader)
         );
         // Escapes in the header's strings are read, not refused.
@@ -261,7 +311,12 @@ mod tests {
             r#"{"alg":"RS\u0032\u00356","kid":"k\u0031"}"#,
             r#"{"exp":1}"#,
         );
-        assert_eq!(parse(t.as_bytes(), &mut Vec::new()).unwrap().kid, "k1");
+        assert_eq!(
+            parse(t.as_bytes(), &mut HeaderBuf::new(), &mut Vec::new())
+                .unwrap()
+                .kid,
+            "k1"
+        );
     }
 
     #[test]
@@ -273,7 +328,7 @@ mod tests {
         for sig in ["A".repeat(MAX_SIGNATURE * 4 / 3 + 2), "AAAAA".into()] {
             let t = format!("{input}.{sig}");
             assert_eq!(
-                parse(t.as_bytes(), &mut Vec::new()).err(),
+                parse(t.as_bytes(), &mut HeaderBuf::new(), &mut Vec::new()).err(),
                 Some(RejectionKind::MalformedToken)
             );
         }
@@ -281,8 +336,8 @@ mod tests {
         // non-canonical trailing bits.
         for sig in ["AAA*", "AA+/", "AAAAAB"] {
             let t = format!("{input}.{sig}");
-            let mut payload = Vec::new();
-            let p = parse(t.as_bytes(), &mut payload).unwrap();
+            let (mut header, mut payload) = (HeaderBuf::new(), Vec::new());
+            let p = parse(t.as_bytes(), &mut header, &mut payload).unwrap();
             assert_eq!(
                 p.signature(&mut buf).err(),
                 Some(RejectionKind::MalformedToken),
@@ -389,7 +444,7 @@ mod tests {
         ];
         for (t, kind) in cases {
             assert_eq!(
-                parse(t.as_bytes(), &mut Vec::new()).err(),
+                parse(t.as_bytes(), &mut HeaderBuf::new(), &mut Vec::new()).err(),
                 Some(kind),
                 "{t}"
             );
@@ -412,7 +467,12 @@ mod tests {
             format!(r#"{{"exp":[{deep}]}}"#),
         ] {
             assert_eq!(
-                parse(token(h, &payload).as_bytes(), &mut Vec::new()).err(),
+                parse(
+                    token(h, &payload).as_bytes(),
+                    &mut HeaderBuf::new(),
+                    &mut Vec::new()
+                )
+                .err(),
                 Some(RejectionKind::MalformedToken)
             );
         }
@@ -420,7 +480,7 @@ mod tests {
         let not_utf8 = URL_SAFE_NO_PAD.encode(b"{\"exp\":1,\"name\":\"\xff\"}");
         let t = format!("{}.{not_utf8}.{sig}", b64(h));
         assert_eq!(
-            parse(t.as_bytes(), &mut Vec::new()).err(),
+            parse(t.as_bytes(), &mut HeaderBuf::new(), &mut Vec::new()).err(),
             Some(RejectionKind::MalformedToken)
         );
         // Within the limits, the same shapes parse.
@@ -429,6 +489,89 @@ mod tests {
             "[".repeat(100),
             "]".repeat(100)
         );
-        assert!(parse(token(h, &ok).as_bytes(), &mut Vec::new()).is_ok());
+        assert!(parse(
+            token(h, &ok).as_bytes(),
+            &mut HeaderBuf::new(),
+            &mut Vec::new()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn header_members_are_read_as_the_rules_say() {
+        let kind = |header: &str| {
+            parse(
+                token(header, r#"{"exp":1}"#).as_bytes(),
+                &mut HeaderBuf::new(),
+                &mut Vec::new(),
+            )
+            .map(|p| p.kid.into_owned())
+        };
+        // `null` is absence: for kid that means no kid, for the key-material
+        // members nothing to refuse.
+        assert_eq!(
+            kind(r#"{"alg":"RS256","kid":null}"#),
+            Err(RejectionKind::MissingKeyId)
+        );
+        assert_eq!(
+            kind(
+                r#"{"alg":"RS256","kid":"k","crit":null,"jku":null,"jwk":null,"x5u":null,"x5c":null}"#
+            ),
+            Ok("k".into())
+        );
+        // Any other value of those members is refused, once it is valid JSON.
+        for member in ["crit", "jku", "jwk", "x5u", "x5c"] {
+            for value in ["[]", "{}", "\"x\"", "0", "false", "[null]"] {
+                assert_eq!(
+                    kind(&format!(
+                        r#"{{"alg":"RS256","kid":"k","{member}":{value}}}"#
+                    )),
+                    Err(RejectionKind::UnsupportedHeader),
+                    "{member}: {value}"
+                );
+            }
+            assert_eq!(
+                kind(&format!(r#"{{"alg":"RS256","kid":"k","{member}":[1,]}}"#)),
+                Err(RejectionKind::MalformedToken),
+                "{member}"
+            );
+        }
+        // A member that matters may not be repeated; others may.
+        for header in [
+            r#"{"alg":"RS256","kid":"k","kid":"k"}"#,
+            r#"{"alg":"RS256","kid":"k","alg":"RS256"}"#,
+            r#"{"alg":"RS256","kid":"k","x5c":null,"x5c":null}"#,
+        ] {
+            assert_eq!(kind(header), Err(RejectionKind::MalformedToken), "{header}");
+        }
+        assert_eq!(
+            kind(r#"{"alg":"RS256","kid":"k","typ":"JWT","typ":"JWT"}"#),
+            Ok("k".into())
+        );
+        // Types: alg must be a string, kid a string or null.
+        for header in [
+            r#"{"alg":null,"kid":"k"}"#,
+            r#"{"alg":256,"kid":"k"}"#,
+            r#"{"alg":["RS256"],"kid":"k"}"#,
+            r#"{"alg":"RS256","kid":["k"]}"#,
+            r#"{"alg":"RS256","kid":nullx}"#,
+            r#"{"alg":"RS256","kid":"k","typ":"\ud800"}"#,
+            r#"{"alg":"RS256","kid":"k"} x"#,
+        ] {
+            assert_eq!(kind(header), Err(RejectionKind::MalformedToken), "{header}");
+        }
+        // Unknown members are checked as JSON, including their UTF-8.
+        let sig = URL_SAFE_NO_PAD.encode([7u8; 256]);
+        let bad_utf8 = URL_SAFE_NO_PAD.encode(b"{\"alg\":\"RS256\",\"kid\":\"k\",\"x\":\"\xff\"}");
+        let t = format!("{bad_utf8}.{}.{sig}", b64(r#"{"exp":1}"#));
+        assert_eq!(
+            parse(t.as_bytes(), &mut HeaderBuf::new(), &mut Vec::new()).err(),
+            Some(RejectionKind::MalformedToken)
+        );
+        // Escaped names and values read as what they spell.
+        assert_eq!(
+            kind(r#"{"\u0061lg":"RS256","k\u0069d":"k\/1"}"#),
+            Ok("k/1".into())
+        );
     }
 }
