@@ -73,7 +73,7 @@ fn bench_routes(c: &mut Criterion) {
                         Poll::Pending => unreachable!("the inner service is ready at once"),
                     }
                 },
-                BatchSize::SmallInput,
+                BatchSize::PerIteration,
             )
         });
     }

@@ -39,8 +39,15 @@ names = ["floor_rsa_verify", "jsonwebtoken_decode", "layer_uncached", "layer_fir
 t = {name: median_ns("verify", name) for name in names}
 for name in names:
     rows.append((f"median {name}", fmt(t[name]), "", ""))
-r = t["layer_uncached"] / t["floor_rsa_verify"]
-check("uncached layer / RSA floor", r, 1.15, "max", f"{r:.3f}")
+# The floor and the uncached layer are measured back to back in three rounds
+# spread over the run; the median of the three ratios is the one checked.
+rounds = [
+    median_ns("verify", f"layer_uncached{s}") / median_ns("verify", f"floor_rsa_verify{s}")
+    for s in ["", "_round2", "_round3"]
+]
+r = sorted(rounds)[1]
+shown = ", ".join(f"{x:.3f}" for x in rounds)
+check("uncached layer / RSA floor (median of 3 rounds)", r, 1.15, "max", f"{r:.3f} ({shown})")
 r = t["layer_first_sight"] / t["floor_rsa_verify"]
 rows.append(("first sight with cache on / RSA floor", f"{r:.3f}", "", "(info)"))
 r = t["layer_uncached"] / t["jsonwebtoken_decode"]
