@@ -111,7 +111,8 @@
 //! - A repeated token header is refused; tokens longer than 8 KiB are refused.
 //! - Only RS256 is accepted (Cognito signs with nothing else). Headers carrying
 //!   `jku`, `jwk`, `x5u`, `x5c` or `crit` are refused: Cognito never sets them.
-//! - Payloads with a repeated top-level member are refused.
+//! - Payloads with a repeated top-level member are refused. The header and
+//!   payload must be JSON that `serde_json` accepts, nested at most 127 deep.
 //! - `exp` is required; `exp`, `iat`, `nbf` and `auth_time` must be integers from
 //!   0 to 253402300799 when present. `nbf` later than now (plus leeway) is
 //!   refused, and so is `iat` more than 5 minutes ahead.
