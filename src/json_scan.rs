@@ -115,23 +115,13 @@ impl<'p> Scanner<'p> {
         mut member: impl FnMut(&mut Self, Str<'p>) -> Result<(), Malformed>,
     ) -> Result<(), Malformed> {
         self.expect(b'{')?;
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-        } else {
-            loop {
-                self.expect(b'"')?;
-                let name = self.string()?;
-                self.expect(b':')?;
-                self.skip_ws();
-                member(&mut self, name)?;
-                match self.next_token() {
-                    Some(b',') => {}
-                    Some(b'}') => break,
-                    _ => return Err(Malformed),
-                }
-            }
-        }
+        self.items(1, b'}', |s, _| {
+            s.expect(b'"')?;
+            let name = s.string()?;
+            s.expect(b':')?;
+            s.skip_ws();
+            member(s, name)
+        })?;
         self.skip_ws();
         if self.at != self.bytes.len() {
             return Err(Malformed);
@@ -139,7 +129,6 @@ impl<'p> Scanner<'p> {
         Ok(())
     }
 
-    /// A string whose opening quote was just consumed.
     #[inline]
     fn string(&mut self) -> Result<Str<'p>, Malformed> {
         let rest = self.bytes.get(self.at..).unwrap_or_default();
@@ -237,25 +226,12 @@ impl<'p> Scanner<'p> {
 
     /// An object whose `{` was just consumed, at nesting `depth`.
     fn object(&mut self, depth: usize) -> Result<(), Malformed> {
-        if depth > MAX_DEPTH {
-            return Err(Malformed);
-        }
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            return Ok(());
-        }
-        loop {
-            self.expect(b'"')?;
-            self.string()?;
-            self.expect(b':')?;
-            self.value(depth)?;
-            match self.next_token() {
-                Some(b',') => {}
-                Some(b'}') => return Ok(()),
-                _ => return Err(Malformed),
-            }
-        }
+        self.items(depth, b'}', |s, depth| {
+            s.expect(b'"')?;
+            s.string()?;
+            s.expect(b':')?;
+            s.value(depth)
+        })
     }
 
     /// An array whose `[` was just consumed, at nesting `depth`; `element`
@@ -263,21 +239,32 @@ impl<'p> Scanner<'p> {
     fn array(
         &mut self,
         depth: usize,
-        mut element: impl FnMut(&mut Self, usize) -> Result<(), Malformed>,
+        element: impl FnMut(&mut Self, usize) -> Result<(), Malformed>,
+    ) -> Result<(), Malformed> {
+        self.items(depth, b']', element)
+    }
+
+    /// The comma-separated items of an object or array at nesting `depth`,
+    /// its opening bracket just consumed, up to `close`.
+    fn items(
+        &mut self,
+        depth: usize,
+        close: u8,
+        mut item: impl FnMut(&mut Self, usize) -> Result<(), Malformed>,
     ) -> Result<(), Malformed> {
         if depth > MAX_DEPTH {
             return Err(Malformed);
         }
         self.skip_ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.at += 1;
             return Ok(());
         }
         loop {
-            element(self, depth)?;
+            item(self, depth)?;
             match self.next_token() {
                 Some(b',') => {}
-                Some(b']') => return Ok(()),
+                Some(b) if b == close => return Ok(()),
                 _ => return Err(Malformed),
             }
         }
