@@ -81,6 +81,12 @@ impl<'p> Scanner<'p> {
         Self { bytes, at: 0 }
     }
 
+    /// What is left to read (the cursor never passes the end; empty if it
+    /// somehow did, rather than a panic).
+    fn rest(&self) -> &'p [u8] {
+        self.bytes.get(self.at..).unwrap_or_default()
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
@@ -131,7 +137,7 @@ impl<'p> Scanner<'p> {
 
     #[inline]
     fn string(&mut self) -> Result<Str<'p>, Malformed> {
-        let rest = self.bytes.get(self.at..).unwrap_or_default();
+        let rest = self.rest();
         let plain = plain_len(rest);
         if rest.get(plain) == Some(&b'"') {
             self.at += plain + 1;
@@ -147,8 +153,8 @@ impl<'p> Scanner<'p> {
     #[cold]
     #[inline(never)]
     fn special_string(&mut self, plain: usize) -> Result<Str<'p>, Malformed> {
-        let open = self.at - 1;
-        let rest = self.bytes.get(self.at..).unwrap_or_default();
+        let open = self.at.checked_sub(1).ok_or(Malformed)?;
+        let rest = self.rest();
         let mut end = plain;
         loop {
             match rest.get(end) {
@@ -170,7 +176,7 @@ impl<'p> Scanner<'p> {
     /// valid JSON number is never followed by another number character, so
     /// the run is a number exactly when the full parse reads one there.
     fn number(&mut self) -> Result<Numeric, Malformed> {
-        let rest = &self.bytes[self.at..];
+        let rest = self.rest();
         let mut value: i64 = 0;
         let mut digits = 0;
         while let Some(&d @ b'0'..=b'9') = rest.get(digits) {
@@ -216,7 +222,7 @@ impl<'p> Scanner<'p> {
     }
 
     fn literal(&mut self, rest: &[u8]) -> Result<(), Malformed> {
-        if self.bytes[self.at..].starts_with(rest) {
+        if self.rest().starts_with(rest) {
             self.at += rest.len();
             Ok(())
         } else {
@@ -282,7 +288,7 @@ impl<'p> Scanner<'p> {
     /// Whether the value here is `null` (then consumed; anything else is
     /// left for the caller).
     pub(crate) fn null(&mut self) -> Result<bool, Malformed> {
-        if self.bytes[self.at..].starts_with(b"null") {
+        if self.rest().starts_with(b"null") {
             self.at += 4;
             return Ok(true);
         }
