@@ -122,69 +122,74 @@ impl<'de> Deserialize<'de> for NoRepeats {
     }
 }
 
+#[cfg(any(test, fuzzing))]
+/// What the full parse makes of a payload, if this pass must accept it.
+fn reference(payload: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(payload).ok()?;
+    serde_json::from_slice::<NoRepeats>(payload).ok()?;
+    Some(map)
+}
+
+/// Checks this pass against the full parse: the same verdict, and the
+/// same claims when both accept. For the tests and the `envelope` fuzz
+/// target.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn agrees(payload: &[u8]) -> Result<(), String> {
+    let shown = String::from_utf8_lossy(payload);
+    match (Envelope::read(payload), reference(payload)) {
+        (Err(_), None) => Ok(()),
+        (Ok(_), None) => Err(format!("accepted what the full parse refuses: {shown}")),
+        (Err(e), Some(_)) => Err(format!(
+            "refused ({e:?}) what the full parse accepts: {shown}"
+        )),
+        (Ok(envelope), Some(map)) => {
+            let text = |k: &str| map.get(k).and_then(serde_json::Value::as_str);
+            let numeric = |k: &str| match map.get(k) {
+                None => Numeric::Absent,
+                Some(serde_json::Value::Number(n)) => {
+                    n.as_i64().map_or(Numeric::Invalid, Numeric::Int)
+                }
+                Some(_) => Numeric::Invalid,
+            };
+            let groups: Vec<&str> = map
+                .get("cognito:groups")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+                .collect();
+            let found = (
+                envelope.iss.as_deref(),
+                [envelope.exp, envelope.iat, envelope.nbf, envelope.auth_time],
+                [
+                    envelope.token_use.as_deref(),
+                    envelope.scope.as_deref(),
+                    envelope.aud.as_deref(),
+                    envelope.client_id.as_deref(),
+                ],
+                envelope.groups.iter().map(|g| &**g).collect::<Vec<_>>(),
+            );
+            let expected = (
+                text("iss"),
+                ["exp", "iat", "nbf", "auth_time"].map(numeric),
+                ["token_use", "scope", "aud", "client_id"].map(text),
+                groups,
+            );
+            if found == expected {
+                Ok(())
+            } else {
+                Err(format!("{found:?} != {expected:?} for {shown}"))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::json_scan::MAX_DEPTH;
     use proptest::prelude::*;
-    use serde_json::{Map, Value};
-
-    /// What the full parse makes of a payload, if this pass must accept it.
-    fn reference(payload: &[u8]) -> Option<Map<String, Value>> {
-        let map: Map<String, Value> = serde_json::from_slice(payload).ok()?;
-        serde_json::from_slice::<NoRepeats>(payload).ok()?;
-        Some(map)
-    }
-
-    /// Checks this pass against the full parse: the same verdict, and the
-    /// same claims when both accept.
-    fn agrees(payload: &[u8]) -> Result<(), String> {
-        let shown = String::from_utf8_lossy(payload);
-        match (Envelope::read(payload), reference(payload)) {
-            (Err(_), None) => Ok(()),
-            (Ok(_), None) => Err(format!("accepted what the full parse refuses: {shown}")),
-            (Err(e), Some(_)) => Err(format!(
-                "refused ({e:?}) what the full parse accepts: {shown}"
-            )),
-            (Ok(envelope), Some(map)) => {
-                let text = |k: &str| map.get(k).and_then(Value::as_str);
-                let numeric = |k: &str| match map.get(k) {
-                    None => Numeric::Absent,
-                    Some(Value::Number(n)) => n.as_i64().map_or(Numeric::Invalid, Numeric::Int),
-                    Some(_) => Numeric::Invalid,
-                };
-                let groups: Vec<&str> = map
-                    .get("cognito:groups")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
-                let found = (
-                    envelope.iss.as_deref(),
-                    [envelope.exp, envelope.iat, envelope.nbf, envelope.auth_time],
-                    [
-                        envelope.token_use.as_deref(),
-                        envelope.scope.as_deref(),
-                        envelope.aud.as_deref(),
-                        envelope.client_id.as_deref(),
-                    ],
-                    envelope.groups.iter().map(|g| &**g).collect::<Vec<_>>(),
-                );
-                let expected = (
-                    text("iss"),
-                    ["exp", "iat", "nbf", "auth_time"].map(numeric),
-                    ["token_use", "scope", "aud", "client_id"].map(text),
-                    groups,
-                );
-                if found == expected {
-                    Ok(())
-                } else {
-                    Err(format!("{found:?} != {expected:?} for {shown}"))
-                }
-            }
-        }
-    }
+    use serde_json::Value;
 
     #[test]
     fn reads_what_the_full_parse_reads() {

@@ -184,6 +184,20 @@ mod str_map;
 pub mod testing;
 mod token;
 
+/// Entry points for the fuzz targets in `fuzz/`, compiled only under
+/// cargo-fuzz (`--cfg fuzzing`); not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_hooks {
+    /// Reads `payload` as a token payload and panics if the verdict or the
+    /// claims read differ from `serde_json`'s full parse.
+    pub fn envelope_agrees_with_serde(payload: &[u8]) {
+        if let Err(e) = crate::envelope::agrees(payload) {
+            panic!("{e}");
+        }
+    }
+}
+
 pub use body::ResponseBody;
 pub use builder::{AuthorizerConfig, CognitoAuthBuilder};
 pub use error::{AuthError, ConfigError, RejectionKind, ResponseType};
