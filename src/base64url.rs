@@ -73,7 +73,7 @@ pub(crate) fn decode_to(input: &[u8], out: &mut [u8]) -> Result<usize, Invalid> 
         dst.copy_from_slice(&v.to_be_bytes()[..6]);
     }
     let done = input.len() / 8;
-    let out = &mut out[done * 6..];
+    let out = out.get_mut(done * 6..).ok_or(Invalid)?;
     let mut quads = octets.remainder().chunks_exact(4);
     let mut triples = out.chunks_exact_mut(3);
     // Full quads and full triples are equally many: the output holds three
