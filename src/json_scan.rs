@@ -287,12 +287,12 @@ impl<'p> Scanner<'p> {
 
     /// Whether the value here is `null` (then consumed; anything else is
     /// left for the caller).
-    pub(crate) fn null(&mut self) -> Result<bool, Malformed> {
-        if self.rest().starts_with(b"null") {
+    pub(crate) fn null(&mut self) -> bool {
+        let null = self.rest().starts_with(b"null");
+        if null {
             self.at += 4;
-            return Ok(true);
         }
-        Ok(false)
+        null
     }
 
     /// A member value read as text when it is a string; any other value is

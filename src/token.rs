@@ -105,7 +105,7 @@ fn read_header(json: &[u8]) -> Result<HeaderFields<'_>, RejectionKind> {
                 1
             }
             b"kid" => {
-                kid = if s.null()? { None } else { Some(s.text()?) };
+                kid = if s.null() { None } else { Some(s.text()?) };
                 2
             }
             b"crit" => 4,
@@ -116,7 +116,7 @@ fn read_header(json: &[u8]) -> Result<HeaderFields<'_>, RejectionKind> {
             _ => 0,
         };
         if bit >= 4 {
-            if !s.null()? {
+            if !s.null() {
                 s.value(1)?;
                 refused = true;
             }
