@@ -81,11 +81,7 @@ impl<'p> Envelope<'p> {
     pub(crate) fn policy(&self) -> PolicyClaims {
         let owned = |s: &Option<Cow<'_, str>>| s.as_deref().map(Box::from);
         PolicyClaims {
-            token_use: match self.token_use.as_deref() {
-                Some("id") => Some(TokenUse::Id),
-                Some("access") => Some(TokenUse::Access),
-                _ => None,
-            },
+            token_use: TokenUse::from_claim(self.token_use.as_deref()),
             scope: owned(&self.scope),
             aud: owned(&self.aud),
             client_id: owned(&self.client_id),

@@ -340,8 +340,7 @@ impl<'p> Scanner<'p> {
 /// first `"`, `\`, control character or non-ASCII byte, eight at a time.
 #[inline(always)]
 fn plain_len(rest: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    use short_bytes::{HIGHS, ONES};
     let mut at = 0;
     loop {
         // Whole words while the input lasts (past the string's end is

@@ -4,8 +4,10 @@
 //! than the work itself for keys this short.
 
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// One in every byte: times a byte, that byte in every lane.
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+/// Each byte's high bit: where per-byte tests leave their flags.
+pub(crate) const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// 64×64→128-bit multiply, halves folded: the mixing step of the hash.
 #[inline(always)]

@@ -52,6 +52,15 @@ pub enum TokenUse {
 }
 
 impl TokenUse {
+    /// The kind a `token_use` claim names: `"id"` or `"access"`, nothing else.
+    pub(crate) fn from_claim(value: Option<&str>) -> Option<Self> {
+        match value {
+            Some("id") => Some(TokenUse::Id),
+            Some("access") => Some(TokenUse::Access),
+            _ => None,
+        }
+    }
+
     /// `"id"` or `"access"`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -96,11 +105,7 @@ impl PolicyClaims {
     fn from_map(raw: &Map<String, Value>) -> Self {
         let string = |key: &str| raw.get(key).and_then(Value::as_str).map(Into::into);
         Self {
-            token_use: match raw.get("token_use").and_then(Value::as_str) {
-                Some("id") => Some(TokenUse::Id),
-                Some("access") => Some(TokenUse::Access),
-                _ => None,
-            },
+            token_use: TokenUse::from_claim(raw.get("token_use").and_then(Value::as_str)),
             scope: string("scope"),
             aud: string("aud"),
             client_id: string("client_id"),
