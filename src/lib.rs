@@ -169,6 +169,7 @@ mod future;
 mod json_scan;
 mod keys;
 mod layer;
+mod path_params;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
@@ -206,6 +207,7 @@ pub use extract::MissingClaims;
 pub use future::ResponseFuture;
 pub use keys::{KeyLoadError, KeyStore, KeyStoreStatus, PoolStatus};
 pub use layer::{CognitoAuthLayer, TokenCacheStats};
+pub use path_params::PathParams;
 pub use policy::RoutePolicy;
 pub use response::{GatewayResponse, RejectedRequest};
 pub use routes::{
