@@ -26,7 +26,6 @@ pub struct PathParams {
 
 impl PathParams {
     /// Parameters from `(name, value)` pairs, in template order.
-    #[allow(dead_code)]
     pub(crate) fn from_pairs<I, N, V>(pairs: I) -> Self
     where
         I: IntoIterator<Item = (N, V)>,
