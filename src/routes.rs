@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 /// The route a request matched in the layer's policy table, added to the
 /// request's extensions before the inner service is called (for public routes
-/// too).
+/// too), with the route's [`PathParams`].
 ///
 /// It names the route as configured, not the request: method (`ANY` for an
 /// any-method route) and path template as written, e.g. `GET /pets/{petId}`.

@@ -53,8 +53,11 @@ impl Reply {
 
 async fn send<S>(app: &S, method: Method, uri: &str, token: Option<&str>) -> Reply
 where
-    S: tower::Service<Request, Response = axum::response::Response, Error = std::convert::Infallible>
-        + Clone,
+    S: tower::Service<
+            Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone,
 {
     let mut req = http::Request::builder().method(method).uri(uri);
     if let Some(t) = token {
@@ -235,7 +238,8 @@ async fn head_on_a_get_only_route_gets_the_get_policy() {
             assert_eq!(r.status, StatusCode::OK, "{unlisted:?}: {r:?}");
         }
         assert_eq!(
-            auth.route_for(&Method::HEAD, "/admin").map(MatchedRoute::as_str),
+            auth.route_for(&Method::HEAD, "/admin")
+                .map(MatchedRoute::as_str),
             Some("GET /admin"),
             "{unlisted:?}"
         );
@@ -265,7 +269,12 @@ async fn percent_encoded_unreserved_characters_match_their_resource() {
         .route("/{*path}", named("path", &calls));
     let (around, after) = placements(router, &auth);
     for app in [&around, &after] {
-        for uri in ["/%61dmin", "/%61%64%6D%69%6E", "/%61%64%6d%69%6e/", "/adm%69n"] {
+        for uri in [
+            "/%61dmin",
+            "/%61%64%6D%69%6E",
+            "/%61%64%6d%69%6e/",
+            "/adm%69n",
+        ] {
             let r = send(app, Method::GET, uri, None).await;
             assert_ne!(r.status, StatusCode::OK, "{uri}: {r:?}");
         }
@@ -275,7 +284,8 @@ async fn percent_encoded_unreserved_characters_match_their_resource() {
     let r = send(&around, Method::GET, "/%61dmin?q=%61", Some(&id_token())).await;
     assert!(r.reached("admin"), "{r:?}");
     assert_eq!(
-        auth.route_for(&Method::GET, "/%61dmin").map(MatchedRoute::as_str),
+        auth.route_for(&Method::GET, "/%61dmin")
+            .map(MatchedRoute::as_str),
         Some("GET /admin")
     );
 }
@@ -310,7 +320,10 @@ async fn an_encoded_slash_stays_inside_its_segment() {
 
 /// What a handler saw: the matched route and its parameters.
 async fn params_of(req: Request) -> String {
-    let route = req.extensions().get::<MatchedRoute>().map(|r| r.to_string());
+    let route = req
+        .extensions()
+        .get::<MatchedRoute>()
+        .map(|r| r.to_string());
     let params = req.extensions().get::<PathParams>().map(|p| {
         p.iter()
             .map(|(n, v)| format!("{n}={v}"))
@@ -324,7 +337,11 @@ async fn params_of(req: Request) -> String {
 async fn path_parameters_are_in_the_extensions() {
     let auth = seeded(issuer())
         .route("GET", "/pets/{petId}", RoutePolicy::public())
-        .route("GET", "/pets/{petId}/toys/{toyId}", RoutePolicy::identity_token())
+        .route(
+            "GET",
+            "/pets/{petId}/toys/{toyId}",
+            RoutePolicy::identity_token(),
+        )
         .route("ANY", "/files/{proxy+}", RoutePolicy::public())
         .route("GET", "/plain", RoutePolicy::public())
         .build()
@@ -351,11 +368,7 @@ async fn path_parameters_are_in_the_extensions() {
             None,
             r#"Some("ANY /files/{proxy+}") Some("proxy=a//b%2F.txt") /files/a//b%2F.txt"#,
         ),
-        (
-            "/plain",
-            None,
-            r#"Some("GET /plain") Some("") /plain"#,
-        ),
+        ("/plain", None, r#"Some("GET /plain") Some("") /plain"#),
     ];
     for (uri, token, want) in cases {
         let r = send(&app, Method::GET, uri, token).await;

@@ -61,9 +61,9 @@ mod path;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use path::normalise_request_path;
 #[cfg_attr(not(feature = "openapi"), allow(unused_imports))]
 pub(crate) use path::validate_template;
-pub(crate) use path::normalise_request_path;
 use path::{key, parse_template, segment, segment_start, Segment};
 
 use http::Method;

@@ -589,7 +589,10 @@ fn parameter_values_come_from_the_path() {
         get("/"),
     ]);
     assert_eq!(params(&t, Method::GET, "/pets/7"), pairs(&[("petId", "7")]));
-    assert_eq!(params(&t, Method::DELETE, "/pets/7/"), pairs(&[("id", "7")]));
+    assert_eq!(
+        params(&t, Method::DELETE, "/pets/7/"),
+        pairs(&[("id", "7")])
+    );
     assert_eq!(
         params(&t, Method::GET, "/pets/%37/toys/a%2Fb"),
         pairs(&[("petId", "7"), ("toyId", "a%2Fb")])
@@ -626,7 +629,8 @@ fn refused_routes_leave_no_trace() {
     b.insert(MethodMatch::Exact(Method::GET), "/a/{y}/", 3)
         .expect_err("duplicate");
     // The refused greedy route is in neither router.
-    b.insert(MethodMatch::Any, "/{proxy+}", 4).expect("root greedy");
+    b.insert(MethodMatch::Any, "/{proxy+}", 4)
+        .expect("root greedy");
     let t = b.build();
     assert_eq!(t.len(), 2);
     assert_eq!(found(&t, Method::GET, "/a/b/c"), Some(("/{proxy+}", "ANY")));
