@@ -103,12 +103,12 @@
 //!   the other route's policy. This needs the `axum` feature (default).
 //! - **Empty segments** (`/a//b`) match only a greedy parameter that covers
 //!   them, as on API Gateway and in axum: never a narrower route.
-//! - **`HEAD` [choice]:** axum serves `HEAD` with the `GET` handler, so `HEAD`
+//! - **`HEAD` (a choice):** axum serves `HEAD` with the `GET` handler, so `HEAD`
 //!   on a resource with a `GET` route and no `HEAD` route gets the `GET` route,
 //!   unless the `ANY` route or unlisted policy it would otherwise get is
 //!   stricter (a refusal, or a token where `GET` is public). With the default
 //!   [`UnlistedRoutes::Deny`], `HEAD` there is refused, as on API Gateway.
-//! - **Percent-encoding [choice]:** `/%61dmin` is `/admin` (RFC 3986
+//! - **Percent-encoding (a choice):** `/%61dmin` is `/admin` (RFC 3986
 //!   §6.2.2.2): escapes of `A-Z a-z 0-9 - . _ ~` are decoded before matching.
 //!   Every other escape stays as it is, `%2F` included: an encoded `/` is data
 //!   inside its segment, never a separator, so `/files/a%2Fsecret` is the
