@@ -93,6 +93,9 @@ pub enum UnlistedRoutes {
     #[default]
     Deny,
     /// Pass to the inner service with no token work (it may answer 404).
+    /// `HEAD` on a resource with a stricter `GET` route gets the `GET` route
+    /// instead, since axum serves it with the `GET` handler (see the
+    /// [crate docs](crate#policy-and-dispatch-agree-on-the-path)).
     Public,
     /// Require an ID token of the default authorizer.
     IdentityToken,
