@@ -450,8 +450,8 @@ impl CognitoAuthBuilder {
     /// OpenAPI path template: `/pets/{petId}` (one segment), `/{proxy+}`
     /// (greedy, one or more segments, last only).
     ///
-    /// Matching is on the raw, case-sensitive path; one trailing slash is
-    /// ignored; a static segment beats a parameter, which beats a greedy one.
+    /// Matching is case-sensitive, escapes of unreserved characters decoded;
+    /// one trailing slash ignored; static beats a parameter, beats a greedy one.
     /// A path that matches a route whose method does not is unlisted (no
     /// fall-back to a wider route), as in API Gateway.
     pub fn route(mut self, method: &str, template: impl Into<String>, policy: RoutePolicy) -> Self {

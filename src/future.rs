@@ -117,8 +117,8 @@ where
                         .take()
                         .expect("ResponseFuture polled after completion");
                     let core = &layer.core;
-                    // The same lookup as in `call`: the request is unchanged.
-                    let rule = layer.policy.resolve(&req).rule;
+                    // The rule `call` found: the path is the one it passed on.
+                    let rule = layer.policy.resolved_rule(&req);
                     let verdict = match core.authorizers.get(rule.authorizer) {
                         Some(a) => a.authorize_final(
                             &core.keys,

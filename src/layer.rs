@@ -163,7 +163,7 @@ impl CognitoAuthLayer {
     /// extensions. `None` without a table or when no route matches.
     pub fn route_for(&self, method: &Method, path: &str) -> Option<&MatchedRoute> {
         match &self.policy {
-            PolicySource::Table(t) => t.table.lookup(method, path).map(|m| &m.value.route),
+            PolicySource::Table(t) => t.route_for(method, path),
             PolicySource::Fixed(_) => None,
         }
     }

@@ -67,9 +67,9 @@
 //!   authorizers, each with its own pools, token header and Token validation,
 //!   and one route per operation. Routes can also be given by hand with
 //!   [`CognitoAuthBuilder::route`]. The layer then wraps the whole app
-//!   (`Router::layer`), finds each request's route with one walk over its
-//!   path segments (cost independent of the number of routes, no allocation), adds it to the
-//!   request as [`MatchedRoute`], and applies the
+//!   (`Router::layer`, or around the `Router`: see below), finds each request's route with [`matchit`] (axum's
+//!   router), adds it to the request as [`MatchedRoute`] with its
+//!   [`PathParams`], and applies the
 //!   [`unlisted_routes`](CognitoAuthBuilder::unlisted_routes) policy (default:
 //!   deny with the 401 response) to requests matching no route.
 //! - **tonic: the same table keyed by gRPC path**, with
@@ -78,10 +78,42 @@
 //!   [`grpc_service`](CognitoAuthBuilder::grpc_service); `Server::builder().layer(auth)`.
 //!
 //! Public routes do no token work at all. Table matching follows API Gateway:
-//! raw (percent-encoded), case-sensitive paths; one trailing slash ignored;
-//! static segments beat `{param}`, which beats greedy `{proxy+}`; an exact
-//! method beats `ANY`; `HEAD` is not `GET`; a path whose route lacks the
-//! request's method is unlisted, with no fall-back to a wider route.
+//! case-sensitive paths; one trailing slash ignored; static segments beat
+//! `{param}`, which beats greedy `{proxy+}`; an exact method beats `ANY`;
+//! `HEAD` is not `GET`; a path whose route lacks the request's method is
+//! unlisted, with no fall-back to a wider route.
+//!
+//! # Policy and dispatch agree on the path
+//!
+//! The router behind the layer must run the handler of the route the policy
+//! was decided for. So:
+//!
+//! - **The matched path is passed on.** When the table normalises a path (one
+//!   trailing slash dropped, percent-encoded unreserved characters decoded, hex
+//!   digits of other escapes upper-cased), the request goes on with that path,
+//!   query kept: `/admin/status/` reaches the inner service as `/admin/status`.
+//!   A layer around the whole `Router` (`auth.layer(router)`, as axum
+//!   recommends for middleware that changes the URI) makes axum route the
+//!   normalised path.
+//! - **After routing, no re-routing.** With `Router::layer` axum has already
+//!   chosen the handler for the raw path (the request carries axum's
+//!   `MatchedPath`). A path the table normalised into another route than the
+//!   raw path's is then refused as unlisted
+//!   ([`RejectionKind::UnlistedRoute`]) instead of running that handler under
+//!   the other route's policy. This needs the `axum` feature (default).
+//! - **Empty segments** (`/a//b`) match only a greedy parameter that covers
+//!   them, as on API Gateway and in axum: never a narrower route.
+//! - **`HEAD` (a choice):** axum serves `HEAD` with the `GET` handler, so `HEAD`
+//!   on a resource with a `GET` route and no `HEAD` route gets the `GET` route,
+//!   unless the `ANY` route or unlisted policy it would otherwise get is
+//!   stricter (a refusal, or a token where `GET` is public). With the default
+//!   [`UnlistedRoutes::Deny`], `HEAD` there is refused, as on API Gateway.
+//! - **Percent-encoding (a choice):** `/%61dmin` is `/admin` (RFC 3986
+//!   §6.2.2.2): escapes of `A-Z a-z 0-9 - . _ ~` are decoded before matching.
+//!   Every other escape stays as it is, `%2F` included: an encoded `/` is data
+//!   inside its segment, never a separator, so `/files/a%2Fsecret` is the
+//!   `/files/{name}` resource with `name = a%2Fsecret`, never
+//!   `/files/{name}/secret`.
 //!
 //! ```
 //! use axum::{routing::get, Router};
@@ -169,10 +201,10 @@ mod future;
 mod json_scan;
 mod keys;
 mod layer;
-mod path_params;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
+mod path_params;
 mod policy;
 mod pool;
 mod response;

@@ -1,14 +1,16 @@
 //! Per-route policy: the table a layer consults per request, the route it
 //! reports to the inner service, and a printable summary of what is in force.
 
-use crate::policy::{RoutePolicy, Rule};
-use crate::route_table::RouteTable;
+use crate::path_params::PathParams;
+use crate::policy::{Requirement, RoutePolicy, Rule};
+use crate::route_table::{normalise_request_path, Match, RouteTable};
+use http::Method;
 use std::fmt;
 use std::sync::Arc;
 
 /// The route a request matched in the layer's policy table, added to the
 /// request's extensions before the inner service is called (for public routes
-/// too).
+/// too), with the route's [`PathParams`].
 ///
 /// It names the route as configured, not the request: method (`ANY` for an
 /// any-method route) and path template as written, e.g. `GET /pets/{petId}`.
@@ -91,6 +93,9 @@ pub enum UnlistedRoutes {
     #[default]
     Deny,
     /// Pass to the inner service with no token work (it may answer 404).
+    /// `HEAD` on a resource with a stricter `GET` route gets the `GET` route
+    /// instead, since axum serves it with the `GET` handler (see the
+    /// [crate docs](crate#policy-and-dispatch-agree-on-the-path)).
     Public,
     /// Require an ID token of the default authorizer.
     IdentityToken,
@@ -116,6 +121,12 @@ pub(crate) struct PolicyTable {
 pub(crate) struct Resolved<'a> {
     pub(crate) rule: &'a Rule,
     pub(crate) route: Option<&'a MatchedRoute>,
+    /// The route's parameter values, with `route`.
+    pub(crate) params: Option<PathParams>,
+    /// The path the table matched, when it differs from the request's: the
+    /// service passes it on so the inner service routes where the policy was
+    /// decided.
+    pub(crate) normalised: Option<String>,
 }
 
 /// Where a request's policy comes from.
@@ -127,24 +138,133 @@ pub(crate) enum PolicySource {
     Table(Arc<PolicyTable>),
 }
 
+/// The rule of a request refused because the layer cannot make its inner
+/// service route it where the policy was decided.
+static REFUSED: Rule = Rule {
+    authorizer: 0,
+    requirement: Requirement::Deny,
+};
+
 impl PolicySource {
-    /// Resolves a request: no allocation, one lookup at most.
+    /// Resolves a request: one lookup (two when an axum router has already
+    /// routed a path the table normalises).
     #[inline]
     pub(crate) fn resolve<B>(&self, req: &http::Request<B>) -> Resolved<'_> {
-        match self {
-            PolicySource::Fixed(rule) => Resolved { rule, route: None },
-            PolicySource::Table(t) => match t.table.lookup(req.method(), req.uri().path()) {
-                Some(m) => Resolved {
-                    rule: &m.value.rule,
-                    route: Some(&m.value.route),
-                },
-                None => Resolved {
-                    rule: &t.unlisted,
+        let t = match self {
+            PolicySource::Fixed(rule) => {
+                return Resolved {
+                    rule,
                     route: None,
-                },
+                    params: None,
+                    normalised: None,
+                }
+            }
+            PolicySource::Table(t) => t,
+        };
+        let raw = req.uri().path();
+        let path = normalise_request_path(raw);
+        // An empty path (authority-form targets) is left alone.
+        let changed = !raw.is_empty() && *path != *raw;
+        let hit = t.pick(req.method(), &path);
+        // After routing (axum's `Router::layer`) the inner service was chosen
+        // for the raw path, and a new path cannot change that: refuse unless
+        // both paths are the same route.
+        if changed && routed_already(req) {
+            let raw_hit = t.pick(req.method(), raw);
+            let same = match (&hit, &raw_hit) {
+                (Some(a), Some(b)) => std::ptr::eq(a.value, b.value),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                return Resolved {
+                    rule: &REFUSED,
+                    route: None,
+                    params: None,
+                    normalised: None,
+                };
+            }
+        }
+        let normalised = changed.then(|| path.to_string());
+        match hit {
+            Some(m) => Resolved {
+                rule: &m.value.rule,
+                route: Some(&m.value.route),
+                params: Some(PathParams::from_pairs(m.params(&path))),
+                normalised,
+            },
+            None => Resolved {
+                rule: &t.unlisted,
+                route: None,
+                params: None,
+                normalised,
             },
         }
     }
+
+    /// The rule of a request [`resolve`](Self::resolve) has accepted and whose
+    /// path it has normalised: its path is taken as it is.
+    pub(crate) fn resolved_rule<B>(&self, req: &http::Request<B>) -> &Rule {
+        match self {
+            PolicySource::Fixed(rule) => rule,
+            PolicySource::Table(t) => t
+                .pick(req.method(), req.uri().path())
+                .map_or(&t.unlisted, |m| &m.value.rule),
+        }
+    }
+}
+
+impl PolicyTable {
+    /// The route a request gets on a normalised path. `HEAD` without a route
+    /// of its own on a resource with a `GET` route gets the `GET` route, which
+    /// serves it in front of an axum router, unless the `ANY` route or the
+    /// unlisted policy that would apply is stricter (a refusal, or a token
+    /// where `GET` is public).
+    pub(crate) fn pick(&self, method: &Method, path: &str) -> Option<Match<'_, TableEntry>> {
+        let resource = self.table.resource(path)?;
+        let hit = resource.route(method);
+        if *method != Method::HEAD || hit.as_ref().is_some_and(|m| m.method == "HEAD") {
+            return hit;
+        }
+        let Some(get) = resource.exact(&Method::GET) else {
+            return hit;
+        };
+        let fallback = hit.as_ref().map_or(&self.unlisted, |m| &m.value.rule);
+        if strictness(&fallback.requirement) > strictness(&get.value.rule.requirement) {
+            hit
+        } else {
+            Some(get)
+        }
+    }
+
+    /// The route reported for a request with this method and raw path.
+    pub(crate) fn route_for(&self, method: &Method, path: &str) -> Option<&MatchedRoute> {
+        let path = normalise_request_path(path);
+        self.pick(method, &path).map(|m| &m.value.route)
+    }
+}
+
+/// Orders requirements for the `HEAD` rule: no token, a token, never.
+fn strictness(requirement: &Requirement) -> u8 {
+    match requirement {
+        Requirement::Public => 0,
+        Requirement::Identity | Requirement::Scopes(_) => 1,
+        Requirement::Deny => 2,
+    }
+}
+
+/// Whether an axum router has already routed the request: it then carries
+/// axum's `MatchedPath` (not in fallbacks, nor for a nested router's prefix).
+#[cfg(feature = "axum")]
+fn routed_already<B>(req: &http::Request<B>) -> bool {
+    req.extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some()
+}
+
+#[cfg(not(feature = "axum"))]
+fn routed_already<B>(_req: &http::Request<B>) -> bool {
+    false
 }
 
 /// One route of a layer's policy, for printing at startup.

@@ -7,7 +7,8 @@ use crate::future::ResponseFuture;
 use crate::layer::CognitoAuthLayer;
 use crate::policy::Requirement;
 use crate::routes::Resolved;
-use http::{Request, Response};
+use http::uri::PathAndQuery;
+use http::{Request, Response, Uri};
 use std::fmt;
 use std::task::{Context, Poll};
 use tower_service::Service;
@@ -56,13 +57,32 @@ where
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let core = &self.layer.core;
-        let Resolved { rule, route } = self.layer.policy.resolve(&req);
+        let Resolved {
+            rule,
+            route,
+            params,
+            normalised,
+        } = self.layer.policy.resolve(&req);
+        if let Some(path) = normalised {
+            // The inner service routes on the path the policy was decided for.
+            match with_path(req.uri(), &path) {
+                Some(uri) => *req.uri_mut() = uri,
+                None => {
+                    return ResponseFuture::rejected(
+                        core.responses
+                            .reject_request(RejectionKind::UnlistedRoute, &req),
+                    )
+                }
+            }
+        }
+        if let Some(route) = route {
+            let extensions = req.extensions_mut();
+            extensions.insert(route.clone());
+            extensions.insert(params.unwrap_or_default());
+        }
         let requirement = &rule.requirement;
         match requirement {
             Requirement::Public => {
-                if let Some(route) = route {
-                    req.extensions_mut().insert(route.clone());
-                }
                 return ResponseFuture::inner(self.inner.call(req));
             }
             Requirement::Deny => {
@@ -90,20 +110,13 @@ where
             true,
         ) {
             Verdict::Allow(claims) => {
-                let extensions = req.extensions_mut();
-                extensions.insert(claims);
-                if let Some(route) = route {
-                    extensions.insert(route.clone());
-                }
+                req.extensions_mut().insert(claims);
                 ResponseFuture::inner(self.inner.call(req))
             }
             Verdict::Deny(kind) => {
                 ResponseFuture::rejected(core.responses.reject_request(kind, &req))
             }
             Verdict::Miss { slot, kid } => {
-                if let Some(route) = route {
-                    req.extensions_mut().insert(route.clone());
-                }
                 // The inner service was made ready for this request: take it and
                 // leave a clone in its place (tower's clone-and-swap).
                 let clone = self.inner.clone();
@@ -116,4 +129,15 @@ where
             }
         }
     }
+}
+
+/// `uri` with its path replaced (query kept); `None` if that is not a URI.
+fn with_path(uri: &Uri, path: &str) -> Option<Uri> {
+    let path_and_query = match uri.query() {
+        Some(query) => PathAndQuery::try_from(format!("{path}?{query}")),
+        None => PathAndQuery::try_from(path),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.ok()?);
+    Uri::from_parts(parts).ok()
 }

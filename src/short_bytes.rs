@@ -43,6 +43,8 @@ pub(crate) fn hash(bytes: &[u8]) -> u64 {
 /// The length of the segment at the start of `rest`: the bytes before the
 /// first `sep` (not 0), found eight bytes at a time.
 #[inline(always)]
+// Unused since the route table is matchit's.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn segment_len(rest: &[u8], sep: u8) -> usize {
     let seps = ONES * u64::from(sep);
     let mut at = 0;
@@ -89,6 +91,8 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> usize {
 /// The hash of a path segment: from its [`short_words`] when it has at most
 /// sixteen bytes (the words a lookup compares anyway), else [`hash`].
 #[inline(always)]
+// Unused since the route table is matchit's.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn segment_hash(segment: &[u8]) -> u64 {
     if segment.len() <= 16 {
         words_hash(short_words(segment), segment.len())
@@ -100,6 +104,8 @@ pub(crate) fn segment_hash(segment: &[u8]) -> u64 {
 /// [`segment_hash`] of a segment of `len` <= 16 bytes given its words: two
 /// independent multiplies, so no input makes every key collide.
 #[inline(always)]
+// Unused since the route table is matchit's.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn words_hash(words: (u64, u64), len: usize) -> u64 {
     fold(words.0 ^ len as u64, K) ^ fold(words.1, 0x2d35_8dcc_aa6c_78a5)
 }

@@ -1,5 +1,6 @@
 //! The layer inside real servers over loopback: axum 0.8 (`layer` and
-//! `route_layer`, the extractor) and tonic 0.14 (`Server::builder().layer`).
+//! `route_layer`, the extractor, a policy table around a router) and tonic
+//! 0.14 (`Server::builder().layer`).
 
 mod common;
 
@@ -124,6 +125,59 @@ async fn axum_route_layer_extractor_and_option() {
         .await
         .unwrap()
         .contains("is `CognitoAuthLayer` applied"));
+}
+
+#[tokio::test]
+async fn axum_router_behind_a_policy_table_over_loopback() {
+    use axum::extract::Path;
+    use axum::routing::any;
+    use axum::Extension;
+    use tower::Layer;
+    use tower_cognito::{PathParams, RoutePolicy};
+
+    let auth = seeded(issuer())
+        .route("GET", "/pets/{petId}", RoutePolicy::public())
+        .route("ANY", "/{proxy+}", RoutePolicy::identity_token())
+        .build()
+        .unwrap();
+    let router = Router::new()
+        .route(
+            "/pets/{id}",
+            get(
+                |Path(id): Path<String>, params: Extension<PathParams>| async move {
+                    format!("pet {id} {}", params.get("petId").unwrap_or("-"))
+                },
+            ),
+        )
+        .route("/{*path}", any(|| async { "catch-all" }));
+    // Around the whole router, so axum routes the path the table matched.
+    let addr = serve(Router::new().fallback_service(auth.layer(router))).await;
+    let http = client();
+    let get_with = |path: &str, token: Option<String>| {
+        let mut req = http.get(format!("http://{addr}{path}"));
+        if let Some(t) = token {
+            req = req.header("authorization", t);
+        }
+        req.send()
+    };
+    for path in ["/pets/7", "/pets/7/", "/pets/%37", "/p%65ts/7/?x=1"] {
+        let res = get_with(path, None).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.text().await.unwrap(), "pet 7 7", "{path}");
+    }
+    // Not a pet: the catch-all, with a token only.
+    for path in ["/pets/7/x", "/pets//7", "/pets%2F7", "///"] {
+        let res = get_with(path, None).await.unwrap();
+        assert_eq!(res.status(), 401, "{path}");
+        let id = Some(issuer().id_token().sign());
+        let res = get_with(path, id).await.unwrap();
+        assert_eq!(res.text().await.unwrap(), "catch-all", "{path}");
+    }
+    // `//` is the root resource, which the table does not list: refused, and
+    // never the catch-all.
+    let id = Some(issuer().id_token().sign());
+    let res = get_with("//", id).await.unwrap();
+    assert_ne!(res.status(), 200);
 }
 
 #[tokio::test]
