@@ -120,6 +120,9 @@
 //!   best-known default, 500 `{"message":null}`.
 //! - gRPC requests get `grpc-status` 16 (UNAUTHENTICATED), 7 (PERMISSION_DENIED)
 //!   for a missing scope, group or client, 13 (INTERNAL) when keys cannot be had.
+//!   A request is gRPC when it is HTTP/2 with the content type `application/grpc`,
+//!   `application/grpc+{subtype}` or `application/grpc;{parameters}`; any other
+//!   request gets API Gateway's JSON responses.
 //!
 //! # Keys
 //!
@@ -169,10 +172,10 @@ mod future;
 mod json_scan;
 mod keys;
 mod layer;
-mod path_params;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
+mod path_params;
 mod policy;
 mod pool;
 mod response;

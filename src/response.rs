@@ -4,7 +4,7 @@
 use crate::error::{AuthError, RejectionKind, ResponseType};
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
-use http::{Method, Response, StatusCode, Uri};
+use http::{Method, Response, StatusCode, Uri, Version};
 use std::fmt;
 use std::sync::Arc;
 
@@ -124,12 +124,18 @@ impl GatewayResponse {
 /// What a custom rejection handler sees of the rejected request.
 #[derive(Debug, Clone, Copy)]
 pub struct RejectedRequest<'a> {
+    pub(crate) version: Version,
     pub(crate) method: &'a Method,
     pub(crate) uri: &'a Uri,
     pub(crate) headers: &'a HeaderMap,
 }
 
 impl RejectedRequest<'_> {
+    /// The request's HTTP version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
     /// The request method.
     pub fn method(&self) -> &Method {
         self.method
@@ -145,9 +151,12 @@ impl RejectedRequest<'_> {
         self.headers
     }
 
-    /// Whether the request is gRPC (`content-type: application/grpc...`).
+    /// Whether the request is gRPC: HTTP/2 with the content type
+    /// `application/grpc`, `application/grpc+{subtype}` or
+    /// `application/grpc;{parameters}` (as grpc-go reads it). Anything else
+    /// (`application/grpcXYZ`, `application/grpc-web`, HTTP/1.1) is not.
     pub fn is_grpc(&self) -> bool {
-        is_grpc(self.headers)
+        is_grpc(self.version, self.headers)
     }
 }
 
@@ -189,10 +198,18 @@ impl Default for Responses {
     }
 }
 
-pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+/// gRPC runs over HTTP/2 only, and its content type is `application/grpc`
+/// alone or followed by `+subtype` (gRPC's spec) or `;parameters` (which
+/// grpc-go also accepts). A looser prefix test would hand gRPC replies (HTTP
+/// 200, a status code telling a scope failure from a bad token) to REST
+/// clients that merely claim a similar content type.
+pub(crate) fn is_grpc(version: Version, headers: &HeaderMap) -> bool {
+    version == Version::HTTP_2
+        && headers.get(CONTENT_TYPE).is_some_and(|v| {
+            v.as_bytes()
+                .strip_prefix(b"application/grpc")
+                .is_some_and(|rest| matches!(rest.first(), None | Some(b'+' | b';')))
+        })
 }
 
 impl Responses {
@@ -213,6 +230,7 @@ impl Responses {
         self.reject(
             kind,
             &RejectedRequest {
+                version: req.version(),
                 method: req.method(),
                 uri: req.uri(),
                 headers: req.headers(),

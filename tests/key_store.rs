@@ -530,7 +530,11 @@ async fn the_unknown_kid_rate_limit_counts_from_the_completed_fetch() {
     assert!(started.elapsed() >= Duration::from_millis(1600));
     let limited = send_token(&layer, &TestIssuer::new(POOL).id_token().sign()).await;
     assert_eq!(limited.kind(), RejectionKind::UnknownKeyId);
-    assert_eq!(jwks.requests(), 2, "the limit runs from the completed fetch");
+    assert_eq!(
+        jwks.requests(),
+        2,
+        "the limit runs from the completed fetch"
+    );
 
     // Past the limit from the fetch's end, a miss fetches again.
     jwks.set_delay(Duration::ZERO);
