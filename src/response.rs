@@ -6,7 +6,10 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Method, Response, StatusCode, Uri, Version};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
 
 const X_AMZN_ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
 
@@ -173,6 +176,9 @@ pub(crate) struct Responses {
     pub(crate) configuration: GatewayResponse,
     pub(crate) grpc: bool,
     pub(crate) handler: Option<RejectionHandler>,
+    /// Shared by every clone, so the whole layer logs at most one such WARN
+    /// per interval.
+    pub(crate) keys_unavailable_log: Arc<LogLimit>,
 }
 
 impl fmt::Debug for Responses {
@@ -194,6 +200,7 @@ impl Default for Responses {
             ),
             grpc: true,
             handler: None,
+            keys_unavailable_log: Arc::new(LogLimit::new(KEYS_UNAVAILABLE_WARN_EVERY)),
         }
     }
 }
@@ -245,8 +252,15 @@ impl Responses {
         request: &RejectedRequest<'_>,
     ) -> Response<Bytes> {
         let error = AuthError::new(kind);
-        if kind == RejectionKind::KeysUnavailable {
-            tracing::warn!(reason = %kind, method = %request.method, path = request.uri.path(), "request rejected");
+        // A cold pool fails every request: one WARN per interval, with the
+        // number of lines held back since the last one; the rest at DEBUG.
+        let warn = if kind == RejectionKind::KeysUnavailable {
+            self.keys_unavailable_log.admit()
+        } else {
+            None
+        };
+        if let Some(suppressed) = warn {
+            tracing::warn!(reason = %kind, method = %request.method, path = request.uri.path(), suppressed, "request rejected");
         } else {
             tracing::debug!(reason = %kind, method = %request.method, path = request.uri.path(), "request rejected");
         }
@@ -263,6 +277,53 @@ impl Responses {
         };
         res.extensions_mut().insert(error);
         res
+    }
+}
+
+/// How often a layer may log a WARN for requests refused because no keys
+/// could be had.
+const KEYS_UNAVAILABLE_WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// Lets one event through per interval and counts the ones held back. Lock
+/// free: one atomic load on the held-back path.
+pub(crate) struct LogLimit {
+    every_ms: u64,
+    epoch: Instant,
+    /// When an event was last let through, in ms since `epoch` plus one
+    /// (0: never).
+    last: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl LogLimit {
+    pub(crate) fn new(every: Duration) -> Self {
+        Self {
+            every_ms: u64::try_from(every.as_millis()).unwrap_or(u64::MAX),
+            epoch: Instant::now(),
+            last: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(events held back since the last one let through)` if this event
+    /// may be logged, `None` if it is held back.
+    pub(crate) fn admit(&self) -> Option<u64> {
+        let now = u64::try_from(self.epoch.elapsed().as_millis())
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1);
+        let last = self.last.load(Ordering::Acquire);
+        let due = last == 0 || now.saturating_sub(last) >= self.every_ms;
+        if due
+            && self
+                .last
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            Some(self.suppressed.swap(0, Ordering::AcqRel))
+        } else {
+            self.suppressed.fetch_add(1, Ordering::AcqRel);
+            None
+        }
     }
 }
 
