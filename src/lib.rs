@@ -47,8 +47,10 @@
 //! - **Token validation**: an optional regular expression that `aud` must match
 //!   in full (so access tokens, which have no `aud`, are refused).
 //! - **Responses**: 401 `{"message":"Unauthorized"}`, 401
-//!   `{"message":"The incoming token has expired"}`, and 500 `{"message":null}`
-//!   when no keys can be had, each with `x-amzn-ErrorType`; each replaceable.
+//!   `{"message":"The incoming token has expired"}`, 500 `{"message":null}`
+//!   when no keys can be had, and 403 `{"message":"Missing Authentication
+//!   Token"}` for a route missing from the policy table, each with
+//!   `x-amzn-ErrorType`; each replaceable.
 //! - **Claims**: the flat string map of `$context.authorizer.claims`; see
 //!   [`claims`].
 //!
@@ -71,7 +73,8 @@
 //!   path segments (cost independent of the number of routes, no allocation), adds it to the
 //!   request as [`MatchedRoute`], and applies the
 //!   [`unlisted_routes`](CognitoAuthBuilder::unlisted_routes) policy (default:
-//!   deny with the 401 response) to requests matching no route.
+//!   deny with API Gateway's 403 Missing Authentication Token) to requests
+//!   matching no route.
 //! - **tonic: the same table keyed by gRPC path**, with
 //!   [`grpc_method`](CognitoAuthBuilder::grpc_method)
 //!   (`/package.Service/Method`) and

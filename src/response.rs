@@ -71,8 +71,18 @@ impl GatewayResponse {
     /// | `Unauthorized` | 401 | `UnauthorizedException` | `{"message":"Unauthorized"}` |
     /// | `ExpiredToken` | 401 | `UnauthorizedException` | `{"message":"The incoming token has expired"}` |
     /// | `AuthorizerConfigurationError` | 500 | `AuthorizerConfigurationException` | `{"message":null}` |
+    /// | `MissingAuthenticationToken` | 403 | `MissingAuthenticationTokenException` | `{"message":"Missing Authentication Token"}` |
     ///
     /// All with `content-type: application/json`.
+    ///
+    /// ```
+    /// use tower_cognito::{GatewayResponse, ResponseType};
+    ///
+    /// let res = GatewayResponse::api_gateway_default(ResponseType::MissingAuthenticationToken);
+    /// assert_eq!(res.status(), 403);
+    /// assert_eq!(res.headers()["x-amzn-errortype"], "MissingAuthenticationTokenException");
+    /// assert_eq!(&res.body_bytes()[..], br#"{"message":"Missing Authentication Token"}"#);
+    /// ```
     pub fn api_gateway_default(response_type: ResponseType) -> Self {
         let (status, error_type, body): (_, _, &'static [u8]) = match response_type {
             ResponseType::Unauthorized => (
@@ -89,6 +99,11 @@ impl GatewayResponse {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "AuthorizerConfigurationException",
                 br#"{"message":null}"#,
+            ),
+            ResponseType::MissingAuthenticationToken => (
+                StatusCode::FORBIDDEN,
+                "MissingAuthenticationTokenException",
+                br#"{"message":"Missing Authentication Token"}"#,
             ),
         };
         let mut headers = HeaderMap::with_capacity(2);
@@ -174,6 +189,7 @@ pub(crate) struct Responses {
     pub(crate) unauthorized: GatewayResponse,
     pub(crate) expired: GatewayResponse,
     pub(crate) configuration: GatewayResponse,
+    pub(crate) missing_token: GatewayResponse,
     pub(crate) grpc: bool,
     pub(crate) handler: Option<RejectionHandler>,
     /// Shared by every clone, so the whole layer logs at most one such WARN
@@ -197,6 +213,9 @@ impl Default for Responses {
             expired: GatewayResponse::api_gateway_default(ResponseType::ExpiredToken),
             configuration: GatewayResponse::api_gateway_default(
                 ResponseType::AuthorizerConfigurationError,
+            ),
+            missing_token: GatewayResponse::api_gateway_default(
+                ResponseType::MissingAuthenticationToken,
             ),
             grpc: true,
             handler: None,
@@ -225,6 +244,7 @@ impl Responses {
             ResponseType::Unauthorized => self.unauthorized = response,
             ResponseType::ExpiredToken => self.expired = response,
             ResponseType::AuthorizerConfigurationError => self.configuration = response,
+            ResponseType::MissingAuthenticationToken => self.missing_token = response,
         }
     }
 
@@ -273,6 +293,7 @@ impl Responses {
                 ResponseType::Unauthorized => self.unauthorized.to_response(),
                 ResponseType::ExpiredToken => self.expired.to_response(),
                 ResponseType::AuthorizerConfigurationError => self.configuration.to_response(),
+                ResponseType::MissingAuthenticationToken => self.missing_token.to_response(),
             }
         };
         res.extensions_mut().insert(error);
@@ -329,9 +350,12 @@ impl LogLimit {
 
 /// A trailers-only gRPC reply: HTTP 200 with `grpc-status` in the headers.
 /// UNAUTHENTICATED (16) for token failures, PERMISSION_DENIED (7) when a valid
-/// token lacks a scope, group or client, INTERNAL (13) when keys cannot be had.
+/// token lacks a scope, group or client, INTERNAL (13) when keys cannot be had,
+/// UNIMPLEMENTED (12) for an unlisted or denied method: what a gRPC server
+/// answers for a method it does not have, as API Gateway's 403 is for HTTP.
 fn grpc_reply(kind: RejectionKind) -> Response<Bytes> {
     let (code, message) = match kind {
+        RejectionKind::UnlistedRoute => ("12", "Missing Authentication Token"),
         RejectionKind::InsufficientScope
         | RejectionKind::GroupNotAllowed
         | RejectionKind::ClientNotAllowed => ("7", "Forbidden"),
@@ -346,4 +370,120 @@ fn grpc_reply(kind: RejectionKind) -> Response<Bytes> {
     // Plain ASCII without '%', so no percent-encoding is needed.
     h.insert("grpc-message", HeaderValue::from_static(message));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CognitoAuthLayer, RoutePolicy};
+    use tower::ServiceExt;
+    use tower_layer::Layer;
+
+    async fn call(layer: &CognitoAuthLayer, req: http::Request<()>) -> Response<Bytes> {
+        let inner = tower::service_fn(|_req: http::Request<()>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(
+                Bytes::from_static(b"reached"),
+            )))
+        });
+        let res = layer.layer(inner).oneshot(req).await.unwrap();
+        let (parts, body) = res.into_parts();
+        let body = http_body_util::BodyExt::collect(body)
+            .await
+            .unwrap()
+            .to_bytes();
+        Response::from_parts(parts, body)
+    }
+
+    fn table() -> crate::CognitoAuthBuilder {
+        CognitoAuthLayer::builder()
+            .user_pool("us-east-1_AbCdEf123")
+            .jwks_endpoint("http://127.0.0.1:1")
+            .route("GET", "/pets", RoutePolicy::identity_token())
+    }
+
+    #[tokio::test]
+    async fn unlisted_routes_get_api_gateways_403_byte_for_byte() {
+        let layer = table().build().unwrap();
+        for (method, path) in [("GET", "/dogs"), ("DELETE", "/pets"), ("GET", "/")] {
+            let req = http::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("authorization", "anything")
+                .body(())
+                .unwrap();
+            let res = call(&layer, req).await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{method} {path}");
+            assert_eq!(
+                &res.body()[..],
+                br#"{"message":"Missing Authentication Token"}"#
+            );
+            let headers: Vec<_> = res.headers().iter().collect();
+            assert_eq!(
+                headers,
+                [
+                    (&CONTENT_TYPE, &HeaderValue::from_static("application/json")),
+                    (
+                        &X_AMZN_ERROR_TYPE,
+                        &HeaderValue::from_static("MissingAuthenticationTokenException")
+                    ),
+                ]
+            );
+            assert_eq!(
+                res.extensions().get::<AuthError>().map(AuthError::kind),
+                Some(RejectionKind::UnlistedRoute)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_403_is_replaceable_and_grpc_gets_unimplemented() {
+        let layer = table()
+            .gateway_response(
+                ResponseType::MissingAuthenticationToken,
+                GatewayResponse::new(StatusCode::NOT_FOUND)
+                    .header("content-type", "text/plain")
+                    .unwrap()
+                    .body("no such route"),
+            )
+            .build()
+            .unwrap();
+        let res = call(&layer, http::Request::get("/dogs").body(()).unwrap()).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(res.headers()[CONTENT_TYPE], "text/plain");
+        assert_eq!(&res.body()[..], b"no such route");
+        // The other responses are untouched.
+        let res = call(&layer, http::Request::get("/pets").body(()).unwrap()).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(&res.body()[..], br#"{"message":"Unauthorized"}"#);
+
+        let grpc = http::Request::post("/pkg.Svc/Method")
+            .version(Version::HTTP_2)
+            .header("content-type", "application/grpc")
+            .body(())
+            .unwrap();
+        let res = call(&layer, grpc).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["grpc-status"], "12");
+        assert_eq!(
+            res.headers()["grpc-message"],
+            "Missing Authentication Token"
+        );
+        assert!(res.body().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn log_limit_lets_one_through_per_interval_and_counts_the_rest() {
+        let limit = LogLimit::new(Duration::from_secs(10));
+        assert_eq!(limit.admit(), Some(0));
+        for _ in 0..5 {
+            assert_eq!(limit.admit(), None);
+        }
+        tokio::time::advance(Duration::from_millis(9_990)).await;
+        assert_eq!(limit.admit(), None);
+        tokio::time::advance(Duration::from_millis(20)).await;
+        assert_eq!(limit.admit(), Some(6));
+        assert_eq!(limit.admit(), None);
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(limit.admit(), Some(1));
+    }
 }

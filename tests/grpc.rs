@@ -133,10 +133,18 @@ async fn unlisted_grpc_services_are_denied() {
     let addr = serve(auth).await;
     let mut client = client(addr).await;
     let id = issuer.id_token().sign();
+    // As a gRPC server answers a method it does not have; a valid token or
+    // none makes no difference.
     assert_eq!(
         check(&mut client, Some(&id)).await,
-        Err(Code::Unauthenticated)
+        Err(Code::Unimplemented)
     );
+    assert_eq!(check(&mut client, None).await, Err(Code::Unimplemented));
+    let status = client
+        .check(with_token(HealthCheckRequest::default(), Some(&id)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.message(), "Missing Authentication Token");
 
     // A public method needs no token.
     let auth = CognitoAuthLayer::builder()
@@ -149,7 +157,7 @@ async fn unlisted_grpc_services_are_denied() {
     assert_eq!(check(&mut client, None).await, Ok(()));
     assert_eq!(
         watch(&mut client, Some(&id)).await,
-        Err(Code::Unauthenticated)
+        Err(Code::Unimplemented)
     );
 }
 
