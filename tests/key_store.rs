@@ -437,7 +437,7 @@ async fn a_client_that_hangs_up_on_an_unknown_kid_cannot_block_a_rotated_key() {
 
     // The key endpoint becomes slow; a client sends a kid the pool does not
     // have, waits until the layer's fetch has reached the endpoint, hangs up.
-    jwks.set_delay(Duration::from_millis(1500));
+    jwks.set_delay(Duration::from_millis(2500));
     let mut attacker = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "GET /pets HTTP/1.1\r\nhost: {addr}\r\nauthorization: {}\r\n\r\n",
