@@ -704,7 +704,7 @@ impl DevIssuer {
                 let method = curl_method(route.route.method());
                 println!();
                 println!("# {}: {policy}", route.route);
-                let expect = if policy.is_public() { "200" } else { "401" };
+                let expect = if policy.is_public() { "200" } else { "403" };
                 println!(
                     "curl -i{method} http://{addr}{}  # expect {expect}",
                     example_path(route.route.template())

@@ -48,7 +48,9 @@ pub enum RejectionKind {
     Revoked,
     /// The route is not in the policy table and unlisted routes are denied, or
     /// its policy is [`RoutePolicy::deny`](crate::RoutePolicy::deny) (as for
-    /// OpenAPI methods skipped for an unsupported authorizer).
+    /// OpenAPI methods skipped for an unsupported authorizer). Answered as API
+    /// Gateway answers a resource or method it does not have:
+    /// [`ResponseType::MissingAuthenticationToken`].
     UnlistedRoute,
     /// No keys could be had for the issuing pool (never loaded, fetch failing).
     KeysUnavailable,
@@ -60,6 +62,7 @@ impl RejectionKind {
         match self {
             RejectionKind::Expired => ResponseType::ExpiredToken,
             RejectionKind::KeysUnavailable => ResponseType::AuthorizerConfigurationError,
+            RejectionKind::UnlistedRoute => ResponseType::MissingAuthenticationToken,
             _ => ResponseType::Unauthorized,
         }
     }
@@ -108,6 +111,10 @@ pub enum ResponseType {
     ExpiredToken,
     /// `AUTHORIZER_CONFIGURATION_ERROR`: 500, `{"message":null}`.
     AuthorizerConfigurationError,
+    /// `MISSING_AUTHENTICATION_TOKEN`: 403, `{"message":"Missing Authentication
+    /// Token"}`, API Gateway's answer to a resource or method it does not have
+    /// (and, here, to a route whose policy denies every request).
+    MissingAuthenticationToken,
 }
 
 /// A rejected request's reason.

@@ -47,8 +47,10 @@
 //! - **Token validation**: an optional regular expression that `aud` must match
 //!   in full (so access tokens, which have no `aud`, are refused).
 //! - **Responses**: 401 `{"message":"Unauthorized"}`, 401
-//!   `{"message":"The incoming token has expired"}`, and 500 `{"message":null}`
-//!   when no keys can be had, each with `x-amzn-ErrorType`; each replaceable.
+//!   `{"message":"The incoming token has expired"}`, 500 `{"message":null}`
+//!   when no keys can be had, and 403 `{"message":"Missing Authentication
+//!   Token"}` for a route missing from the policy table, each with
+//!   `x-amzn-ErrorType`; each replaceable.
 //! - **Claims**: the flat string map of `$context.authorizer.claims`; see
 //!   [`claims`].
 //!
@@ -71,7 +73,8 @@
 //!   router), adds it to the request as [`MatchedRoute`] with its
 //!   [`PathParams`], and applies the
 //!   [`unlisted_routes`](CognitoAuthBuilder::unlisted_routes) policy (default:
-//!   deny with the 401 response) to requests matching no route.
+//!   deny with API Gateway's 403 Missing Authentication Token) to requests
+//!   matching no route.
 //! - **tonic: the same table keyed by gRPC path**, with
 //!   [`grpc_method`](CognitoAuthBuilder::grpc_method)
 //!   (`/package.Service/Method`) and
@@ -149,9 +152,16 @@
 //!   0 to 253402300799 when present. `nbf` later than now (plus leeway) is
 //!   refused, and so is `iat` more than 5 minutes ahead.
 //! - When no keys can be had for the token's pool the answer is API Gateway's
-//!   best-known default, 500 `{"message":null}`.
+//!   best-known default, 500 `{"message":null}`. Such rejections log a
+//!   `tracing` WARN at most once per 10 s per layer (clones share the limit),
+//!   with `suppressed` counting the ones held back since the last; the others
+//!   are DEBUG events like every other rejection. No log line holds any part
+//!   of a token.
 //! - gRPC requests get `grpc-status` 16 (UNAUTHENTICATED), 7 (PERMISSION_DENIED)
 //!   for a missing scope, group or client, 13 (INTERNAL) when keys cannot be had.
+//!   A request is gRPC when it is HTTP/2 with the content type `application/grpc`,
+//!   `application/grpc+{subtype}` or `application/grpc;{parameters}`; any other
+//!   request gets API Gateway's JSON responses.
 //!
 //! # Keys
 //!
@@ -159,8 +169,10 @@
 //! [`arc_swap::ArcSwap`] snapshot. Requests with a known `kid` verify
 //! synchronously in `call`, with no lock and no allocation of key material. An
 //! unknown `kid` triggers a refresh shared by concurrent requests and limited to
-//! one per pool per 10 s (misses inside the limit are refused at once); a
-//! failed fetch keeps the last good keys. See [`KeyStore`].
+//! one per pool per 10 s after the last such refresh completed (misses inside
+//! the limit are refused at once); the refresh runs in a task of its own, so a
+//! client that hangs up cannot cancel it. A failed fetch keeps the last good
+//! keys. See [`KeyStore`].
 //!
 //! # Order of checks, and the verified-token cache
 //!

@@ -15,8 +15,8 @@ use std::sync::Arc;
 /// - [`RoutePolicy::scopes`]: the method lists OAuth scopes, so only access tokens
 ///   (`token_use: "access"`) pass, and only if their `scope` claim holds at least
 ///   one of the listed scopes, compared exactly.
-/// - [`RoutePolicy::deny`]: every request is refused with the 401 response,
-///   with no token work.
+/// - [`RoutePolicy::deny`]: every request is refused with the 403 Missing
+///   Authentication Token response, with no token work.
 ///
 /// A policy checks tokens with the layer's default authorizer unless it names
 /// another one with [`authorizer`](Self::authorizer) (an OpenAPI document may
@@ -97,8 +97,9 @@ impl RoutePolicy {
         Self::of(Requirement::Identity)
     }
 
-    /// Refuse every request with the 401 Unauthorized response, without looking
-    /// at the token ([`RejectionKind::UnlistedRoute`]).
+    /// Refuse every request with API Gateway's 403 Missing Authentication Token
+    /// response, as for a route missing from the table, without looking at
+    /// the token ([`RejectionKind::UnlistedRoute`]).
     pub fn deny() -> Self {
         Self::of(Requirement::Deny)
     }

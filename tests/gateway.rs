@@ -65,19 +65,38 @@ fn header_names(headers: &HeaderMap) -> Vec<String> {
 
 /// API Gateway's 401, byte for byte: no other header than these four.
 fn assert_api_gateway_401(reply: &Reply, body: &str, what: &str) {
-    assert_eq!(
-        reply.status,
+    assert_api_gateway_error(
+        reply,
         StatusCode::UNAUTHORIZED,
-        "{what}: {}",
-        reply.body
+        "UnauthorizedException",
+        body,
+        what,
     );
+}
+
+/// API Gateway's 403 for a route it does not have, byte for byte.
+fn assert_api_gateway_403(reply: &Reply, what: &str) {
+    assert_api_gateway_error(
+        reply,
+        StatusCode::FORBIDDEN,
+        "MissingAuthenticationTokenException",
+        r#"{"message":"Missing Authentication Token"}"#,
+        what,
+    );
+}
+
+/// An API Gateway error response, byte for byte: no other header than these four.
+fn assert_api_gateway_error(
+    reply: &Reply,
+    status: StatusCode,
+    error_type: &str,
+    body: &str,
+    what: &str,
+) {
+    assert_eq!(reply.status, status, "{what}: {}", reply.body);
     assert_eq!(reply.body, body, "{what}");
     assert_eq!(reply.header("content-type"), "application/json", "{what}");
-    assert_eq!(
-        reply.header("x-amzn-ErrorType"),
-        "UnauthorizedException",
-        "{what}"
-    );
+    assert_eq!(reply.header("x-amzn-ErrorType"), error_type, "{what}");
     assert_eq!(
         header_names(&reply.headers),
         ["content-length", "content-type", "date", "x-amzn-errortype"],
@@ -269,7 +288,7 @@ async fn gateway_serves_the_shipped_export_as_api_gateway_would() {
         (Method::GET, "/"),
     ] {
         let reply = send(&http, method.clone(), &gateway.url(path), Some(&id), &[]).await;
-        assert_api_gateway_401(&reply, UNAUTHORIZED, &format!("unlisted {method} {path}"));
+        assert_api_gateway_403(&reply, &format!("unlisted {method} {path}"));
     }
 
     // Without GATEWAY_CORS_ORIGIN: no CORS headers, and a preflight is just
@@ -290,7 +309,7 @@ async fn gateway_serves_the_shipped_export_as_api_gateway_would() {
         &preflight,
     )
     .await;
-    assert_api_gateway_401(&reply, UNAUTHORIZED, "preflight without CORS");
+    assert_api_gateway_403(&reply, "preflight without CORS");
 
     // Ctrl-C stops it cleanly.
     #[cfg(unix)]

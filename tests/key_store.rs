@@ -405,3 +405,144 @@ async fn inline_seed_and_generation() {
     assert_eq!(send_token(&layer, &b.id_token().sign()).await.status, 200);
     let _ = Arc::new(());
 }
+
+/// Issue: the refetch for an unknown kid ran inside the request's future, so a
+/// client that hung up cancelled it while the rate-limit slot stayed used, and a
+/// key published meanwhile got 401s. Over real TCP: an axum server with the
+/// layer, a slow key endpoint, a client that sends an unknown kid and hangs up.
+#[tokio::test]
+async fn a_client_that_hangs_up_on_an_unknown_kid_cannot_block_a_rotated_key() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tower_cognito::testing::JwksServer as SlowJwks;
+
+    let old = TestIssuer::new(POOL);
+    let new = TestIssuer::new(POOL);
+    let stranger = TestIssuer::new(POOL);
+    let jwks = SlowJwks::start(&[&old]).await.unwrap();
+    let layer = CognitoAuthLayer::builder()
+        .user_pool(POOL)
+        .jwks_endpoint(jwks.base_url())
+        .unknown_kid_rate_limit(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    layer.key_store().load().await.unwrap();
+    assert_eq!(jwks.requests(), 1);
+
+    let app = axum::Router::new()
+        .route("/pets", axum::routing::get(|| async { "ok" }))
+        .layer(layer.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // The key endpoint becomes slow; a client sends a kid the pool does not
+    // have, waits until the layer's fetch has reached the endpoint, hangs up.
+    jwks.set_delay(Duration::from_millis(2500));
+    let mut attacker = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /pets HTTP/1.1\r\nhost: {addr}\r\nauthorization: {}\r\n\r\n",
+        stranger.id_token().sign()
+    );
+    attacker.write_all(request.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    while jwks.requests() < 2 && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(jwks.requests(), 2, "the unknown kid must cause one fetch");
+    attacker.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    let _ = attacker.read_to_end(&mut rest).await;
+    drop(attacker);
+    // Give the server time to notice the hang-up and drop the request.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // The pool rotates in a new key while that fetch is still under way.
+    jwks.publish(&[&old, &new]);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("http://{addr}/pets"))
+        .header("authorization", new.id_token().sign())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the rotated-in key must pass");
+    assert_eq!(res.text().await.unwrap(), "ok");
+    assert_eq!(
+        jwks.requests(),
+        2,
+        "the second miss must share the fetch under way"
+    );
+    let status = layer.key_store().status();
+    assert!(status.pools[0].kids.contains(&new.key_id().to_owned()));
+    assert_eq!(status.pools[0].fetches, 2);
+
+    // The rate limit now holds: another unknown kid is refused without a fetch.
+    let res = client
+        .get(format!("http://{addr}/pets"))
+        .header("authorization", stranger.id_token().sign())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(jwks.requests(), 2);
+    server.abort();
+}
+
+/// The unknown-kid rate limit counts from when a fetch completed: misses during
+/// a slow fetch share it, and the limit runs from its end, not its start. The
+/// fetch takes 4 s and the limit is 3 s, so a miss right after the fetch is
+/// past the limit counted from the start and inside it counted from the end,
+/// with seconds of slack for a loaded machine.
+#[tokio::test]
+async fn the_unknown_kid_rate_limit_counts_from_the_completed_fetch() {
+    use tower_cognito::testing::JwksServer as SlowJwks;
+
+    let known = TestIssuer::new(POOL);
+    let jwks = SlowJwks::start(&[&known]).await.unwrap();
+    let layer = CognitoAuthLayer::builder()
+        .user_pool(POOL)
+        .jwks_endpoint(jwks.base_url())
+        .unknown_kid_rate_limit(Duration::from_secs(3))
+        .fetch_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    layer.key_store().load().await.unwrap();
+    jwks.set_delay(Duration::from_secs(4));
+
+    let started = std::time::Instant::now();
+    let first = {
+        let (layer, token) = (layer.clone(), TestIssuer::new(POOL).id_token().sign());
+        tokio::spawn(async move { send_token(&layer, &token).await.kind() })
+    };
+    while jwks.requests() < 2 && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(jwks.requests(), 2);
+    // During the fetch: this miss waits for it rather than fetching again.
+    let second = send_token(&layer, &TestIssuer::new(POOL).id_token().sign()).await;
+    assert_eq!(second.kind(), RejectionKind::UnknownKeyId);
+    assert!(started.elapsed() >= Duration::from_secs(4));
+    assert_eq!(first.await.unwrap(), RejectionKind::UnknownKeyId);
+    assert_eq!(jwks.requests(), 2, "misses during a fetch share it");
+    assert_eq!(layer.key_store().status().pools[0].fetches, 2);
+
+    // Over 3 s after the fetch started but within 3 s of its end: limited.
+    let limited = send_token(&layer, &TestIssuer::new(POOL).id_token().sign()).await;
+    assert_eq!(limited.kind(), RejectionKind::UnknownKeyId);
+    assert_eq!(
+        jwks.requests(),
+        2,
+        "the limit runs from the completed fetch"
+    );
+
+    // Past the limit from the fetch's end, a miss fetches again.
+    jwks.set_delay(Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let again = send_token(&layer, &TestIssuer::new(POOL).id_token().sign()).await;
+    assert_eq!(again.kind(), RejectionKind::UnknownKeyId);
+    assert_eq!(jwks.requests(), 3);
+}

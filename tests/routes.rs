@@ -97,6 +97,7 @@ fn scoped(issuer: &TestIssuer, scopes: &[&str]) -> String {
 }
 
 const UNAUTHORIZED: &str = r#"{"message":"Unauthorized"}"#;
+const MISSING_TOKEN: &str = r#"{"message":"Missing Authentication Token"}"#;
 
 #[tokio::test]
 async fn imported_table_decides_every_kind_of_route() {
@@ -106,6 +107,7 @@ async fn imported_table_decides_every_kind_of_route() {
     let staff_id = staff().id_token().sign();
     let ok = |route: &str, claims: bool| (StatusCode::OK, format!("{route} claims={claims}"));
     let denied = (StatusCode::UNAUTHORIZED, UNAUTHORIZED.to_owned());
+    let unlisted = (StatusCode::FORBIDDEN, MISSING_TOKEN.to_owned());
 
     // Public: no token work at all, even with a garbage token.
     assert_eq!(
@@ -181,16 +183,22 @@ async fn imported_table_decides_every_kind_of_route() {
     );
 
     // Unlisted: unknown path, known path with another method, the parent of a
-    // greedy route. Denied even with a valid token.
-    assert_eq!(send(&app, Method::GET, "/nothing", Some(&id)).await, denied);
-    assert_eq!(send(&app, Method::DELETE, "/pets", Some(&id)).await, denied);
+    // greedy route. Denied even with a valid token, as API Gateway does.
+    assert_eq!(
+        send(&app, Method::GET, "/nothing", Some(&id)).await,
+        unlisted
+    );
+    assert_eq!(
+        send(&app, Method::DELETE, "/pets", Some(&id)).await,
+        unlisted
+    );
     assert_eq!(
         send(&app, Method::HEAD, "/health", None).await.0,
-        StatusCode::UNAUTHORIZED
+        StatusCode::FORBIDDEN
     );
     assert_eq!(
         send(&app, Method::GET, "/admin", Some(&staff_admin)).await,
-        denied
+        unlisted
     );
 }
 
@@ -273,8 +281,12 @@ async fn unlisted_route_policy_is_configurable() {
         .oneshot(http::Request::get("/x").body(Body::empty()).unwrap())
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(res.headers()["x-amzn-errortype"], "UnauthorizedException");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(
+        res.headers()["x-amzn-errortype"],
+        "MissingAuthenticationTokenException"
+    );
     assert_eq!(
         res.extensions().get::<AuthError>().map(AuthError::kind),
         Some(RejectionKind::UnlistedRoute)
@@ -325,8 +337,8 @@ async fn skipped_operations_are_denied_never_public() {
         StatusCode::OK
     );
     assert_eq!(
-        send(&app, Method::POST, "/orders", Some(&id)).await.0,
-        StatusCode::UNAUTHORIZED
+        send(&app, Method::POST, "/orders", Some(&id)).await,
+        (StatusCode::FORBIDDEN, MISSING_TOKEN.to_owned())
     );
 
     // A skipped method next to a public any-method on the same path.
@@ -353,8 +365,8 @@ async fn skipped_operations_are_denied_never_public() {
     .expect("layer");
     let app = Router::new().fallback(echo).layer(layer);
     assert_eq!(
-        send(&app, Method::GET, "/p", Some(&id)).await.0,
-        StatusCode::UNAUTHORIZED
+        send(&app, Method::GET, "/p", Some(&id)).await,
+        (StatusCode::FORBIDDEN, MISSING_TOKEN.to_owned())
     );
     assert_eq!(
         send(&app, Method::POST, "/p", None).await,
@@ -739,9 +751,13 @@ async fn imported_table_over_loopback() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 401);
-    assert_eq!(res.headers()["x-amzn-errortype"], "UnauthorizedException");
-    assert_eq!(res.text().await.unwrap(), UNAUTHORIZED);
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(
+        res.headers()["x-amzn-errortype"],
+        "MissingAuthenticationTokenException"
+    );
+    assert_eq!(res.text().await.unwrap(), MISSING_TOKEN);
 
     let res = client
         .post(url("/pets"))

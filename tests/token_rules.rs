@@ -659,7 +659,7 @@ async fn grpc_requests_get_grpc_replies() {
     let layer = scoped_layer();
     let i = issuer();
     let grpc = |t: String| async move {
-        send(
+        send_http2(
             &scoped_layer(),
             &[
                 ("content-type", "application/grpc+proto"),
@@ -687,7 +687,7 @@ async fn grpc_requests_get_grpc_replies() {
     assert!(out.headers.get("grpc-status").is_none());
     // Off: gRPC requests get the HTTP responses.
     let plain = seeded().grpc_replies(false).build().unwrap();
-    let out = send(&plain, &[("content-type", "application/grpc")]).await;
+    let out = send_http2(&plain, &[("content-type", "application/grpc")]).await;
     assert_unauthorized(&out);
 }
 

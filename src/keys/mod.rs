@@ -2,13 +2,15 @@
 //! [`ArcSwap`] snapshot that requests read without a lock.
 //!
 //! A background task refreshes every pool on an interval (and retries failing
-//! pools sooner); an unknown `kid` triggers a refresh that concurrent misses
-//! share and that is rate-limited per pool. A failed fetch keeps the last good
+//! pools sooner); an unknown `kid` triggers a refresh that runs in a task of its
+//! own, that concurrent misses share and that is rate-limited per pool (see
+//! `miss.rs`). A failed fetch keeps the last good
 //! keys. The task ends when the last [`KeyStore`] handle (every layer clone holds
 //! one) is dropped.
 
 mod fetch;
 mod jwks;
+mod miss;
 
 use crate::error::ConfigError;
 use arc_swap::ArcSwap;
@@ -46,15 +48,15 @@ struct PoolEntry {
     issuer: Box<str>,
     jwks_url: Box<str>,
     keys: ArcSwap<PoolKeys>,
-    /// Serialises fetches of this pool: a miss that arrives during a fetch waits
-    /// for it and then looks again, so concurrent misses share one fetch. Holds
-    /// when a miss last caused a fetch, for the rate limit.
-    fetch_gate: tokio::sync::Mutex<Option<Instant>>,
-    /// When a miss last caused a fetch, in ms since the store's epoch plus one
-    /// (0: never): lets a request see the rate limit without the gate.
+    /// Serialises fetches of this pool (background, `load`, misses).
+    fetch_gate: tokio::sync::Mutex<()>,
+    /// When a miss-caused fetch last completed, in ms since the store's epoch
+    /// plus one (0: never): the rate limit, readable without a lock.
     last_miss_fetch: AtomicU64,
     /// A miss-caused fetch is under way: later misses wait for it.
     miss_fetching: AtomicBool,
+    /// The miss-caused fetch under way, if any: its completion signal.
+    miss_inflight: Mutex<Option<miss::Done>>,
     status: Mutex<StatusInner>,
 }
 
@@ -208,9 +210,10 @@ impl KeyStore {
                 issuer: p.issuer,
                 jwks_url: p.jwks_url,
                 keys: ArcSwap::from_pointee(PoolKeys::default()),
-                fetch_gate: tokio::sync::Mutex::new(None),
+                fetch_gate: tokio::sync::Mutex::new(()),
                 last_miss_fetch: AtomicU64::new(0),
                 miss_fetching: AtomicBool::new(false),
+                miss_inflight: Mutex::new(None),
                 status: Mutex::new(StatusInner::default()),
             })
             .collect();
@@ -330,18 +333,14 @@ impl KeyStore {
     #[inline]
     pub(crate) fn miss_may_fetch(&self, slot: usize) -> bool {
         let pool = &self.inner.pools[slot];
-        if pool.miss_fetching.load(Ordering::Acquire) {
-            return true;
-        }
-        let last = pool.last_miss_fetch.load(Ordering::Acquire);
-        let since = (self.inner.millis() + 1).saturating_sub(last);
-        last == 0 || u128::from(since) >= self.inner.settings.miss_rate_limit.as_millis()
+        pool.miss_fetching.load(Ordering::Acquire) || self.inner.miss_allowed(pool)
     }
 
     /// Called when `kid` is not in the pool's snapshot: refreshes the pool unless
-    /// another request just did (sharing its fetch) or the rate limit holds.
+    /// the rate limit holds, sharing a fetch already under way. The fetch runs
+    /// in a task of its own, so dropping this future does not cancel it.
     pub(crate) async fn refresh_for_miss(&self, slot: usize, kid: &str) -> MissOutcome {
-        self.inner.refresh_for_miss(slot, kid).await
+        miss::refresh_for_miss(&self.inner, slot, kid).await
     }
 
     /// A snapshot of every pool's state.
@@ -446,41 +445,12 @@ impl StoreInner {
         self.fetch_locked(slot).await
     }
 
-    async fn refresh_for_miss(&self, slot: usize, kid: &str) -> MissOutcome {
-        let entry = &self.pools[slot];
-        let outcome = |keys: &PoolKeys| {
-            if keys.keys.contains_key(kid) {
-                MissOutcome::Found
-            } else if keys.loaded {
-                MissOutcome::UnknownKid
-            } else {
-                MissOutcome::Unavailable
-            }
-        };
-        let mut gate = entry.fetch_gate.lock().await;
-        // Someone may have fetched while we waited for the gate.
-        let now = outcome(&entry.keys.load());
-        if now == MissOutcome::Found {
-            return now;
-        }
-        if gate.is_some_and(|last| last.elapsed() < self.settings.miss_rate_limit) {
-            return now;
-        }
-        *gate = Some(Instant::now());
-        entry.miss_fetching.store(true, Ordering::Release);
-        entry
-            .last_miss_fetch
-            .store(self.millis() + 1, Ordering::Release);
-        // Cleared even if this future is dropped mid-fetch.
-        struct Clear<'a>(&'a AtomicBool);
-        impl Drop for Clear<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Ordering::Release);
-            }
-        }
-        let _clear = Clear(&entry.miss_fetching);
-        let _ = self.fetch_locked(slot).await;
-        outcome(&entry.keys.load())
+    /// Whether the rate limit lets a miss cause a fetch now: no miss-caused
+    /// fetch completed within the limit.
+    fn miss_allowed(&self, pool: &PoolEntry) -> bool {
+        let last = pool.last_miss_fetch.load(Ordering::Acquire);
+        let since = (self.millis() + 1).saturating_sub(last);
+        last == 0 || u128::from(since) >= self.settings.miss_rate_limit.as_millis()
     }
 
     fn millis(&self) -> u64 {

@@ -16,12 +16,17 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-/// What every connection reads: the documents by pool ID and a hit counter.
+/// What every connection reads: the documents by pool ID, counters and the
+/// answer delay.
 #[derive(Default)]
 struct Shared {
     documents: RwLock<HashMap<String, Bytes>>,
     hits: AtomicU64,
+    requests: AtomicU64,
+    /// Nanoseconds each answer waits before the documents are read.
+    delay_nanos: AtomicU64,
 }
 
 impl Shared {
@@ -176,6 +181,40 @@ impl JwksServer {
     pub fn hits(&self) -> u64 {
         self.shared.hits.load(Ordering::Relaxed)
     }
+
+    /// How many requests arrived so far, answered or not (a slow answer counts
+    /// here as soon as its request is read, in [`hits`](Self::hits) once sent).
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Makes every later answer wait `delay` before it reads the published
+    /// documents, as a slow key endpoint would: a document published during
+    /// the wait is the one served. `Duration::ZERO` (the default) answers at
+    /// once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_cognito::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let issuer = TestIssuer::new("us-east-1_SlOw1");
+    /// let server = issuer.serve_jwks().await?;
+    /// server.set_delay(Duration::from_millis(50));
+    /// let started = std::time::Instant::now();
+    /// let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    /// let fetched = client.get(server.jwks_url("us-east-1_SlOw1")).send().await.unwrap();
+    /// assert_eq!(fetched.status(), 200);
+    /// assert!(started.elapsed() >= Duration::from_millis(50));
+    /// assert_eq!((server.requests(), server.hits()), (1, 1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_delay(&self, delay: Duration) {
+        let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+        self.shared.delay_nanos.store(nanos, Ordering::Relaxed);
+    }
 }
 
 impl Drop for JwksServer {
@@ -203,8 +242,15 @@ async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
         let shared = Arc::clone(&shared);
         connections.spawn(async move {
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let res = shared.answer(&req);
-                async move { Ok::<_, Infallible>(res) }
+                let shared = Arc::clone(&shared);
+                async move {
+                    shared.requests.fetch_add(1, Ordering::Relaxed);
+                    let delay = shared.delay_nanos.load(Ordering::Relaxed);
+                    if delay > 0 {
+                        tokio::time::sleep(Duration::from_nanos(delay)).await;
+                    }
+                    Ok::<_, Infallible>(shared.answer(&req))
+                }
             });
             // A client that goes away mid-request is not our concern.
             let _ = hyper::server::conn::http1::Builder::new()

@@ -248,9 +248,31 @@ pub async fn send(layer: &CognitoAuthLayer, headers: &[(&str, &str)]) -> Outcome
     send_values(layer, headers).await
 }
 
+/// [`send`] as an HTTP/2 request (gRPC replies need one).
+pub async fn send_http2(layer: &CognitoAuthLayer, headers: &[(&str, &str)]) -> Outcome {
+    let headers = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(v).unwrap(),
+            )
+        })
+        .collect();
+    send_version(layer, http::Version::HTTP_2, headers).await
+}
+
 /// [`send`] with header values given as bytes (non-UTF-8, tabs...).
 pub async fn send_values(
     layer: &CognitoAuthLayer,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+) -> Outcome {
+    send_version(layer, http::Version::HTTP_11, headers).await
+}
+
+async fn send_version(
+    layer: &CognitoAuthLayer,
+    version: http::Version,
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
 ) -> Outcome {
     let seen: Arc<Mutex<Option<CognitoClaims>>> = Arc::default();
@@ -264,7 +286,7 @@ pub async fn send_values(
             )))
         }
     });
-    let mut req = Request::builder().uri("/pets");
+    let mut req = Request::builder().uri("/pets").version(version);
     for (k, v) in headers {
         req = req.header(k, v);
     }
