@@ -332,3 +332,23 @@ fn stage_variable_fixture_imports_when_variable_is_given() {
     let import = import_with("bad-stage-variable.json", &options).expect("import");
     assert_eq!(import.authorizers[0].provider_arns, [POOL1]);
 }
+
+#[test]
+fn an_unbalanced_token_validation_is_refused_not_widened() {
+    // `client1)|(.*` anchored without a check is `^(?:client1)|(.*)$`: every aud.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&fixture("petstore-oas30.json")).expect("fixture");
+    doc["components"]["securitySchemes"]["MyUserPool"]["x-amazon-apigateway-authorizer"]
+        ["identityValidationExpression"] = "client1)|(.*".into();
+    let builder = tower_cognito::CognitoAuthLayer::builder()
+        .openapi(&doc.to_string(), &ImportOptions::new())
+        .expect("the import itself keeps the expression");
+    match builder.build() {
+        Err(tower_cognito::ConfigError::InvalidTokenValidation { expression, reason }) => {
+            assert_eq!(expression, "client1)|(.*");
+            assert!(reason.contains("unopened group"), "{reason}");
+        }
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(_) => panic!("an expression escaping its anchors was accepted"),
+    }
+}
