@@ -118,6 +118,8 @@ use serde_json::{Map, Value};
 
 use crate::route_table;
 
+mod load;
+
 /// API Gateway's any-method operation key.
 const ANY_METHOD_KEY: &str = "x-amazon-apigateway-any-method";
 /// Cognito authorizer extension key.
@@ -206,7 +208,7 @@ pub struct SkippedRoute {
 }
 
 /// Settings for [`OpenApiImport::parse`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ImportOptions {
     /// Values for `${stageVariables.NAME}` in `providerARNs`.
@@ -214,12 +216,54 @@ pub struct ImportOptions {
     /// Leave out (instead of failing on) methods that use a non-Cognito
     /// authorizer. Skipped methods are not made public.
     pub skip_unsupported_authorizers: bool,
+    /// Longest document read, in bytes; default 10 MiB.
+    pub max_document_bytes: usize,
+    /// Most nodes a YAML document may expand to, each use of an alias
+    /// counting its whole anchored value again; default 250,000 (a YAML
+    /// document of a few megabytes; about 25 MB once parsed). JSON has no
+    /// aliases: its size is its bound.
+    pub max_yaml_nodes: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            stage_variables: HashMap::new(),
+            skip_unsupported_authorizers: false,
+            max_document_bytes: 10 * 1024 * 1024,
+            max_yaml_nodes: 250_000,
+        }
+    }
 }
 
 impl ImportOptions {
-    /// Default options: no stage variables, unsupported authorizers are errors.
+    /// Default options: no stage variables, unsupported authorizers are
+    /// errors, documents up to 10 MiB and YAML up to 250,000 nodes.
+    ///
+    /// ```
+    /// use tower_cognito::openapi::{ImportOptions, OpenApiImport};
+    ///
+    /// let options = ImportOptions::new().max_document_bytes(64);
+    /// let long = format!("openapi: 3.0.1\npaths: {{}}\n# {}\n", "x".repeat(64));
+    /// let err = OpenApiImport::parse(&long, &options).unwrap_err();
+    /// assert!(err.message().contains("max_document_bytes"));
+    /// ```
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets [`ImportOptions::max_document_bytes`].
+    #[must_use]
+    pub fn max_document_bytes(mut self, bytes: usize) -> Self {
+        self.max_document_bytes = bytes;
+        self
+    }
+
+    /// Sets [`ImportOptions::max_yaml_nodes`].
+    #[must_use]
+    pub fn max_yaml_nodes(mut self, nodes: usize) -> Self {
+        self.max_yaml_nodes = nodes;
+        self
     }
 
     /// Sets one stage variable.
@@ -341,39 +385,25 @@ enum Security {
 }
 
 impl OpenApiImport {
-    /// Parses and imports a document. JSON is tried first when the text starts
-    /// with `{` (a YAML flow mapping also does, so YAML is tried next); anything
-    /// else is read as YAML (which includes JSON).
+    /// Parses and imports a document. A text that starts with `{` or `[`
+    /// (after white space and a byte order mark) is read as JSON only, with no
+    /// second try as YAML; anything else is read as YAML. A YAML document
+    /// written in flow style (`{openapi: 3.0.1, ...}`) is read as YAML when it
+    /// starts with `---`.
+    ///
+    /// The import is bounded, so a reload cannot take the process down: a
+    /// document longer than [`ImportOptions::max_document_bytes`], YAML that
+    /// expands (aliases counted each time they are used) to more than
+    /// [`ImportOptions::max_yaml_nodes`] nodes, or YAML flow collections
+    /// nested deeper than 128 levels, are errors before anything is built.
     pub fn parse(document: &str, options: &ImportOptions) -> Result<Self, ImportError> {
-        let value = load(document)?;
+        let value = load::load(document, options)?;
         Importer {
             options,
             warnings: Vec::new(),
         }
         .import(&value)
     }
-}
-
-fn load(document: &str) -> Result<Value, ImportError> {
-    let text = document.strip_prefix('\u{feff}').unwrap_or(document);
-    if text.trim_start().starts_with('{') {
-        return match serde_json::from_str(text) {
-            Ok(value) => Ok(value),
-            Err(json) => {
-                load_yaml(text).map_err(|_| ImportError::new("", format!("invalid JSON: {json}")))
-            }
-        };
-    }
-    load_yaml(text)
-}
-
-fn load_yaml(text: &str) -> Result<Value, ImportError> {
-    let invalid = |e: &dyn fmt::Display| ImportError::new("", format!("invalid YAML: {e}"));
-    let mut yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| invalid(&e))?;
-    // Hand-written YAML uses `<<` merge keys; resolve them like most tools do.
-    yaml.apply_merge().map_err(|e| invalid(&e))?;
-    // Non-string keys (`200:` response codes) become strings here.
-    serde_json::to_value(yaml).map_err(|e| invalid(&e))
 }
 
 struct Importer<'o> {
