@@ -37,9 +37,16 @@
 //!   Gateway resource paths. `basePath` (2.0) and `servers` (3.x) are ignored: the
 //!   paths are matched as the service sees them, without a stage prefix.
 //!
-//! Methods protected by anything else (a Lambda `token`/`request` authorizer, IAM
-//! `awsSigv4`, a plain `apiKey` scheme) are errors, unless
-//! [`ImportOptions::skip_unsupported_authorizers`] is set. Then they are left out
+//! Methods protected by anything else are errors: a Lambda `token`/`request`
+//! authorizer, IAM `awsSigv4`, a plain `apiKey` scheme (an API key, even next
+//! to a Cognito scheme), or an `x-amazon-apigateway-auth` whose `type` is not
+//! `NONE` (`AWS_IAM`, `CUSTOM`, or `COGNITO_USER_POOLS` without a Cognito scheme
+//! in `security`), on the operation or, for operations with neither their own
+//! nor a `security`, at the root (with a warning: API Gateway documents it on
+//! operations). The
+//! layer checks no API keys, so a root-level `x-amazon-apigateway-api-key-source`
+//! is warned about. Unless [`ImportOptions::skip_unsupported_authorizers`] is
+//! set: then such methods are left out
 //! of [`OpenApiImport::routes`], listed in [`OpenApiImport::skipped`] and warned
 //! about. **A skipped method never becomes public through the import**:
 //! [`CognitoAuthBuilder::openapi`](crate::CognitoAuthBuilder::openapi) adds it
@@ -124,6 +131,10 @@ mod load;
 const ANY_METHOD_KEY: &str = "x-amazon-apigateway-any-method";
 /// Cognito authorizer extension key.
 const AUTHORIZER_KEY: &str = "x-amazon-apigateway-authorizer";
+/// A method's (or, here, the API's) authorization type: `NONE`, `AWS_IAM`...
+const AUTH_KEY: &str = "x-amazon-apigateway-auth";
+/// Where API keys come from (`HEADER`, `AUTHORIZER`); the layer checks none.
+const API_KEY_SOURCE_KEY: &str = "x-amazon-apigateway-api-key-source";
 /// API Gateway allows at most this many user pools per authorizer.
 const MAX_PROVIDER_ARNS: usize = 1000;
 
@@ -193,7 +204,8 @@ pub enum RouteAuth {
     },
 }
 
-/// A method left out of the import because its authorizer is not a Cognito one.
+/// A method left out of the import because its authorization is not a Cognito
+/// user pool authorizer the layer can enforce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SkippedRoute {
@@ -201,8 +213,12 @@ pub struct SkippedRoute {
     pub method: Option<Method>,
     /// The path template as written.
     pub path: String,
-    /// The security scheme the operation names.
+    /// The security scheme the operation names; empty when it names none
+    /// (protected by `x-amazon-apigateway-auth` alone).
     pub scheme: String,
+    /// Why the method is skipped, e.g. "`x-amazon-apigateway-auth` type
+    /// `AWS_IAM` is IAM authorization".
+    pub reason: String,
     /// JSON pointer of the operation.
     pub pointer: String,
 }
@@ -381,7 +397,14 @@ enum Scheme {
 /// An operation's `security`, resolved.
 enum Security {
     Route(RouteAuth),
-    Skip { scheme: String },
+    Skip { scheme: String, reason: String },
+}
+
+/// An `x-amazon-apigateway-auth` type other than `NONE`, and where it is.
+#[derive(Clone)]
+struct AuthType {
+    name: String,
+    pointer: String,
 }
 
 impl OpenApiImport {
@@ -401,6 +424,7 @@ impl OpenApiImport {
         Importer {
             options,
             warnings: Vec::new(),
+            root_auth: None,
         }
         .import(&value)
     }
@@ -409,6 +433,8 @@ impl OpenApiImport {
 struct Importer<'o> {
     options: &'o ImportOptions,
     warnings: Vec<ImportWarning>,
+    /// A root-level `x-amazon-apigateway-auth`, for operations without their own.
+    root_auth: Option<AuthType>,
 }
 
 impl Importer<'_> {
@@ -466,6 +492,23 @@ impl Importer<'_> {
                     kinds.insert(name.as_str(), Scheme::Unsupported(describe_scheme(scheme)));
                 }
             }
+        }
+
+        self.root_auth = auth_type(root.get(AUTH_KEY), &child("", AUTH_KEY))?;
+        if let Some(auth) = &self.root_auth {
+            let message = format!(
+                "root-level `{AUTH_KEY}` type `{}`: applied to every operation with \
+                 neither its own nor a `security`, so none of them is public",
+                auth.name
+            );
+            self.warn(auth.pointer.clone(), message);
+        }
+        if root.contains_key(API_KEY_SOURCE_KEY) {
+            self.warn(
+                child("", API_KEY_SOURCE_KEY),
+                "the layer checks no API keys: methods that require one (a `security` \
+                 naming an apiKey scheme) are refused, or skipped and denied",
+            );
         }
 
         if let Some(security) = root.get("security") {
@@ -688,7 +731,16 @@ impl Importer<'_> {
             };
             let op_ptr = child(&pointer, key);
             let operation = expect_object(operation, &op_ptr)?;
-            match self.security(operation, &op_ptr, schemes)? {
+            let security = self.security(operation, &op_ptr, schemes)?;
+            let own_auth = auth_type(operation.get(AUTH_KEY), &child(&op_ptr, AUTH_KEY))?;
+            // The root's type stands in for a missing `security` only: an
+            // operation naming its authorizer has chosen it.
+            let auth = match (operation.get(AUTH_KEY), &security) {
+                (Some(_), _) => own_auth,
+                (None, Security::Route(RouteAuth::Public)) => self.root_auth.clone(),
+                (None, _) => None,
+            };
+            match self.with_auth_type(security, auth)? {
                 Security::Route(auth) => {
                     any_method_public |= method.is_none() && auth == RouteAuth::Public;
                     routes.push(ImportedRoute {
@@ -698,18 +750,19 @@ impl Importer<'_> {
                         pointer: op_ptr,
                     });
                 }
-                Security::Skip { scheme } => {
+                Security::Skip { scheme, reason } => {
                     self.warn(
                         &op_ptr,
                         format!(
-                            "skipped: security scheme `{scheme}` is not a Cognito user pool \
-                             authorizer; the layer denies this method"
+                            "skipped: {reason}, not a Cognito user pool authorizer; the \
+                             layer denies this method"
                         ),
                     );
                     skipped_here.push(SkippedRoute {
                         method,
                         path: path.to_owned(),
                         scheme,
+                        reason,
                         pointer: op_ptr,
                     });
                 }
@@ -749,6 +802,23 @@ impl Importer<'_> {
                 ))
             }
         };
+        // API Gateway writes an API key next to an authorizer as a second
+        // scheme (AND) or requirement (OR): any unsupported scheme among them
+        // makes the method one the layer cannot enforce.
+        if self.options.skip_unsupported_authorizers {
+            let names = requirements
+                .iter()
+                .filter_map(Value::as_object)
+                .flat_map(|r| r.keys());
+            for name in names {
+                if let Some(Scheme::Unsupported(what)) = schemes.get(name.as_str()) {
+                    return Ok(Security::Skip {
+                        scheme: name.clone(),
+                        reason: format!("security scheme `{name}` is {what}"),
+                    });
+                }
+            }
+        }
         let requirement = match requirements.as_slice() {
             [] => return Ok(Security::Route(RouteAuth::Public)),
             [one] => one,
@@ -817,6 +887,7 @@ impl Importer<'_> {
                 if self.options.skip_unsupported_authorizers {
                     Ok(Security::Skip {
                         scheme: name.clone(),
+                        reason: format!("security scheme `{name}` is {what}"),
                     })
                 } else {
                     Err(ImportError::new(
@@ -835,6 +906,71 @@ impl Importer<'_> {
             )),
         }
     }
+}
+
+impl Importer<'_> {
+    /// Applies an `x-amazon-apigateway-auth` type to a resolved `security`:
+    /// `NONE` (or none) changes nothing; `COGNITO_USER_POOLS` needs a Cognito
+    /// scheme in `security` (the pools are there); any other type (`AWS_IAM`,
+    /// `CUSTOM`...) is an authorization the layer cannot enforce, so the
+    /// method is never public: an error, or skipped and denied.
+    fn with_auth_type(
+        &self,
+        security: Security,
+        auth: Option<AuthType>,
+    ) -> Result<Security, ImportError> {
+        let Some(auth) = auth else {
+            return Ok(security);
+        };
+        let cognito = auth.name.eq_ignore_ascii_case("COGNITO_USER_POOLS");
+        let scheme = match security {
+            Security::Skip { .. } => return Ok(security),
+            Security::Route(RouteAuth::Authorizer { .. }) if cognito => return Ok(security),
+            Security::Route(RouteAuth::Authorizer { name, .. }) => name,
+            Security::Route(RouteAuth::Public) => String::new(),
+        };
+        let what = if cognito {
+            "has no Cognito scheme in `security` to name its user pools"
+        } else if auth.name.eq_ignore_ascii_case("AWS_IAM") {
+            "is IAM authorization"
+        } else if auth.name.eq_ignore_ascii_case("CUSTOM") {
+            "is a Lambda authorizer"
+        } else {
+            "is an authorization type the layer does not know"
+        };
+        let place = if auth.pointer.starts_with("/paths/") {
+            ""
+        } else {
+            "root-level "
+        };
+        let reason = format!("{place}`{AUTH_KEY}` type `{}` {what}", auth.name);
+        if self.options.skip_unsupported_authorizers {
+            return Ok(Security::Skip { scheme, reason });
+        }
+        Err(ImportError::new(
+            auth.pointer,
+            format!(
+                "{reason}, not a Cognito user pool authorizer (set \
+                 skip_unsupported_authorizers to leave such methods out)"
+            ),
+        ))
+    }
+}
+
+/// Reads an `x-amazon-apigateway-auth` value: `None` when absent or `NONE`.
+fn auth_type(value: Option<&Value>, pointer: &str) -> Result<Option<AuthType>, ImportError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let obj = expect_object(value, pointer)?;
+    let name = required_str(obj, pointer, "type")?;
+    if name.eq_ignore_ascii_case("NONE") {
+        return Ok(None);
+    }
+    Ok(Some(AuthType {
+        name: name.to_owned(),
+        pointer: pointer.to_owned(),
+    }))
 }
 
 /// Sort key: path, then method name, with `ANY` last.

@@ -31,7 +31,10 @@ fn deep_flow() -> String {
 
 /// A million nested JSON objects (5 MB), which YAML would also read.
 fn deep_json() -> String {
-    format!("{{\"openapi\": \"3.0.1\", \"paths\": {}", "{\"a\":".repeat(1_000_000))
+    format!(
+        "{{\"openapi\": \"3.0.1\", \"paths\": {}",
+        "{\"a\":".repeat(1_000_000)
+    )
 }
 
 /// Imports `text`, checks that it is refused within the time and memory

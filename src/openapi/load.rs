@@ -62,7 +62,8 @@ fn invalid_yaml(e: &dyn fmt::Display) -> ImportError {
 }
 
 fn load_yaml(text: &str) -> Result<Value, ImportError> {
-    let mut yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| invalid_yaml(&e))?;
+    let mut yaml: serde_norway::Value =
+        serde_norway::from_str(text).map_err(|e| invalid_yaml(&e))?;
     // Hand-written YAML uses `<<` merge keys; resolve them like most tools do.
     yaml.apply_merge().map_err(|e| invalid_yaml(&e))?;
     // Non-string keys (`200:` response codes) become strings here.
