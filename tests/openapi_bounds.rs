@@ -65,8 +65,8 @@ fn refused(name: &str, text: &str) -> ImportError {
     err
 }
 
-// One test, so that one profiler runs at a time and no other test allocates
-// meanwhile.
+// The only test of this binary, so that one profiler runs at a time and no
+// other test allocates meanwhile.
 #[test]
 fn hostile_documents_are_refused_within_1s_and_100mb() {
     let bomb = alias_bomb();
@@ -84,23 +84,5 @@ fn hostile_documents_are_refused_within_1s_and_100mb() {
 
     let big = format!("openapi: 3.0.1\npaths: {{}}\n#{}\n", " ".repeat(11 << 20));
     let err = refused("11 MiB document", &big);
-    assert!(err.message().contains("max_document_bytes"), "{err}");
-}
-
-#[test]
-fn the_limits_are_settings() {
-    // 20 nodes: the root mapping, 4 keys, `3.0.1`, `{}`, the anchored
-    // sequence (4 nodes) and its two uses (1 + 2 × 4).
-    let small = "openapi: 3.0.1\nx-a: &a [1, 2, 3]\nx-b: [*a, *a]\npaths: {}\n";
-    let enough = ImportOptions::new().max_yaml_nodes(20);
-    OpenApiImport::parse(small, &enough).unwrap_or_else(|e| panic!("{e}"));
-    let tight = ImportOptions::new().max_yaml_nodes(19);
-    let err = OpenApiImport::parse(small, &tight).unwrap_err();
-    assert!(err.message().contains("more than 19 nodes"), "{err}");
-
-    let exact = ImportOptions::new().max_document_bytes(small.len());
-    OpenApiImport::parse(small, &exact).unwrap_or_else(|e| panic!("{e}"));
-    let under = ImportOptions::new().max_document_bytes(small.len() - 1);
-    let err = OpenApiImport::parse(small, &under).unwrap_err();
     assert!(err.message().contains("max_document_bytes"), "{err}");
 }

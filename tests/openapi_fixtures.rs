@@ -563,3 +563,21 @@ async fn an_iam_method_is_denied_by_the_layer() {
     assert_eq!(response.status(), http::StatusCode::UNAUTHORIZED);
     assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+#[test]
+fn import_limits_are_settings() {
+    // 20 nodes: the root mapping, 4 keys, `3.0.1`, `{}`, the anchored
+    // sequence (4 nodes) and its two uses (1 + 2 × 4).
+    let small = "openapi: 3.0.1\nx-a: &a [1, 2, 3]\nx-b: [*a, *a]\npaths: {}\n";
+    let enough = ImportOptions::new().max_yaml_nodes(20);
+    OpenApiImport::parse(small, &enough).unwrap_or_else(|e| panic!("{e}"));
+    let tight = ImportOptions::new().max_yaml_nodes(19);
+    let err = OpenApiImport::parse(small, &tight).unwrap_err();
+    assert!(err.message().contains("more than 19 nodes"), "{err}");
+
+    let exact = ImportOptions::new().max_document_bytes(small.len());
+    OpenApiImport::parse(small, &exact).unwrap_or_else(|e| panic!("{e}"));
+    let under = ImportOptions::new().max_document_bytes(small.len() - 1);
+    let err = OpenApiImport::parse(small, &under).unwrap_err();
+    assert!(err.message().contains("max_document_bytes"), "{err}");
+}
