@@ -54,6 +54,10 @@
 //! `x-amazon-apigateway-any-method` on the same path and a `{proxy+}` above it.
 //! Callers building their own table from an import must do the same.
 //!
+//! The import is bounded (document size, YAML nodes with aliases expanded, YAML
+//! flow nesting; see [`OpenApiImport::parse`]), so reloading a document cannot
+//! take the process down.
+//!
 //! Authorizers come out sorted by name and routes by path and method, whatever
 //! the document's order, so the JSON and YAML spellings of one document give
 //! identical results.

@@ -105,8 +105,8 @@ impl CognitoAuthBuilder {
     /// as the layer's authorizers and route table; see the [`openapi`](crate::openapi)
     /// module for what is read. Import warnings (root-level `security`, skipped
     /// methods...) are logged with `tracing::warn!` and kept in
-    /// [`CognitoAuthLayer::policy_summary`]. Methods skipped because of an
-    /// unsupported authorizer are denied.
+    /// [`CognitoAuthLayer::policy_summary`](crate::CognitoAuthLayer::policy_summary).
+    /// Methods skipped because of an unsupported authorizer are denied.
     ///
     /// To inspect the import first, parse it yourself with
     /// [`OpenApiImport::parse`](crate::openapi::OpenApiImport::parse) and pass
