@@ -37,15 +37,26 @@
 //!   Gateway resource paths. `basePath` (2.0) and `servers` (3.x) are ignored: the
 //!   paths are matched as the service sees them, without a stage prefix.
 //!
-//! Methods protected by anything else (a Lambda `token`/`request` authorizer, IAM
-//! `awsSigv4`, a plain `apiKey` scheme) are errors, unless
-//! [`ImportOptions::skip_unsupported_authorizers`] is set. Then they are left out
+//! Methods protected by anything else are errors: a Lambda `token`/`request`
+//! authorizer, IAM `awsSigv4`, a plain `apiKey` scheme (an API key, even next
+//! to a Cognito scheme), or an `x-amazon-apigateway-auth` whose `type` is not
+//! `NONE` (`AWS_IAM`, `CUSTOM`, or `COGNITO_USER_POOLS` without a Cognito scheme
+//! in `security`), on the operation or, for operations with neither their own
+//! nor a `security`, at the root (with a warning: API Gateway documents it on
+//! operations). The
+//! layer checks no API keys, so a root-level `x-amazon-apigateway-api-key-source`
+//! is warned about. Unless [`ImportOptions::skip_unsupported_authorizers`] is
+//! set: then such methods are left out
 //! of [`OpenApiImport::routes`], listed in [`OpenApiImport::skipped`] and warned
 //! about. **A skipped method never becomes public through the import**:
 //! [`CognitoAuthBuilder::openapi`](crate::CognitoAuthBuilder::openapi) adds it
 //! to the route table as a denied route, which also beats an
 //! `x-amazon-apigateway-any-method` on the same path and a `{proxy+}` above it.
 //! Callers building their own table from an import must do the same.
+//!
+//! The import is bounded (document size, YAML nodes with aliases expanded, YAML
+//! flow nesting; see [`OpenApiImport::parse`]), so reloading a document cannot
+//! take the process down.
 //!
 //! Authorizers come out sorted by name and routes by path and method, whatever
 //! the document's order, so the JSON and YAML spellings of one document give
@@ -114,16 +125,19 @@ use std::collections::HashMap;
 use std::fmt;
 
 use http::Method;
-use serde_json::{Map, Value};
 
-use crate::route_table;
+#[cfg(test)]
+use self::json::child;
+#[cfg(test)]
+use self::scheme::{check_user_pool_arn, substitute_stage_variables, MAX_PROVIDER_ARNS};
+#[cfg(test)]
+use serde_json::Value;
 
-/// API Gateway's any-method operation key.
-const ANY_METHOD_KEY: &str = "x-amazon-apigateway-any-method";
-/// Cognito authorizer extension key.
-const AUTHORIZER_KEY: &str = "x-amazon-apigateway-authorizer";
-/// API Gateway allows at most this many user pools per authorizer.
-const MAX_PROVIDER_ARNS: usize = 1000;
+mod auth_type;
+mod import;
+mod json;
+mod load;
+mod scheme;
 
 /// The result of importing an OpenAPI document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +205,8 @@ pub enum RouteAuth {
     },
 }
 
-/// A method left out of the import because its authorizer is not a Cognito one.
+/// A method left out of the import because its authorization is not a Cognito
+/// user pool authorizer the layer can enforce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SkippedRoute {
@@ -199,14 +214,18 @@ pub struct SkippedRoute {
     pub method: Option<Method>,
     /// The path template as written.
     pub path: String,
-    /// The security scheme the operation names.
+    /// The security scheme the operation names; empty when it names none
+    /// (protected by `x-amazon-apigateway-auth` alone).
     pub scheme: String,
+    /// Why the method is skipped, e.g. "`x-amazon-apigateway-auth` type
+    /// `AWS_IAM` is IAM authorization".
+    pub reason: String,
     /// JSON pointer of the operation.
     pub pointer: String,
 }
 
 /// Settings for [`OpenApiImport::parse`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ImportOptions {
     /// Values for `${stageVariables.NAME}` in `providerARNs`.
@@ -214,12 +233,54 @@ pub struct ImportOptions {
     /// Leave out (instead of failing on) methods that use a non-Cognito
     /// authorizer. Skipped methods are not made public.
     pub skip_unsupported_authorizers: bool,
+    /// Longest document read, in bytes; default 10 MiB.
+    pub max_document_bytes: usize,
+    /// Most nodes a YAML document may expand to, each use of an alias
+    /// counting its whole anchored value again; default 250,000 (a YAML
+    /// document of a few megabytes; about 25 MB once parsed). JSON has no
+    /// aliases: its size is its bound.
+    pub max_yaml_nodes: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            stage_variables: HashMap::new(),
+            skip_unsupported_authorizers: false,
+            max_document_bytes: 10 * 1024 * 1024,
+            max_yaml_nodes: 250_000,
+        }
+    }
 }
 
 impl ImportOptions {
-    /// Default options: no stage variables, unsupported authorizers are errors.
+    /// Default options: no stage variables, unsupported authorizers are
+    /// errors, documents up to 10 MiB and YAML up to 250,000 nodes.
+    ///
+    /// ```
+    /// use tower_cognito::openapi::{ImportOptions, OpenApiImport};
+    ///
+    /// let options = ImportOptions::new().max_document_bytes(64);
+    /// let long = format!("openapi: 3.0.1\npaths: {{}}\n# {}\n", "x".repeat(64));
+    /// let err = OpenApiImport::parse(&long, &options).unwrap_err();
+    /// assert!(err.message().contains("max_document_bytes"));
+    /// ```
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets [`ImportOptions::max_document_bytes`].
+    #[must_use]
+    pub fn max_document_bytes(mut self, bytes: usize) -> Self {
+        self.max_document_bytes = bytes;
+        self
+    }
+
+    /// Sets [`ImportOptions::max_yaml_nodes`].
+    #[must_use]
+    pub fn max_yaml_nodes(mut self, nodes: usize) -> Self {
+        self.max_yaml_nodes = nodes;
+        self
     }
 
     /// Sets one stage variable.
@@ -306,691 +367,21 @@ fn display_located(f: &mut fmt::Formatter<'_>, pointer: &str, message: &str) -> 
     }
 }
 
-/// Appends one reference token to a JSON pointer, escaped per RFC 6901.
-fn child(pointer: &str, token: &str) -> String {
-    let mut out = String::with_capacity(pointer.len() + token.len() + 1);
-    out.push_str(pointer);
-    out.push('/');
-    for c in token.chars() {
-        match c {
-            '~' => out.push_str("~0"),
-            '/' => out.push_str("~1"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Version {
-    Swagger2,
-    OpenApi3,
-}
-
-/// A security scheme as far as operations are concerned.
-enum Scheme {
-    Cognito,
-    /// Not a Cognito authorizer; the text says what it is.
-    Unsupported(String),
-}
-
-/// An operation's `security`, resolved.
-enum Security {
-    Route(RouteAuth),
-    Skip { scheme: String },
-}
-
 impl OpenApiImport {
-    /// Parses and imports a document. JSON is tried first when the text starts
-    /// with `{` (a YAML flow mapping also does, so YAML is tried next); anything
-    /// else is read as YAML (which includes JSON).
+    /// Parses and imports a document. A text that starts with `{` or `[`
+    /// (after white space and a byte order mark) is read as JSON only, with no
+    /// second try as YAML; anything else is read as YAML. A YAML document
+    /// written in flow style (`{openapi: 3.0.1, ...}`) is read as YAML when it
+    /// starts with `---`.
+    ///
+    /// The import is bounded, so a reload cannot take the process down: a
+    /// document longer than [`ImportOptions::max_document_bytes`], YAML that
+    /// expands (aliases counted each time they are used) to more than
+    /// [`ImportOptions::max_yaml_nodes`] nodes, or YAML flow collections
+    /// nested deeper than 128 levels, are errors before anything is built.
     pub fn parse(document: &str, options: &ImportOptions) -> Result<Self, ImportError> {
-        let value = load(document)?;
-        Importer {
-            options,
-            warnings: Vec::new(),
-        }
-        .import(&value)
-    }
-}
-
-fn load(document: &str) -> Result<Value, ImportError> {
-    let text = document.strip_prefix('\u{feff}').unwrap_or(document);
-    if text.trim_start().starts_with('{') {
-        return match serde_json::from_str(text) {
-            Ok(value) => Ok(value),
-            Err(json) => {
-                load_yaml(text).map_err(|_| ImportError::new("", format!("invalid JSON: {json}")))
-            }
-        };
-    }
-    load_yaml(text)
-}
-
-fn load_yaml(text: &str) -> Result<Value, ImportError> {
-    let invalid = |e: &dyn fmt::Display| ImportError::new("", format!("invalid YAML: {e}"));
-    let mut yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| invalid(&e))?;
-    // Hand-written YAML uses `<<` merge keys; resolve them like most tools do.
-    yaml.apply_merge().map_err(|e| invalid(&e))?;
-    // Non-string keys (`200:` response codes) become strings here.
-    serde_json::to_value(yaml).map_err(|e| invalid(&e))
-}
-
-struct Importer<'o> {
-    options: &'o ImportOptions,
-    warnings: Vec<ImportWarning>,
-}
-
-impl Importer<'_> {
-    fn warn(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(ImportWarning {
-            pointer: pointer.into(),
-            message: message.into(),
-        });
-    }
-
-    fn import(mut self, root: &Value) -> Result<OpenApiImport, ImportError> {
-        let root = root.as_object().ok_or_else(|| {
-            ImportError::new("", format!("expected an object, found {}", kind(root)))
-        })?;
-        let version = version(root)?;
-
-        let (schemes_ptr, other_ptr, schemes) = match version {
-            Version::OpenApi3 => {
-                let components = optional_object(root, "", "components")?;
-                let schemes = match components {
-                    Some(c) => optional_object(c, "/components", "securitySchemes")?,
-                    None => None,
-                };
-                (
-                    "/components/securitySchemes",
-                    "/securityDefinitions",
-                    schemes,
-                )
-            }
-            Version::Swagger2 => (
-                "/securityDefinitions",
-                "/components",
-                optional_object(root, "", "securityDefinitions")?,
-            ),
-        };
-        if root.contains_key(&other_ptr[1..]) {
-            self.warn(
-                other_ptr,
-                format!(
-                    "ignored: security schemes of this OpenAPI version are read from `{schemes_ptr}`"
-                ),
-            );
-        }
-
-        let mut kinds = HashMap::new();
-        let mut authorizers = Vec::new();
-        for (name, scheme) in schemes.into_iter().flatten() {
-            let pointer = child(schemes_ptr, name);
-            match self.scheme(name, scheme, &pointer)? {
-                Some(authorizer) => {
-                    authorizers.push(authorizer);
-                    kinds.insert(name.as_str(), Scheme::Cognito);
-                }
-                None => {
-                    kinds.insert(name.as_str(), Scheme::Unsupported(describe_scheme(scheme)));
-                }
-            }
-        }
-
-        if let Some(security) = root.get("security") {
-            let non_empty = security.as_array().is_none_or(|a| !a.is_empty());
-            if non_empty {
-                self.warn(
-                    "/security",
-                    "ignored: API Gateway ignores root-level `security`; \
-                     set `security` on each operation",
-                );
-            }
-        }
-
-        let mut routes = Vec::new();
-        let mut skipped = Vec::new();
-        match root.get("paths") {
-            None => self.warn("", "no `paths`: nothing to import"),
-            Some(paths) => {
-                let paths = paths.as_object().ok_or_else(|| {
-                    ImportError::new(
-                        "/paths",
-                        format!("expected an object, found {}", kind(paths)),
-                    )
-                })?;
-                for (path, item) in paths {
-                    self.path_item(path, item, &kinds, &mut routes, &mut skipped)?;
-                }
-            }
-        }
-
-        // Sorted explicitly: `serde_json::Map` keeps document order instead of
-        // sorting when some crate in the build enables `preserve_order`.
-        authorizers.sort_by(|a, b| a.name.cmp(&b.name));
-        routes
-            .sort_by(|a, b| route_order(&a.path, &a.method).cmp(&route_order(&b.path, &b.method)));
-        skipped
-            .sort_by(|a, b| route_order(&a.path, &a.method).cmp(&route_order(&b.path, &b.method)));
-
-        Ok(OpenApiImport {
-            authorizers,
-            routes,
-            skipped,
-            warnings: self.warnings,
-        })
-    }
-
-    /// Returns the authorizer for a Cognito scheme, `None` for any other scheme.
-    fn scheme(
-        &mut self,
-        name: &str,
-        scheme: &Value,
-        pointer: &str,
-    ) -> Result<Option<ImportedAuthorizer>, ImportError> {
-        let obj = expect_object(scheme, pointer)?;
-        if obj.contains_key("$ref") {
-            return Err(ImportError::new(
-                child(pointer, "$ref"),
-                "`$ref` security schemes are not supported; inline the scheme",
-            ));
-        }
-        let ext_ptr = child(pointer, AUTHORIZER_KEY);
-        let Some(ext) = obj.get(AUTHORIZER_KEY) else {
-            let authtype = obj
-                .get("x-amazon-apigateway-authtype")
-                .and_then(Value::as_str);
-            if authtype.is_some_and(|t| t.eq_ignore_ascii_case("cognito_user_pools")) {
-                return Err(ImportError::new(
-                    pointer,
-                    format!(
-                        "`x-amazon-apigateway-authtype` is `cognito_user_pools` but \
-                         `{AUTHORIZER_KEY}` is missing (it holds the user pools)"
-                    ),
-                ));
-            }
-            return Ok(None);
-        };
-        let ext = expect_object(ext, &ext_ptr)?;
-        let ty = required_str(ext, &ext_ptr, "type")?;
-        if !ty.eq_ignore_ascii_case("cognito_user_pools") {
-            return Ok(None);
-        }
-
-        // The token header: an apiKey scheme in a header.
-        let scheme_type = required_str(obj, pointer, "type")?;
-        if !scheme_type.eq_ignore_ascii_case("apiKey") {
-            return Err(ImportError::new(
-                child(pointer, "type"),
-                format!(
-                    "a Cognito authorizer's scheme must have `type: apiKey`, found `{scheme_type}`"
-                ),
-            ));
-        }
-        let location = required_str(obj, pointer, "in")?;
-        if !location.eq_ignore_ascii_case("header") {
-            return Err(ImportError::new(
-                child(pointer, "in"),
-                format!("a Cognito authorizer's token must come from a header (`in: header`), found `{location}`"),
-            ));
-        }
-        let header = required_str(obj, pointer, "name")?;
-        if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
-            return Err(ImportError::new(
-                child(pointer, "name"),
-                format!("`{header}` is not a valid HTTP header name"),
-            ));
-        }
-
-        let arns_ptr = child(&ext_ptr, "providerARNs");
-        let arns = match ext.get("providerARNs") {
-            None => {
-                return Err(ImportError::new(
-                    &ext_ptr,
-                    "missing `providerARNs` (the authorizer's user pool ARNs)",
-                ))
-            }
-            Some(Value::Array(arns)) => arns,
-            Some(other) => {
-                return Err(ImportError::new(
-                    arns_ptr,
-                    format!("expected an array of user pool ARNs, found {}", kind(other)),
-                ))
-            }
-        };
-        if arns.is_empty() || arns.len() > MAX_PROVIDER_ARNS {
-            return Err(ImportError::new(
-                arns_ptr,
-                format!(
-                    "an authorizer needs 1 to {MAX_PROVIDER_ARNS} user pool ARNs, found {}",
-                    arns.len()
-                ),
-            ));
-        }
-        let mut provider_arns = Vec::with_capacity(arns.len());
-        for (i, arn) in arns.iter().enumerate() {
-            let arn_ptr = child(&arns_ptr, &i.to_string());
-            let Some(arn) = arn.as_str() else {
-                return Err(ImportError::new(
-                    arn_ptr,
-                    format!("expected a user pool ARN string, found {}", kind(arn)),
-                ));
-            };
-            let arn = substitute_stage_variables(arn, &self.options.stage_variables, &arn_ptr)?;
-            check_user_pool_arn(&arn, &arn_ptr)?;
-            provider_arns.push(arn);
-        }
-
-        let identity_validation_expression = match ext.get("identityValidationExpression") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.is_empty() => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                return Err(ImportError::new(
-                    child(&ext_ptr, "identityValidationExpression"),
-                    format!("expected a string, found {}", kind(other)),
-                ))
-            }
-        };
-        if ext.contains_key("identitySource") {
-            self.warn(
-                child(&ext_ptr, "identitySource"),
-                "ignored: a Cognito authorizer reads the token from the header in the scheme's `name`",
-            );
-        }
-
-        Ok(Some(ImportedAuthorizer {
-            name: name.to_owned(),
-            token_header: header.to_owned(),
-            provider_arns,
-            identity_validation_expression,
-            pointer: pointer.to_owned(),
-        }))
-    }
-
-    fn path_item(
-        &mut self,
-        path: &str,
-        item: &Value,
-        schemes: &HashMap<&str, Scheme>,
-        routes: &mut Vec<ImportedRoute>,
-        skipped: &mut Vec<SkippedRoute>,
-    ) -> Result<(), ImportError> {
-        let pointer = child("/paths", path);
-        route_table::validate_template(path)
-            .map_err(|e| ImportError::new(&pointer, e.to_string()))?;
-        let item = expect_object(item, &pointer)?;
-        if item.contains_key("$ref") {
-            return Err(ImportError::new(
-                child(&pointer, "$ref"),
-                "`$ref` path items are not supported; inline the operations",
-            ));
-        }
-        let mut any_method_public = false;
-        let mut skipped_here = Vec::new();
-        for (key, operation) in item {
-            let method = match key.as_str() {
-                "get" => Some(Method::GET),
-                "put" => Some(Method::PUT),
-                "post" => Some(Method::POST),
-                "delete" => Some(Method::DELETE),
-                "options" => Some(Method::OPTIONS),
-                "head" => Some(Method::HEAD),
-                "patch" => Some(Method::PATCH),
-                ANY_METHOD_KEY => None,
-                "parameters" | "summary" | "description" | "servers" => continue,
-                k if k.starts_with("x-") => continue,
-                "trace" => {
-                    self.warn(
-                        child(&pointer, key),
-                        "ignored: API Gateway has no TRACE methods",
-                    );
-                    continue;
-                }
-                _ => {
-                    self.warn(
-                        child(&pointer, key),
-                        format!("ignored: `{key}` is not an operation (methods are lower case)"),
-                    );
-                    continue;
-                }
-            };
-            let op_ptr = child(&pointer, key);
-            let operation = expect_object(operation, &op_ptr)?;
-            match self.security(operation, &op_ptr, schemes)? {
-                Security::Route(auth) => {
-                    any_method_public |= method.is_none() && auth == RouteAuth::Public;
-                    routes.push(ImportedRoute {
-                        method,
-                        path: path.to_owned(),
-                        auth,
-                        pointer: op_ptr,
-                    });
-                }
-                Security::Skip { scheme } => {
-                    self.warn(
-                        &op_ptr,
-                        format!(
-                            "skipped: security scheme `{scheme}` is not a Cognito user pool \
-                             authorizer; the layer denies this method"
-                        ),
-                    );
-                    skipped_here.push(SkippedRoute {
-                        method,
-                        path: path.to_owned(),
-                        scheme,
-                        pointer: op_ptr,
-                    });
-                }
-            }
-        }
-        if any_method_public {
-            for s in skipped_here.iter().filter(|s| s.method.is_some()) {
-                self.warn(
-                    &s.pointer,
-                    "this skipped method would be served by the public \
-                     x-amazon-apigateway-any-method of the same path unless it is denied \
-                     (the layer denies it)",
-                );
-            }
-        }
-        skipped.append(&mut skipped_here);
-        Ok(())
-    }
-
-    fn security(
-        &mut self,
-        operation: &Map<String, Value>,
-        op_ptr: &str,
-        schemes: &HashMap<&str, Scheme>,
-    ) -> Result<Security, ImportError> {
-        let sec_ptr = child(op_ptr, "security");
-        let requirements = match operation.get("security") {
-            None => return Ok(Security::Route(RouteAuth::Public)),
-            Some(Value::Array(r)) => r,
-            Some(other) => {
-                return Err(ImportError::new(
-                    sec_ptr,
-                    format!(
-                        "expected an array of security requirements, found {}",
-                        kind(other)
-                    ),
-                ))
-            }
-        };
-        let requirement = match requirements.as_slice() {
-            [] => return Ok(Security::Route(RouteAuth::Public)),
-            [one] => one,
-            [_, ..] => {
-                return Err(ImportError::new(
-                    sec_ptr,
-                    format!(
-                        "{} alternative security requirements: API Gateway allows one \
-                         authorizer per method",
-                        requirements.len()
-                    ),
-                ))
-            }
-        };
-        let req_ptr = child(&sec_ptr, "0");
-        let requirement = expect_object(requirement, &req_ptr)?;
-        let mut entries = requirement.iter();
-        let (name, scopes) = match (entries.next(), entries.next()) {
-            (None, _) => {
-                self.warn(
-                    &req_ptr,
-                    "empty security requirement `{}` (anonymous access): the method is public",
-                );
-                return Ok(Security::Route(RouteAuth::Public));
-            }
-            (Some(entry), None) => entry,
-            (Some(_), Some(_)) => {
-                return Err(ImportError::new(
-                    req_ptr,
-                    format!(
-                        "{} security schemes required together: API Gateway allows one \
-                         authorizer per method",
-                        requirement.len()
-                    ),
-                ))
-            }
-        };
-        let scopes_ptr = child(&req_ptr, name);
-        let Value::Array(scope_values) = scopes else {
-            return Err(ImportError::new(
-                scopes_ptr,
-                format!("expected an array of OAuth scopes, found {}", kind(scopes)),
-            ));
-        };
-        let mut scopes: Vec<String> = Vec::with_capacity(scope_values.len());
-        for (i, scope) in scope_values.iter().enumerate() {
-            let scope = match scope {
-                Value::String(s) if !s.is_empty() && !s.contains(char::is_whitespace) => s,
-                _ => {
-                    return Err(ImportError::new(
-                        child(&scopes_ptr, &i.to_string()),
-                        "expected an OAuth scope: a non-empty string without spaces",
-                    ))
-                }
-            };
-            if !scopes.contains(scope) {
-                scopes.push(scope.clone());
-            }
-        }
-        match schemes.get(name.as_str()) {
-            Some(Scheme::Cognito) => Ok(Security::Route(RouteAuth::Authorizer {
-                name: name.clone(),
-                scopes,
-            })),
-            Some(Scheme::Unsupported(what)) => {
-                if self.options.skip_unsupported_authorizers {
-                    Ok(Security::Skip {
-                        scheme: name.clone(),
-                    })
-                } else {
-                    Err(ImportError::new(
-                        req_ptr,
-                        format!(
-                            "security scheme `{name}` is {what}, not a Cognito user pool \
-                             authorizer (set skip_unsupported_authorizers to leave such \
-                             methods out)"
-                        ),
-                    ))
-                }
-            }
-            None => Err(ImportError::new(
-                req_ptr,
-                format!("security scheme `{name}` is not defined"),
-            )),
-        }
-    }
-}
-
-/// Sort key: path, then method name, with `ANY` last.
-fn route_order<'a>(path: &'a str, method: &'a Option<Method>) -> (&'a str, bool, &'a str) {
-    match method {
-        Some(m) => (path, false, m.as_str()),
-        None => (path, true, ""),
-    }
-}
-
-fn version(root: &Map<String, Value>) -> Result<Version, ImportError> {
-    let field = |key: &str| -> Result<Option<&str>, ImportError> {
-        match root.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(ImportError::new(
-                child("", key),
-                format!(
-                    "expected the version as a string, found {} (quote it in YAML: \"3.0.1\")",
-                    kind(other)
-                ),
-            )),
-        }
-    };
-    match (field("openapi")?, field("swagger")?) {
-        (Some(_), Some(_)) => Err(ImportError::new(
-            "",
-            "both `openapi` and `swagger` are present",
-        )),
-        (Some(v), None) if v.starts_with("3.0") || v.starts_with("3.1") => Ok(Version::OpenApi3),
-        (Some(v), None) => Err(ImportError::new(
-            "/openapi",
-            format!("unsupported OpenAPI version `{v}` (expected 3.0.x or 3.1.x)"),
-        )),
-        (None, Some("2.0")) => Ok(Version::Swagger2),
-        (None, Some(v)) => Err(ImportError::new(
-            "/swagger",
-            format!("unsupported Swagger version `{v}` (expected 2.0)"),
-        )),
-        (None, None) => Err(ImportError::new(
-            "",
-            "not an OpenAPI document: neither `openapi` nor `swagger` is present",
-        )),
-    }
-}
-
-/// Replaces every `${stageVariables.NAME}`; values are not scanned again.
-fn substitute_stage_variables(
-    text: &str,
-    variables: &HashMap<String, String>,
-    pointer: &str,
-) -> Result<String, ImportError> {
-    const OPEN: &str = "${stageVariables.";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find(OPEN) {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + OPEN.len()..];
-        let Some(end) = after.find('}') else {
-            return Err(ImportError::new(
-                pointer,
-                "unterminated `${stageVariables.` reference",
-            ));
-        };
-        let name = &after[..end];
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(ImportError::new(
-                pointer,
-                format!("invalid stage variable name `{name}`"),
-            ));
-        }
-        let Some(value) = variables.get(name) else {
-            return Err(ImportError::new(
-                pointer,
-                format!("stage variable `{name}` is not set (ImportOptions::stage_variables)"),
-            ));
-        };
-        out.push_str(value);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// Shape check only (`arn:{partition}:cognito-idp:{region}:{account}:userpool/{id}`);
-/// the layer's configuration validates pool IDs further.
-fn check_user_pool_arn(arn: &str, pointer: &str) -> Result<(), ImportError> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = match parts.as_slice() {
-        ["arn", partition, "cognito-idp", region, account, resource] => {
-            !partition.is_empty()
-                && !region.is_empty()
-                && !account.is_empty()
-                && resource
-                    .strip_prefix("userpool/")
-                    .is_some_and(|id| !id.is_empty() && !id.contains(['/', ':']))
-        }
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(ImportError::new(
-            pointer,
-            format!(
-                "`{arn}` is not a user pool ARN \
-                 (arn:aws:cognito-idp:{{region}}:{{account}}:userpool/{{userPoolId}})"
-            ),
-        ))
-    }
-}
-
-/// Names a non-Cognito scheme for error messages.
-fn describe_scheme(scheme: &Value) -> String {
-    let ext_type = scheme
-        .get(AUTHORIZER_KEY)
-        .and_then(|e| e.get("type"))
-        .and_then(Value::as_str);
-    let authtype = scheme
-        .get("x-amazon-apigateway-authtype")
-        .and_then(Value::as_str);
-    match (ext_type, authtype) {
-        (Some(t), _) if t.eq_ignore_ascii_case("token") || t.eq_ignore_ascii_case("request") => {
-            format!("a Lambda authorizer (type `{t}`)")
-        }
-        (Some(t), _) => format!("an authorizer of type `{t}`"),
-        (None, Some(a)) if a.eq_ignore_ascii_case("awsSigv4") => {
-            "IAM authorization (awsSigv4)".into()
-        }
-        _ => match scheme.get("type").and_then(Value::as_str) {
-            Some(t) => format!("a plain `{t}` scheme without `{AUTHORIZER_KEY}`"),
-            None => format!("a scheme without `{AUTHORIZER_KEY}`"),
-        },
-    }
-}
-
-fn expect_object<'v>(
-    value: &'v Value,
-    pointer: &str,
-) -> Result<&'v Map<String, Value>, ImportError> {
-    value.as_object().ok_or_else(|| {
-        ImportError::new(
-            pointer,
-            format!("expected an object, found {}", kind(value)),
-        )
-    })
-}
-
-fn optional_object<'v>(
-    parent: &'v Map<String, Value>,
-    parent_ptr: &str,
-    key: &str,
-) -> Result<Option<&'v Map<String, Value>>, ImportError> {
-    parent
-        .get(key)
-        .map(|v| expect_object(v, &child(parent_ptr, key)))
-        .transpose()
-}
-
-fn required_str<'v>(
-    parent: &'v Map<String, Value>,
-    parent_ptr: &str,
-    key: &str,
-) -> Result<&'v str, ImportError> {
-    match parent.get(key) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(Value::String(_)) => Err(ImportError::new(
-            child(parent_ptr, key),
-            format!("`{key}` must not be empty"),
-        )),
-        Some(other) => Err(ImportError::new(
-            child(parent_ptr, key),
-            format!("expected a string, found {}", kind(other)),
-        )),
-        None => Err(ImportError::new(parent_ptr, format!("missing `{key}`"))),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        let value = load::load(document, options)?;
+        import::Importer::new(options).import(&value)
     }
 }
 

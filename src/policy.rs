@@ -243,10 +243,21 @@ impl Checks {
 }
 
 /// Compiles a Token validation expression so that it must match all of `aud`.
+///
+/// The expression is parsed on its own first: wrapped unchecked, an unbalanced
+/// one such as `client1)|(.*` would close the wrapper's group and escape the
+/// anchors (`^(?:client1)|(.*)$` accepts every `aud`). Java, API Gateway's
+/// engine, refuses such an expression too.
 pub(crate) fn anchored_regex(expression: &str) -> Result<Regex, ConfigError> {
-    Regex::new(&format!("^(?:{expression})$")).map_err(|e| ConfigError::InvalidTokenValidation {
+    let invalid = |reason: String| ConfigError::InvalidTokenValidation {
         expression: expression.to_owned(),
-        reason: e.to_string(),
+        reason,
+    };
+    Regex::new(expression).map_err(|e| invalid(e.to_string()))?;
+    // Parsed alone, the expression cannot reach past the wrapper's group; a
+    // trailing `(?x)` comment would swallow it, and is refused here.
+    Regex::new(&format!("^(?:{expression})$")).map_err(|_| {
+        invalid("the expression cannot be anchored (does it end in a `#` comment?)".into())
     })
 }
 
@@ -329,6 +340,24 @@ mod tests {
             Err(RejectionKind::AudienceMismatch)
         );
         assert!(anchored_regex("(").is_err());
+    }
+
+    #[test]
+    fn token_validation_cannot_escape_its_anchors() {
+        // Anchored without a check, this is `^(?:client1)|(.*)$`: any `aud`.
+        for escape in ["client1)|(.*", ")|(", "a)|(?:b", "(?x)client1 # comment"] {
+            match anchored_regex(escape) {
+                Err(ConfigError::InvalidTokenValidation { expression, .. }) => {
+                    assert_eq!(expression, escape);
+                }
+                other => panic!("{escape:?} was accepted: {other:?}"),
+            }
+        }
+        // A balanced alternation stays inside the anchors.
+        let re = anchored_regex("client1|client2").unwrap();
+        assert!(re.is_match("client2"));
+        assert!(!re.is_match("client1x"));
+        assert!(!re.is_match("xclient2"));
     }
 
     #[test]

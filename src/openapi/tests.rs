@@ -350,10 +350,13 @@ fn loading() {
     assert_eq!(ok(&format!("\u{feff}  \n{json}")), expected);
     // JSON is YAML too (not starting with `{` here).
     assert_eq!(ok(&format!("# comment\n{json}")), expected);
-    // A YAML flow mapping starting with `{` that is not JSON.
+    // A text starting with `{` is JSON only: a YAML flow mapping is refused
+    // (no second parse as YAML), and is read as YAML after `---`.
     let flow = "{openapi: 3.0.1, paths: {/p: {get: {}}}}";
-    assert_eq!(ok(flow).routes.len(), 1);
-    // Both parsers fail: the JSON error is reported.
+    let e = err(flow);
+    assert!(e.message().starts_with("invalid JSON"), "{e}");
+    assert!(e.message().contains("`---`"), "{e}");
+    assert_eq!(ok(&format!("--- {flow}")).routes.len(), 1);
     let e = err("{\"openapi\": ");
     assert_eq!(e.pointer(), "");
     assert!(e.message().starts_with("invalid JSON"), "{e}");
