@@ -1,7 +1,7 @@
 //! The builder's route table: routes, gRPC methods and services, unlisted
 //! routes, and OpenAPI imports.
 
-use super::{AuthorizerConfig, CognitoAuthBuilder};
+use super::CognitoAuthBuilder;
 use crate::error::ConfigError;
 use crate::policy::RoutePolicy;
 use crate::route_table::MethodMatch;
@@ -155,7 +155,7 @@ impl CognitoAuthBuilder {
             self.warnings.push(w.to_string());
         }
         for a in &import.authorizers {
-            let mut config = AuthorizerConfig::new()
+            let mut config = super::AuthorizerConfig::new()
                 .user_pools(a.provider_arns.iter().cloned())
                 .token_header(a.token_header.clone());
             if let Some(v) = &a.identity_validation_expression {
