@@ -87,7 +87,7 @@ impl fmt::Display for MatchedRoute {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UnlistedRoutes {
-    /// Refuse with the 401 Unauthorized response
+    /// Refuse with API Gateway's 403 Missing Authentication Token response
     /// ([`RejectionKind::UnlistedRoute`](crate::RejectionKind::UnlistedRoute)),
     /// without looking at the token.
     #[default]

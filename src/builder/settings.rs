@@ -180,8 +180,9 @@ impl CognitoAuthBuilder {
         self
     }
 
-    /// Whether gRPC requests (`content-type: application/grpc...`) get gRPC
-    /// replies (`grpc-status` 16 or 7) instead of the HTTP responses; default on.
+    /// Whether gRPC requests (HTTP/2 with `content-type` `application/grpc`,
+    /// `application/grpc+...` or `application/grpc;...`) get gRPC replies
+    /// (`grpc-status` 16, 7, 12 or 13) instead of the HTTP responses; default on.
     pub fn grpc_replies(mut self, yes: bool) -> Self {
         self.responses.grpc = yes;
         self
