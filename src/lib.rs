@@ -155,7 +155,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authorizer;
-mod base64url;
 mod body;
 mod builder;
 mod cache;
@@ -166,38 +165,24 @@ mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
-mod json_scan;
 mod keys;
 mod layer;
-mod path_params;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
+mod path_params;
 mod policy;
 mod pool;
 mod response;
 mod route_table;
 mod routes;
 mod service;
+// Only the route table still uses these helpers, and not all of them.
+#[allow(dead_code)]
 mod short_bytes;
-mod str_map;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod token;
-
-/// Entry points for the fuzz targets in `fuzz/`, compiled only under
-/// cargo-fuzz (`--cfg fuzzing`); not part of the API.
-#[cfg(fuzzing)]
-#[doc(hidden)]
-pub mod fuzz_hooks {
-    /// Reads `payload` as a token payload and panics if the verdict or the
-    /// claims read differ from `serde_json`'s full parse.
-    pub fn envelope_agrees_with_serde(payload: &[u8]) {
-        if let Err(e) = crate::envelope::agrees(payload) {
-            panic!("{e}");
-        }
-    }
-}
 
 pub use body::ResponseBody;
 pub use builder::{AuthorizerConfig, CognitoAuthBuilder};

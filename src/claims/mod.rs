@@ -36,6 +36,7 @@
 //! ```
 
 mod render;
+mod size;
 
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -77,13 +78,12 @@ impl TokenUse {
 pub struct CognitoClaims(Arc<Inner>);
 
 struct Inner {
-    /// The payload's JSON text, parsed into `raw` on first use; empty when
-    /// built from a map.
-    payload: Box<[u8]>,
-    raw: OnceLock<Map<String, Value>>,
+    /// Every claim, from the one parse of the payload that the checks before
+    /// the signature read too.
+    raw: Map<String, Value>,
     token_use: TokenUse,
     exp: i64,
-    /// What route policy reads, taken without parsing every claim.
+    /// What route policy reads, taken from `raw` when built.
     policy: PolicyClaims,
     api_gateway: OnceLock<ApiGatewayClaims>,
 }
@@ -161,6 +161,8 @@ impl CognitoClaims {
         }
     }
 
+    /// Claims from a parsed JSON object: those of a verified token, or
+    /// [`from_json`](Self::from_json)'s.
     pub(crate) fn from_map(raw: Map<String, Value>) -> Result<Self, ClaimsError> {
         let policy = PolicyClaims::from_map(&raw);
         let token_use = token_use_of(&policy)?;
@@ -169,26 +171,7 @@ impl CognitoClaims {
             .and_then(Value::as_i64)
             .ok_or(ClaimsError("exp must be an integer"))?;
         Ok(Self(Arc::new(Inner {
-            payload: Box::default(),
-            raw: OnceLock::from(raw),
-            token_use,
-            exp,
-            policy,
-            api_gateway: OnceLock::new(),
-        })))
-    }
-
-    /// Claims of a verified token: `payload` is a JSON object with unique
-    /// top-level members (checked by the caller), parsed in full on first use.
-    pub(crate) fn from_verified(
-        payload: Vec<u8>,
-        exp: i64,
-        policy: PolicyClaims,
-    ) -> Result<Self, ClaimsError> {
-        let token_use = token_use_of(&policy)?;
-        Ok(Self(Arc::new(Inner {
-            payload: payload.into_boxed_slice(),
-            raw: OnceLock::new(),
+            raw,
             token_use,
             exp,
             policy,
@@ -205,13 +188,9 @@ impl CognitoClaims {
         self.raw().get(key)
     }
 
-    /// All claims as the JSON object the token carried. Parsed on first use
-    /// (route policy needs only a few claims) and kept.
+    /// All claims as the JSON object the token carried.
     pub fn raw(&self) -> &Map<String, Value> {
-        self.0.raw.get_or_init(|| {
-            // Checked to be one JSON object when the token was read.
-            serde_json::from_slice(&self.0.payload).unwrap_or_default()
-        })
+        &self.0.raw
     }
 
     /// `sub`: the user's unique, stable ID (or the app client for
