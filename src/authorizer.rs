@@ -1,5 +1,5 @@
-//! The verification pipeline: header → token → times → issuer → key →
-//! signature → route policy.
+//! The verification pipeline: header → token → issuer → times → key →
+//! signature → route policy (the order of checks in the crate docs).
 
 use crate::cache::{Lookup, TokenCache};
 use crate::claims::CognitoClaims;
@@ -142,14 +142,16 @@ impl Authorizer {
         }
         let mut header = token::HeaderBuf::new();
         let parsed = token::parse(raw, &mut header).map_err(Err)?;
-        // Time claims need no key: an expired or mistyped token is refused
-        // before any signature work.
-        let exp = check_times(&parsed.payload, now, self.leeway).map_err(Err)?;
+        // The issuer first: only a token naming a configured pool hears that
+        // it expired, so a forger cannot pick that answer for any token.
         let slot = *parsed
             .payload
             .iss()
             .and_then(|iss| self.issuers.get(iss))
             .ok_or(Err(RejectionKind::UnknownIssuer))?;
+        // Time claims need no key: an expired or mistyped token is refused
+        // before any signature work.
+        let exp = check_times(&parsed.payload, now, self.leeway).map_err(Err)?;
         let snapshot = keys.snapshot(slot);
         let Some(entry) = snapshot.keys.get(&*parsed.kid) else {
             if defer_miss && keys.miss_may_fetch(slot) {

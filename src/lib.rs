@@ -132,10 +132,26 @@
 //!
 //! # Order of checks, and the verified-token cache
 //!
-//! Token source, then one pass over the header and payload (shape, `alg`,
-//! `kid`, time claims, issuer), then the key and the signature, then route
-//! policy. An expired or malformed token is refused before any key is used;
-//! the full claims map is parsed only when the service asks for it.
+//! Each request is checked in this order; the first failure answers:
+//!
+//! 1. **Token source**: one header, within the size cap (before any decoding).
+//! 2. **Shape**: three base64url segments; the header and the payload are each
+//!    decoded and parsed once (`base64`, `serde_json`): a JSON object header
+//!    naming RS256 with a `kid` and no key material, a JSON object payload
+//!    with no repeated member.
+//! 3. **Issuer**: `iss` must name a configured pool.
+//! 4. **Time claims**: types, then `exp` (API Gateway's "expired" answer),
+//!    `nbf` and `iat`. A choice: these need no key, so an expired token is
+//!    refused before any key work; the issuer is checked first so that the
+//!    "expired" answer goes only to tokens naming a configured pool, not to
+//!    any made-up token with a past `exp`.
+//! 5. **Key and signature**: the pool's key for `kid` (fetched once if
+//!    unknown), then the RSA check.
+//! 6. **Route policy**: `token_use`, scopes, Token validation, then the
+//!    checks beyond API Gateway.
+//!
+//! The claims the checks read and the claims map the service is handed come
+//! from that one parse of the payload.
 //!
 //! A token whose signature and time claims verified is cached (on by default;
 //! see [`CognitoAuthBuilder::token_cache`]): keyed by the SHA-256 of the whole
