@@ -39,7 +39,6 @@ mod render;
 mod size;
 
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -287,7 +286,7 @@ impl CognitoClaims {
     /// Rendered on first use and kept.
     pub fn api_gateway(&self) -> &ApiGatewayClaims {
         self.0.api_gateway.get_or_init(|| ApiGatewayClaims {
-            map: render::render(self.raw()),
+            entries: render::render(self.raw()),
         })
     }
 }
@@ -297,36 +296,39 @@ impl CognitoClaims {
 /// Serializes as a JSON object of strings. See the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiGatewayClaims {
-    map: BTreeMap<String, String>,
+    /// Sorted by name; boxed, so each string takes exactly its length.
+    entries: Box<[(Box<str>, Box<str>)]>,
 }
 
 impl ApiGatewayClaims {
     /// `$context.authorizer.claims['name']`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.map.get(name).map(String::as_str)
+        self.entries
+            .binary_search_by(|(k, _)| (**k).cmp(name))
+            .ok()
+            .map(|i| &*self.entries[i].1)
     }
 
     /// All entries, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.entries.len()
     }
 
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.entries.is_empty()
     }
 
     /// The map as a JSON object.
     pub fn to_json(&self) -> Value {
         Value::Object(
-            self.map
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            self.iter()
+                .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
                 .collect(),
         )
     }
@@ -334,6 +336,6 @@ impl ApiGatewayClaims {
 
 impl serde::Serialize for ApiGatewayClaims {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.map.serialize(serializer)
+        serializer.collect_map(self.iter())
     }
 }
