@@ -66,10 +66,11 @@ fn numeric(value: Numeric) -> Result<Option<i64>, RejectionKind> {
 /// Time claims: `exp` required; `exp`, `iat`, `nbf`, `auth_time` type-checked.
 /// Returns `exp`.
 fn check_times(claims: &Payload, now: i64, leeway: i64) -> Result<i64, RejectionKind> {
-    let exp = numeric(claims.numeric("exp"))?.ok_or(RejectionKind::InvalidClaims)?;
-    let iat = numeric(claims.numeric("iat"))?;
-    let nbf = numeric(claims.numeric("nbf"))?;
-    numeric(claims.numeric("auth_time"))?;
+    let [exp, iat, nbf, auth_time] = claims.times();
+    let exp = numeric(exp)?.ok_or(RejectionKind::InvalidClaims)?;
+    let iat = numeric(iat)?;
+    let nbf = numeric(nbf)?;
+    numeric(auth_time)?;
     // Saturating: the leeway may be as large as i64::MAX seconds.
     if exp <= now.saturating_sub(leeway) {
         return Err(RejectionKind::Expired);
@@ -172,7 +173,7 @@ impl Authorizer {
         let version = snapshot.version;
         drop(snapshot);
         let kid = parsed.kid;
-        let claims = CognitoClaims::from_map(parsed.payload.0)
+        let claims = CognitoClaims::from_payload(parsed.payload, exp)
             .map_err(|_| Err(RejectionKind::InvalidClaims))?;
         if let (Some(cache), Some(hash)) = (cache, hash) {
             cache.insert(hash, &claims, exp, now, slot, &kid, &key, version);
@@ -189,7 +190,7 @@ mod tests {
 
     fn times(v: Value) -> Result<(), RejectionKind> {
         let payload = v.to_string();
-        check_times(&Payload::parse(payload.as_bytes()).unwrap(), 1_000_000, 0).map(|_| ())
+        check_times(&Payload::parse(payload.into_bytes()).unwrap(), 1_000_000, 0).map(|_| ())
     }
 
     #[test]
@@ -245,7 +246,7 @@ mod tests {
     #[test]
     fn leeway_extends_expiry() {
         let payload = json!({"exp": 999_990}).to_string();
-        let payload = Payload::parse(payload.as_bytes()).unwrap();
+        let payload = Payload::parse(payload.into_bytes()).unwrap();
         assert_eq!(
             check_times(&payload, 1_000_000, 10),
             Err(RejectionKind::Expired)

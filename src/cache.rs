@@ -274,6 +274,7 @@ impl TokenCache {
         key: &Arc<KeyEntry>,
         version: u64,
     ) {
+        // Charged with the claims map built (now), as when the service reads it.
         let bytes = claims.heap_bound() + kid.len() + ENTRY_OVERHEAD;
         if bytes > self.shard_bytes {
             return;

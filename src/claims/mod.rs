@@ -40,7 +40,8 @@ mod size;
 
 use serde_json::{Map, Value};
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use crate::envelope::Payload;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which kind of Cognito token the claims came from (`token_use`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,9 +78,12 @@ impl TokenUse {
 pub struct CognitoClaims(Arc<Inner>);
 
 struct Inner {
+    /// A verified token's parsed payload, until the claims map is built from
+    /// it on first use (route policy needs only a few claims).
+    payload: Mutex<Option<Payload>>,
     /// Every claim, from the one parse of the payload that the checks before
     /// the signature read too.
-    raw: Map<String, Value>,
+    raw: OnceLock<Map<String, Value>>,
     token_use: TokenUse,
     exp: i64,
     /// What route policy reads, taken from `raw` when built.
@@ -160,9 +164,7 @@ impl CognitoClaims {
         }
     }
 
-    /// Claims from a parsed JSON object: those of a verified token, or
-    /// [`from_json`](Self::from_json)'s.
-    pub(crate) fn from_map(raw: Map<String, Value>) -> Result<Self, ClaimsError> {
+    fn from_map(raw: Map<String, Value>) -> Result<Self, ClaimsError> {
         let policy = PolicyClaims::from_map(&raw);
         let token_use = token_use_of(&policy)?;
         let exp = raw
@@ -170,7 +172,23 @@ impl CognitoClaims {
             .and_then(Value::as_i64)
             .ok_or(ClaimsError("exp must be an integer"))?;
         Ok(Self(Arc::new(Inner {
-            raw,
+            payload: Mutex::new(None),
+            raw: OnceLock::from(raw),
+            token_use,
+            exp,
+            policy,
+            api_gateway: OnceLock::new(),
+        })))
+    }
+
+    /// Claims of a verified token, from its parsed payload and its checked
+    /// `exp`.
+    pub(crate) fn from_payload(payload: Payload, exp: i64) -> Result<Self, ClaimsError> {
+        let policy = payload.policy();
+        let token_use = token_use_of(&policy)?;
+        Ok(Self(Arc::new(Inner {
+            payload: Mutex::new(Some(payload)),
+            raw: OnceLock::new(),
             token_use,
             exp,
             policy,
@@ -187,9 +205,18 @@ impl CognitoClaims {
         self.raw().get(key)
     }
 
-    /// All claims as the JSON object the token carried.
+    /// All claims as the JSON object the token carried. Built on first use
+    /// from the payload's one parse, and kept.
     pub fn raw(&self) -> &Map<String, Value> {
-        &self.0.raw
+        self.0.raw.get_or_init(|| {
+            let payload = self
+                .0
+                .payload
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            payload.map(Payload::into_map).unwrap_or_default()
+        })
     }
 
     /// `sub`: the user's unique, stable ID (or the app client for

@@ -124,8 +124,10 @@ fn rendering(m: &Map<String, Value>) -> usize {
 
 impl CognitoClaims {
     /// Heap bytes these claims take, and may come to take once rendered for
-    /// API Gateway, at most.
+    /// API Gateway, at most. Builds the claims map (the parsed payload is
+    /// then dropped), so what is measured is what stays.
     pub(crate) fn heap_bound(&self) -> usize {
+        let raw = self.raw();
         let inner = &*self.0;
         let policy = &inner.policy;
         let boxed = |s: &Option<Box<str>>| s.as_deref().map_or(0, |s| alloc(s.len()));
@@ -136,9 +138,9 @@ impl CognitoClaims {
             + policy.groups.iter().map(|g| alloc(g.len())).sum::<usize>();
         // The shared allocation: `Inner` and the two reference counts.
         alloc(size_of::<Inner>() + 2 * size_of::<usize>())
-            + map(&inner.raw, Built::Packed)
+            + map(raw, Built::Packed)
             + policy_bytes
-            + rendering(&inner.raw)
+            + rendering(raw)
     }
 }
 
