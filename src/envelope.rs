@@ -603,8 +603,21 @@ mod tests {
     fn name() -> impl Strategy<Value = String> {
         prop_oneof![
             proptest::sample::select(vec![
-                "iss", "exp", "iat", "nbf", "auth_time", "token_use", "scope", "aud",
-                "client_id", "cognito:groups", "sub", "", "é", "a\"b", "\u{1}",
+                "iss",
+                "exp",
+                "iat",
+                "nbf",
+                "auth_time",
+                "token_use",
+                "scope",
+                "aud",
+                "client_id",
+                "cognito:groups",
+                "sub",
+                "",
+                "é",
+                "a\"b",
+                "\u{1}",
             ])
             .prop_map(String::from),
             "[a-z:_]{0,20}",

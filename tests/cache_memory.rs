@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use std::sync::Mutex;
 use tower::{Service, ServiceExt};
 use tower_cognito::claims::CognitoClaims;
 use tower_cognito::testing::TestIssuer;
@@ -16,7 +15,7 @@ use tower_cognito::testing::TestIssuer;
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
 /// The allocator's counts are process-wide: one measurement at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn live_bytes() -> usize {
     dhat::HeapStats::get().curr_bytes
@@ -33,7 +32,7 @@ enum Reads {
 /// Sends each token twice through a layer with the cache on and checks
 /// that the bytes the entries really hold are within those accounted.
 async fn assert_accounted(tokens: &[String], reads: Reads) {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let _profiler = dhat::Profiler::builder().testing().build();
     let issuer = TestIssuer::new(POOL);
     // Room for every entry: the accounting is checked, not the limits.

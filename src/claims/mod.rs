@@ -38,9 +38,9 @@
 mod render;
 mod size;
 
+use crate::envelope::Payload;
 use serde_json::{Map, Value};
 use std::fmt;
-use crate::envelope::Payload;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which kind of Cognito token the claims came from (`token_use`).
