@@ -51,13 +51,14 @@ check("uncached layer / RSA floor (median of 3 rounds)", r, 1.15, "max", f"{r:.3
 r = t["layer_first_sight"] / t["floor_rsa_verify"]
 rows.append(("first sight with cache on / RSA floor", f"{r:.3f}", "", "(info)"))
 r = t["layer_uncached"] / t["jsonwebtoken_decode"]
-check("uncached layer / jsonwebtoken::decode", r, 0.9, "max", f"{r:.3f}")
-check("cached layer median (µs)", t["layer_cached"] / 1000, 1.0, "max", fmt(t["layer_cached"]))
-r = t["layer_uncached"] / t["layer_cached"]
-check("uncached / cached (speed-up)", r, 20, "min", f"{r:.1f}")
+check("uncached layer / jsonwebtoken::decode", r, 0.85, "max", f"{r:.3f}")
+r = t["layer_cached"] / t["layer_uncached"]
+check("cached / uncached", r, 0.02, "max", f"{r:.4f} ({fmt(t['layer_cached'])}, {t['layer_uncached'] / t['layer_cached']:.0f}x faster)")
+# Rejections against the floor of the same run: ratios, not absolute times.
 for name in ["missing_header", "garbage", "expired", "unknown_kid_rate_limited"]:
     ns = median_ns("reject", name)
-    check(f"rejection {name} (µs)", ns / 1000, 2.0, "max", fmt(ns))
+    r = ns / t["floor_rsa_verify"]
+    check(f"rejection {name} / RSA floor", r, 0.15, "max", f"{r:.3f} ({fmt(ns)})")
 for group, small, large in [
     ("scale", "pools_1", "pools_50"),
     ("scale", "keys_2", "keys_100"),

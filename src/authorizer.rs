@@ -1,16 +1,15 @@
-//! The verification pipeline: header → token → issuer → key → signature →
-//! times → route policy.
+//! The verification pipeline: header → token → issuer → times → key →
+//! signature → route policy (the order of checks in the crate docs).
 
 use crate::cache::{Lookup, TokenCache};
 use crate::claims::CognitoClaims;
-use crate::envelope::Envelope;
+use crate::envelope::{Numeric, Payload};
 use crate::error::RejectionKind;
-use crate::json_scan::Numeric;
 use crate::keys::KeyStore;
 use crate::policy::{Checks, Requirement};
-use crate::str_map::StrMap;
 use crate::token;
 use http::header::{HeaderMap, HeaderName};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -33,7 +32,7 @@ pub(crate) struct Authorizer {
     pub(crate) header: HeaderName,
     pub(crate) max_token_len: usize,
     /// Exact `iss` → pool slot in the key store: one lookup, never a scan.
-    pub(crate) issuers: StrMap<usize>,
+    pub(crate) issuers: HashMap<Box<str>, usize>,
     pub(crate) leeway: i64,
     pub(crate) checks: Checks,
 }
@@ -66,11 +65,12 @@ fn numeric(value: Numeric) -> Result<Option<i64>, RejectionKind> {
 
 /// Time claims: `exp` required; `exp`, `iat`, `nbf`, `auth_time` type-checked.
 /// Returns `exp`.
-fn check_times(claims: &Envelope, now: i64, leeway: i64) -> Result<i64, RejectionKind> {
-    let exp = numeric(claims.exp)?.ok_or(RejectionKind::InvalidClaims)?;
-    let iat = numeric(claims.iat)?;
-    let nbf = numeric(claims.nbf)?;
-    numeric(claims.auth_time)?;
+fn check_times(claims: &Payload, now: i64, leeway: i64) -> Result<i64, RejectionKind> {
+    let [exp, iat, nbf, auth_time] = claims.times();
+    let exp = numeric(exp)?.ok_or(RejectionKind::InvalidClaims)?;
+    let iat = numeric(iat)?;
+    let nbf = numeric(nbf)?;
+    numeric(auth_time)?;
     // Saturating: the leeway may be as large as i64::MAX seconds.
     if exp <= now.saturating_sub(leeway) {
         return Err(RejectionKind::Expired);
@@ -141,19 +141,20 @@ impl Authorizer {
                 return Ok(claims);
             }
         }
-        let (mut header, mut payload) = (token::HeaderBuf::new(), Vec::new());
-        let parsed = token::parse(raw, &mut header, &mut payload).map_err(Err)?;
-        // Time claims need no key: an expired or mistyped token is refused
-        // before any signature work.
-        let exp = check_times(&parsed.envelope, now, self.leeway).map_err(Err)?;
+        let mut header = token::HeaderBuf::new();
+        let parsed = token::parse(raw, &mut header).map_err(Err)?;
+        // The issuer first: only a token naming a configured pool hears that
+        // it expired, so a forger cannot pick that answer for any token.
         let slot = *parsed
-            .envelope
-            .iss
-            .as_deref()
+            .payload
+            .iss()
             .and_then(|iss| self.issuers.get(iss))
             .ok_or(Err(RejectionKind::UnknownIssuer))?;
+        // Time claims need no key: an expired or mistyped token is refused
+        // before any signature work.
+        let exp = check_times(&parsed.payload, now, self.leeway).map_err(Err)?;
         let snapshot = keys.snapshot(slot);
-        let Some(entry) = snapshot.keys.get(&parsed.kid) else {
+        let Some(entry) = snapshot.keys.get(&*parsed.kid) else {
             if defer_miss && keys.miss_may_fetch(slot) {
                 return Err(Ok((slot, Box::from(&*parsed.kid))));
             }
@@ -171,23 +172,11 @@ impl Authorizer {
         let key = Arc::clone(entry);
         let version = snapshot.version;
         drop(snapshot);
-        let policy = parsed.envelope.policy();
         let kid = parsed.kid;
-        let payload_len = payload.len();
-        let claims = CognitoClaims::from_verified(payload, exp, policy)
+        let claims = CognitoClaims::from_payload(parsed.payload, exp)
             .map_err(|_| Err(RejectionKind::InvalidClaims))?;
         if let (Some(cache), Some(hash)) = (cache, hash) {
-            cache.insert(
-                hash,
-                &claims,
-                exp,
-                now,
-                slot,
-                &kid,
-                &key,
-                version,
-                payload_len,
-            );
+            cache.insert(hash, &claims, exp, now, slot, &kid, &key, version);
         }
         self.checks.decide(requirement, &claims).map_err(Err)?;
         Ok(claims)
@@ -201,7 +190,7 @@ mod tests {
 
     fn times(v: Value) -> Result<(), RejectionKind> {
         let payload = v.to_string();
-        check_times(&Envelope::read(payload.as_bytes()).unwrap(), 1_000_000, 0).map(|_| ())
+        check_times(&Payload::parse(payload.into_bytes()).unwrap(), 1_000_000, 0).map(|_| ())
     }
 
     #[test]
@@ -257,11 +246,11 @@ mod tests {
     #[test]
     fn leeway_extends_expiry() {
         let payload = json!({"exp": 999_990}).to_string();
-        let envelope = Envelope::read(payload.as_bytes()).unwrap();
+        let payload = Payload::parse(payload.into_bytes()).unwrap();
         assert_eq!(
-            check_times(&envelope, 1_000_000, 10),
+            check_times(&payload, 1_000_000, 10),
             Err(RejectionKind::Expired)
         );
-        assert_eq!(check_times(&envelope, 1_000_000, 11), Ok(999_990));
+        assert_eq!(check_times(&payload, 1_000_000, 11), Ok(999_990));
     }
 }

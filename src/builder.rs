@@ -12,7 +12,6 @@ use crate::route_table::RouteTable;
 use crate::routes::{
     MatchedRoute, PolicySource, PolicyTable, RouteSummary, TableEntry, UnlistedRoutes,
 };
-use crate::str_map::StrMap;
 
 pub use self::authorizer_config::AuthorizerConfig;
 use self::routes::RouteSpec;
@@ -257,7 +256,7 @@ impl CognitoAuthBuilder {
             let header_text = config.token_header.as_deref().unwrap_or("Authorization");
             let header = HeaderName::try_from(header_text)
                 .map_err(|_| ConfigError::InvalidHeaderName(header_text.to_owned()))?;
-            let mut issuers = StrMap::with_capacity(config.pools.len());
+            let mut issuers = HashMap::with_capacity(config.pools.len());
             let mut slots = Vec::with_capacity(config.pools.len());
             for given in &config.pools {
                 let pool = UserPool::parse(given, lenient)?;

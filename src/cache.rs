@@ -20,15 +20,12 @@ use std::sync::{Arc, Mutex, Weak};
 /// A SHA-256 of a token.
 pub(crate) type TokenHash = [u8; 32];
 
-/// Fixed accounting per entry beside the claims: the map slot, the entry, the
-/// claims' shared header. With [`PAYLOAD_FACTOR`], an upper bound of what an
-/// entry really takes, checked by the `cache_memory` test with a counting
-/// allocator (a typical ID token: about 2.7 KiB real, 3.3 KiB accounted).
+/// Fixed accounting per entry beside the claims and the kid: the map slot,
+/// the entry and its shared allocation. With the claims' own bound (their map,
+/// what policy reads and the API Gateway rendering they may build later), an
+/// upper bound of what an entry can take, checked by the `cache_memory` test
+/// with a counting allocator.
 const ENTRY_OVERHEAD: usize = 512;
-
-/// Parsed claims (a map of owned strings and JSON values) take up to about six
-/// times their JSON text.
-const PAYLOAD_FACTOR: usize = 6;
 
 /// Limits of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,8 +260,8 @@ impl TokenCache {
             .remove(&hash);
     }
 
-    /// Stores verified claims. `payload_len` (the decoded payload's size) sizes
-    /// the entry for the byte limit.
+    /// Stores verified claims, charged for the byte limit with what they can
+    /// grow to.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn insert(
         &self,
@@ -276,9 +273,9 @@ impl TokenCache {
         kid: &str,
         key: &Arc<KeyEntry>,
         version: u64,
-        payload_len: usize,
     ) {
-        let bytes = PAYLOAD_FACTOR * payload_len + kid.len() + ENTRY_OVERHEAD;
+        // Charged with the claims map built (now), as when the service reads it.
+        let bytes = claims.heap_bound() + kid.len() + ENTRY_OVERHEAD;
         if bytes > self.shard_bytes {
             return;
         }

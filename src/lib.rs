@@ -176,10 +176,26 @@
 //!
 //! # Order of checks, and the verified-token cache
 //!
-//! Token source, then one pass over the header and payload (shape, `alg`,
-//! `kid`, time claims, issuer), then the key and the signature, then route
-//! policy. An expired or malformed token is refused before any key is used;
-//! the full claims map is parsed only when the service asks for it.
+//! Each request is checked in this order; the first failure answers:
+//!
+//! 1. **Token source**: one header, within the size cap (before any decoding).
+//! 2. **Shape**: three base64url segments; the header and the payload are each
+//!    decoded and parsed once (`base64`, `serde_json`): a JSON object header
+//!    naming RS256 with a `kid` and no key material, a JSON object payload
+//!    with no repeated member.
+//! 3. **Issuer**: `iss` must name a configured pool.
+//! 4. **Time claims**: types, then `exp` (API Gateway's "expired" answer),
+//!    `nbf` and `iat`. A choice: these need no key, so an expired token is
+//!    refused before any key work; the issuer is checked first so that the
+//!    "expired" answer goes only to tokens naming a configured pool, not to
+//!    any made-up token with a past `exp`.
+//! 5. **Key and signature**: the pool's key for `kid` (fetched once if
+//!    unknown), then the RSA check.
+//! 6. **Route policy**: `token_use`, scopes, Token validation, then the
+//!    checks beyond API Gateway.
+//!
+//! The claims the checks read and the claims map the service is handed come
+//! from that one parse of the payload.
 //!
 //! A token whose signature and time claims verified is cached (on by default;
 //! see [`CognitoAuthBuilder::token_cache`]): keyed by the SHA-256 of the whole
@@ -199,7 +215,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authorizer;
-mod base64url;
 mod body;
 mod builder;
 mod cache;
@@ -210,7 +225,6 @@ mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
-mod json_scan;
 mod keys;
 mod layer;
 #[cfg(feature = "openapi")]
@@ -223,25 +237,11 @@ mod response;
 mod route_table;
 mod routes;
 mod service;
-mod short_bytes;
-mod str_map;
+// Only the route table still uses these helpers, and not all of them.
+#[allow(dead_code)]
 #[cfg(feature = "testing")]
 pub mod testing;
 mod token;
-
-/// Entry points for the fuzz targets in `fuzz/`, compiled only under
-/// cargo-fuzz (`--cfg fuzzing`); not part of the API.
-#[cfg(fuzzing)]
-#[doc(hidden)]
-pub mod fuzz_hooks {
-    /// Reads `payload` as a token payload and panics if the verdict or the
-    /// claims read differ from `serde_json`'s full parse.
-    pub fn envelope_agrees_with_serde(payload: &[u8]) {
-        if let Err(e) = crate::envelope::agrees(payload) {
-            panic!("{e}");
-        }
-    }
-}
 
 pub use body::ResponseBody;
 pub use builder::{AuthorizerConfig, CognitoAuthBuilder};

@@ -1,19 +1,22 @@
 //! Reading the token from its header and taking it apart, before any key is used.
 
-use crate::base64url;
-use crate::envelope::Envelope;
+use crate::envelope::Payload;
 use crate::error::RejectionKind;
-use crate::json_scan::{Malformed, Scanner};
-use crate::short_bytes::find_byte;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::{DecodeSliceError, Engine};
 use http::header::{HeaderMap, HeaderName};
+use serde::de::{Deserializer, Error, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
 use std::borrow::Cow;
+use std::fmt;
 
 /// Longest signature accepted: an 8192-bit RSA signature.
 pub(crate) const MAX_SIGNATURE: usize = 1024;
 
 /// Headers up to this size are decoded on the stack (Cognito's are about 80
 /// bytes); larger ones go to the heap.
-const HEADER_ON_STACK: usize = 512;
+const HEADER_ON_STACK: usize = 256;
 
 /// The raw token from the configured header: exactly one header, non-empty,
 /// within the cap, with an optional case-insensitive `Bearer ` prefix.
@@ -74,66 +77,86 @@ impl HeaderBuf {
 
     fn decode(&mut self, b64: &[u8]) -> Result<&[u8], RejectionKind> {
         let malformed = RejectionKind::MalformedToken;
-        match base64url::decoded_len(b64.len()) {
-            Some(len) if len <= HEADER_ON_STACK => {
-                let len = base64url::decode_to(b64, &mut self.stack).map_err(|_| malformed)?;
-                self.stack.get(..len).ok_or(malformed)
-            }
-            _ => {
-                self.heap = base64url::decode(b64).map_err(|_| malformed)?;
+        match URL_SAFE_NO_PAD.decode_slice(b64, &mut self.stack) {
+            Ok(len) => self.stack.get(..len).ok_or(malformed),
+            Err(DecodeSliceError::OutputSliceTooSmall) => {
+                self.heap = URL_SAFE_NO_PAD.decode(b64).map_err(|_| malformed)?;
                 Ok(&self.heap)
             }
+            Err(DecodeSliceError::DecodeError(_)) => Err(malformed),
         }
     }
 }
 
-/// `alg`, `kid`, and whether the header must be refused for its members.
-type HeaderFields<'h> = (Cow<'h, str>, Option<Cow<'h, str>>, bool);
+/// A JSON string, borrowed from the decoded input unless it holds escapes.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// The JOSE header members that matter: `alg` (a string), `kid` (a string or
 /// `null`), and whether a member naming key material or critical extensions
-/// (`crit`, `jku`, `jwk`, `x5u`, `x5c`) has a value other than `null`. Other
-/// members are checked and passed over; a repeated member that matters is
-/// refused.
-fn read_header(json: &[u8]) -> Result<HeaderFields<'_>, RejectionKind> {
-    let (mut alg, mut kid, mut refused) = (None, None, false);
-    let mut seen = 0u8;
-    Scanner::new(json).document(|s, name| {
-        let bit = match name.bytes() {
-            b"alg" => {
-                alg = Some(s.text()?);
-                1
+/// (`crit`, `jku`, `jwk`, `x5u`, `x5c`) has a value other than `null`.
+struct Header<'h> {
+    alg: Cow<'h, str>,
+    kid: Option<Cow<'h, str>>,
+    refused: bool,
+}
+
+impl<'de> Deserialize<'de> for Header<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(HeaderVisitor)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = Header<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    /// Other members are parsed in full (their strings' UTF-8 and escapes
+    /// checked, which serde's skipping would not do) and dropped; a repeated member
+    /// that matters is refused, other members may repeat.
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Header<'de>, A::Error> {
+        let (mut alg, mut kid, mut refused) = (None, None, false);
+        let mut seen = 0u8;
+        while let Some(Text(name)) = access.next_key()? {
+            let bit = match &*name {
+                "alg" => {
+                    alg = Some(access.next_value::<Text>()?.0);
+                    1
+                }
+                "kid" => {
+                    kid = access.next_value::<Option<Text>>()?.map(|t| t.0);
+                    2
+                }
+                "crit" => 4,
+                "jku" => 8,
+                "jwk" => 16,
+                "x5u" => 32,
+                "x5c" => 64,
+                _ => 0,
+            };
+            if bit >= 4 {
+                refused |= !access.next_value::<Value>()?.is_null();
+            } else if bit == 0 {
+                access.next_value::<Value>()?;
             }
-            b"kid" => {
-                kid = if s.null() { None } else { Some(s.text()?) };
-                2
+            if seen & bit != 0 {
+                return Err(A::Error::custom("repeated member"));
             }
-            b"crit" => 4,
-            b"jku" => 8,
-            b"jwk" => 16,
-            b"x5u" => 32,
-            b"x5c" => 64,
-            _ => 0,
-        };
-        if bit >= 4 {
-            if !s.null() {
-                s.value(1)?;
-                refused = true;
-            }
-        } else if bit == 0 {
-            s.value(1)?;
+            seen |= bit;
         }
-        if seen & bit != 0 {
-            return Err(Malformed);
-        }
-        seen |= bit;
-        Ok(())
-    })?;
-    Ok((alg.ok_or(RejectionKind::MalformedToken)?, kid, refused))
+        let alg = alg.ok_or_else(|| A::Error::missing_field("alg"))?;
+        Ok(Header { alg, kid, refused })
+    }
 }
 
 /// A token taken apart but not yet verified.
-pub(crate) struct Parsed<'t, 'h, 'p> {
+pub(crate) struct Parsed<'t, 'h> {
     /// `base64(header) "." base64(payload)`: what the signature covers.
     pub(crate) signing_input: &'t [u8],
     /// The signature, still in base64url: decoded only once a key is at hand,
@@ -141,18 +164,19 @@ pub(crate) struct Parsed<'t, 'h, 'p> {
     signature_b64: &'t [u8],
     /// Borrowed from the decoded header.
     pub(crate) kid: Cow<'h, str>,
-    /// What is needed before the signature, borrowed from the decoded
-    /// payload: the issuer, the time claims, what route policy reads.
-    pub(crate) envelope: Envelope<'p>,
+    /// The claims, parsed once: the checks before the signature read them,
+    /// and they are handed to the service once it holds.
+    pub(crate) payload: Payload,
 }
 
-impl Parsed<'_, '_, '_> {
+impl Parsed<'_, '_> {
     /// The decoded signature, in `buf`; one that does not decode is malformed.
     pub(crate) fn signature<'b>(
         &self,
         buf: &'b mut [u8; MAX_SIGNATURE],
     ) -> Result<&'b [u8], RejectionKind> {
-        let len = base64url::decode_to(self.signature_b64, buf)
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(self.signature_b64, buf)
             .map_err(|_| RejectionKind::MalformedToken)?;
         buf.get(..len).ok_or(RejectionKind::MalformedToken)
     }
@@ -163,24 +187,25 @@ impl Parsed<'_, '_, '_> {
 /// string `kid` and no key material or critical extensions, a JSON object payload
 /// with no repeated top-level member.
 ///
-/// The header is decoded into `header`, the payload into `payload` (moved
-/// into the claims once the signature holds); nothing else is allocated.
-pub(crate) fn parse<'t, 'h, 'p>(
+/// The header is decoded into `header`; the payload is decoded and parsed into
+/// the claims map.
+pub(crate) fn parse<'t, 'h>(
     token: &'t [u8],
     header: &'h mut HeaderBuf,
-    payload: &'p mut Vec<u8>,
-) -> Result<Parsed<'t, 'h, 'p>, RejectionKind> {
+) -> Result<Parsed<'t, 'h>, RejectionKind> {
     let malformed = RejectionKind::MalformedToken;
-    // The separators, 32 bytes at a time: tokens are a kilobyte or more.
-    let h_len = find_byte(token, b'.');
-    let after_h = token.get(h_len + 1..).ok_or(malformed)?;
-    let p_len = find_byte(after_h, b'.');
-    let s = after_h.get(p_len + 1..).ok_or(malformed)?;
-    let (h, p) = (&token[..h_len], &after_h[..p_len]);
-    if h.is_empty() || p.is_empty() || s.is_empty() || find_byte(s, b'.') != s.len() {
+    // The header's end is found from the start, the signature's start from
+    // the end; the payload between must hold no '.'.
+    let first = memchr::memchr(b'.', token).ok_or(malformed)?;
+    let last = memchr::memrchr(b'.', token).ok_or(malformed)?;
+    let h = token.get(..first).ok_or(malformed)?;
+    let p = token.get(first + 1..last).ok_or(malformed)?;
+    let s = token.get(last + 1..).ok_or(malformed)?;
+    if h.is_empty() || p.is_empty() || s.is_empty() || memchr::memchr(b'.', p).is_some() {
         return Err(malformed);
     }
-    let (alg, kid, refused) = read_header(header.decode(h)?)?;
+    let Header { alg, kid, refused } =
+        serde_json::from_slice(header.decode(h)?).map_err(|_| malformed)?;
     if alg != "RS256" || refused {
         return Err(RejectionKind::UnsupportedHeader);
     }
@@ -192,13 +217,12 @@ pub(crate) fn parse<'t, 'h, 'p>(
     if s.len() > MAX_SIGNATURE * 4 / 3 + 1 || s.len() % 4 == 1 {
         return Err(malformed);
     }
-    *payload = base64url::decode(p).map_err(|_| malformed)?;
-    let envelope = Envelope::read(payload)?;
+    let payload = Payload::parse(URL_SAFE_NO_PAD.decode(p).map_err(|_| malformed)?)?;
     Ok(Parsed {
-        signing_input: &token[..h.len() + 1 + p.len()],
+        signing_input: token.get(..last).ok_or(malformed)?,
         signature_b64: s,
         kid,
-        envelope,
+        payload,
     })
 }
 
@@ -211,7 +235,7 @@ mod tests {
 
     /// Parses with fresh buffers: the kid, or why the token is refused.
     fn kid_of(t: &str) -> Result<String, RejectionKind> {
-        parse(t.as_bytes(), &mut HeaderBuf::new(), &mut Vec::new()).map(|p| p.kid.into_owned())
+        parse(t.as_bytes(), &mut HeaderBuf::new()).map(|p| p.kid.into_owned())
     }
 
     fn b64(s: &str) -> String {
@@ -279,11 +303,11 @@ mod tests {
     #[test]
     fn parses_a_well_formed_token() {
         let t = token(r#"{"alg":"RS256","kid":"k1"}"#, r#"{"iss":"x","exp":1}"#);
-        let (mut header, mut payload) = (HeaderBuf::new(), Vec::new());
-        let p = parse(t.as_bytes(), &mut header, &mut payload).unwrap();
+        let mut header = HeaderBuf::new();
+        let p = parse(t.as_bytes(), &mut header).unwrap();
         assert_eq!(p.kid, "k1");
-        assert_eq!(p.envelope.iss.as_deref(), Some("x"));
-        assert_eq!(p.envelope.exp, crate::json_scan::Numeric::Int(1));
+        assert_eq!(p.payload.iss(), Some("x"));
+        assert_eq!(p.payload.times()[0], crate::envelope::Numeric::Int(1));
         let mut buf = [0u8; MAX_SIGNATURE];
         assert_eq!(p.signature(&mut buf).unwrap(), &[7u8; 256][..]);
         assert!(t.starts_with(std::str::from_utf8(p.signing_input).unwrap()));
@@ -325,8 +349,8 @@ mod tests {
         // non-canonical trailing bits.
         for sig in ["AAA*", "AA+/", "AAAAAB"] {
             let t = format!("{input}.{sig}");
-            let (mut header, mut payload) = (HeaderBuf::new(), Vec::new());
-            let p = parse(t.as_bytes(), &mut header, &mut payload).unwrap();
+            let mut header = HeaderBuf::new();
+            let p = parse(t.as_bytes(), &mut header).unwrap();
             assert_eq!(
                 p.signature(&mut buf).err(),
                 Some(RejectionKind::MalformedToken),
@@ -452,12 +476,7 @@ mod tests {
             format!(r#"{{"exp":[{deep}]}}"#),
         ] {
             assert_eq!(
-                parse(
-                    token(h, &payload).as_bytes(),
-                    &mut HeaderBuf::new(),
-                    &mut Vec::new()
-                )
-                .err(),
+                parse(token(h, &payload).as_bytes(), &mut HeaderBuf::new()).err(),
                 Some(RejectionKind::MalformedToken)
             );
         }

@@ -359,6 +359,69 @@ async fn expiry_and_numeric_claims() {
     assert_eq!(send_token(&layer, &t).await.kind(), RejectionKind::Expired);
 }
 
+/// A token nobody signed: header and payload as given, random signature bytes.
+fn unsigned(header: &serde_json::Value, payload: &serde_json::Value) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let enc = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    format!(
+        "{}.{}.{}",
+        enc(header),
+        enc(payload),
+        URL_SAFE_NO_PAD.encode([0x5a; 256])
+    )
+}
+
+#[tokio::test]
+async fn only_a_configured_issuer_hears_that_its_token_expired() {
+    // Expiry is decided before any key work, so a token nobody signed can
+    // reach that answer: it must at least name a configured pool, or a
+    // forger could pick the "expired" body for any token.
+    let layer = identity_layer();
+    let i = issuer();
+    let header = json!({"alg": "RS256", "kid": i.key_id()});
+    let past = json!(1_000_000_000);
+    for iss in [
+        json!(issuer_of("us-west-2_Unknown1")),
+        json!(format!("{}/", i.issuer())),
+        json!(5),
+        json!(null),
+    ] {
+        let t = unsigned(
+            &header,
+            &json!({"iss": iss, "exp": past, "token_use": "id"}),
+        );
+        let out = send_token(&layer, &t).await;
+        assert_unauthorized(&out);
+        assert_eq!(out.kind(), RejectionKind::UnknownIssuer, "iss {iss}");
+        // A mistyped exp with an unknown issuer is an unknown issuer too.
+        let t = unsigned(&header, &json!({"iss": iss, "exp": "1", "token_use": "id"}));
+        assert_eq!(
+            send_token(&layer, &t).await.kind(),
+            RejectionKind::UnknownIssuer
+        );
+    }
+    let t = unsigned(&header, &json!({"exp": past, "token_use": "id"}));
+    assert_eq!(
+        send_token(&layer, &t).await.kind(),
+        RejectionKind::UnknownIssuer
+    );
+    // A configured issuer: still refused as expired before the key is looked
+    // up (the kid is unknown and nothing serves keys, so any key work would
+    // answer otherwise).
+    let stranger = json!({"alg": "RS256", "kid": "nobody-has-this-kid"});
+    let t = unsigned(
+        &stranger,
+        &json!({"iss": i.issuer(), "exp": past, "token_use": "id"}),
+    );
+    let out = send_token(&layer, &t).await;
+    assert_eq!(out.kind(), RejectionKind::Expired);
+    assert_eq!(
+        out.body_str(),
+        r#"{"message":"The incoming token has expired"}"#
+    );
+}
+
 // ---- 4. token_use and scopes --------------------------------------------------
 
 #[tokio::test]

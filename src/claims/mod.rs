@@ -36,11 +36,12 @@
 //! ```
 
 mod render;
+mod size;
 
+use crate::envelope::Payload;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which kind of Cognito token the claims came from (`token_use`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,13 +78,15 @@ impl TokenUse {
 pub struct CognitoClaims(Arc<Inner>);
 
 struct Inner {
-    /// The payload's JSON text, parsed into `raw` on first use; empty when
-    /// built from a map.
-    payload: Box<[u8]>,
+    /// A verified token's parsed payload, until the claims map is built from
+    /// it on first use (route policy needs only a few claims).
+    payload: Mutex<Option<Payload>>,
+    /// Every claim, from the one parse of the payload that the checks before
+    /// the signature read too.
     raw: OnceLock<Map<String, Value>>,
     token_use: TokenUse,
     exp: i64,
-    /// What route policy reads, taken without parsing every claim.
+    /// What route policy reads, taken from `raw` when built.
     policy: PolicyClaims,
     api_gateway: OnceLock<ApiGatewayClaims>,
 }
@@ -161,7 +164,7 @@ impl CognitoClaims {
         }
     }
 
-    pub(crate) fn from_map(raw: Map<String, Value>) -> Result<Self, ClaimsError> {
+    fn from_map(raw: Map<String, Value>) -> Result<Self, ClaimsError> {
         let policy = PolicyClaims::from_map(&raw);
         let token_use = token_use_of(&policy)?;
         let exp = raw
@@ -169,7 +172,7 @@ impl CognitoClaims {
             .and_then(Value::as_i64)
             .ok_or(ClaimsError("exp must be an integer"))?;
         Ok(Self(Arc::new(Inner {
-            payload: Box::default(),
+            payload: Mutex::new(None),
             raw: OnceLock::from(raw),
             token_use,
             exp,
@@ -178,16 +181,13 @@ impl CognitoClaims {
         })))
     }
 
-    /// Claims of a verified token: `payload` is a JSON object with unique
-    /// top-level members (checked by the caller), parsed in full on first use.
-    pub(crate) fn from_verified(
-        payload: Vec<u8>,
-        exp: i64,
-        policy: PolicyClaims,
-    ) -> Result<Self, ClaimsError> {
+    /// Claims of a verified token, from its parsed payload and its checked
+    /// `exp`.
+    pub(crate) fn from_payload(payload: Payload, exp: i64) -> Result<Self, ClaimsError> {
+        let policy = payload.policy();
         let token_use = token_use_of(&policy)?;
         Ok(Self(Arc::new(Inner {
-            payload: payload.into_boxed_slice(),
+            payload: Mutex::new(Some(payload)),
             raw: OnceLock::new(),
             token_use,
             exp,
@@ -205,12 +205,17 @@ impl CognitoClaims {
         self.raw().get(key)
     }
 
-    /// All claims as the JSON object the token carried. Parsed on first use
-    /// (route policy needs only a few claims) and kept.
+    /// All claims as the JSON object the token carried. Built on first use
+    /// from the payload's one parse, and kept.
     pub fn raw(&self) -> &Map<String, Value> {
         self.0.raw.get_or_init(|| {
-            // Checked to be one JSON object when the token was read.
-            serde_json::from_slice(&self.0.payload).unwrap_or_default()
+            let payload = self
+                .0
+                .payload
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            payload.map(Payload::into_map).unwrap_or_default()
         })
     }
 
@@ -308,7 +313,7 @@ impl CognitoClaims {
     /// Rendered on first use and kept.
     pub fn api_gateway(&self) -> &ApiGatewayClaims {
         self.0.api_gateway.get_or_init(|| ApiGatewayClaims {
-            map: render::render(self.raw()),
+            entries: render::render(self.raw()),
         })
     }
 }
@@ -318,36 +323,39 @@ impl CognitoClaims {
 /// Serializes as a JSON object of strings. See the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiGatewayClaims {
-    map: BTreeMap<String, String>,
+    /// Sorted by name; boxed, so each string takes exactly its length.
+    entries: Box<[(Box<str>, Box<str>)]>,
 }
 
 impl ApiGatewayClaims {
     /// `$context.authorizer.claims['name']`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.map.get(name).map(String::as_str)
+        self.entries
+            .binary_search_by(|(k, _)| (**k).cmp(name))
+            .ok()
+            .map(|i| &*self.entries[i].1)
     }
 
     /// All entries, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.entries.len()
     }
 
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.entries.is_empty()
     }
 
     /// The map as a JSON object.
     pub fn to_json(&self) -> Value {
         Value::Object(
-            self.map
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            self.iter()
+                .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
                 .collect(),
         )
     }
@@ -355,6 +363,6 @@ impl ApiGatewayClaims {
 
 impl serde::Serialize for ApiGatewayClaims {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.map.serialize(serializer)
+        serializer.collect_map(self.iter())
     }
 }

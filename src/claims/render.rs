@@ -2,7 +2,6 @@
 //! (`$context.authorizer.claims`).
 
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
@@ -67,12 +66,16 @@ pub(crate) fn render_value(key: &str, value: &Value) -> Option<String> {
     })
 }
 
-/// The whole map, keys unchanged (`custom:role`, `cognito:groups`).
-pub(crate) fn render(claims: &Map<String, Value>) -> BTreeMap<String, String> {
-    claims
+/// The whole map, keys unchanged (`custom:role`, `cognito:groups`), sorted
+/// by name.
+pub(crate) fn render(claims: &Map<String, Value>) -> Box<[(Box<str>, Box<str>)]> {
+    let mut entries: Vec<(Box<str>, Box<str>)> = claims
         .iter()
-        .filter_map(|(k, v)| render_value(k, v).map(|s| (k.clone(), s)))
-        .collect()
+        .filter_map(|(k, v)| render_value(k, v).map(|s| (k.as_str().into(), s.into())))
+        .collect();
+    // Already sorted when the map is (serde_json's default); cheap then.
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    entries.into_boxed_slice()
 }
 
 #[cfg(test)]
@@ -108,7 +111,9 @@ mod tests {
             "gone": null,
             "addr": {"street": "x"}
         });
-        let map = render(claims.as_object().unwrap());
+        let entries = render(claims.as_object().unwrap());
+        let map: std::collections::BTreeMap<&str, &str> =
+            entries.iter().map(|(k, v)| (&**k, &**v)).collect();
         assert_eq!(map["sub"], "abc");
         assert_eq!(map["scope"], "a/read b/write");
         assert_eq!(map["custom:role"], "admin");
@@ -126,5 +131,6 @@ mod tests {
         assert_eq!(map["ratio"], "1.5");
         assert_eq!(map["addr"], r#"{"street":"x"}"#);
         assert!(!map.contains_key("gone"));
+        assert_eq!(map.len(), entries.len());
     }
 }

@@ -1,7 +1,6 @@
 //! Parsing a JWKS document into verification keys.
 
 use crate::crypto::VerifyKey;
-use crate::str_map::StrMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
@@ -17,7 +16,7 @@ pub(crate) struct KeyEntry {
 }
 
 /// The usable keys of one JWKS document, by `kid`.
-pub(crate) type KeyMap = StrMap<Arc<KeyEntry>>;
+pub(crate) type KeyMap = std::collections::HashMap<Box<str>, Arc<KeyEntry>>;
 
 /// Result of parsing a document: the keys, and how many entries were skipped.
 #[derive(Debug)]
