@@ -1,0 +1,518 @@
+//! References (`$a.b(c)[d]`) and the expressions of directives and method
+//! arguments, with Velocity 1.7's precedence: `||` < `&&` < `==` `!=` <
+//! `<` `<=` `>` `>=` < `+` `-` < `*` `/` `%` < `!`.
+
+use super::ast::*;
+use super::error::ErrorKind;
+use super::jsonpath::JsonPath;
+use super::parser::{PResult, Parser};
+
+const CONTEXT_VARS: &[&str] = &[
+    "accountId",
+    "apiId",
+    "awsEndpointRequestId",
+    "deploymentId",
+    "domainName",
+    "domainPrefix",
+    "extendedRequestId",
+    "httpMethod",
+    "isCanaryRequest",
+    "path",
+    "protocol",
+    "requestId",
+    "requestTime",
+    "requestTimeEpoch",
+    "resourceId",
+    "resourcePath",
+    "stage",
+    "wafResponseCode",
+    "webaclArn",
+    "xrayTraceId",
+];
+
+const IDENTITY_VARS: &[&str] = &[
+    "accountId",
+    "apiKey",
+    "apiKeyId",
+    "caller",
+    "cognitoAuthenticationProvider",
+    "cognitoAuthenticationType",
+    "cognitoIdentityId",
+    "cognitoIdentityPoolId",
+    "principalOrgId",
+    "sourceIp",
+    "user",
+    "userAgent",
+    "userArn",
+    "vpceId",
+];
+
+const ERROR_VARS: &[&str] = &[
+    "message",
+    "messageString",
+    "responseType",
+    "validationErrorString",
+];
+
+impl Parser<'_> {
+    /// At `$`: a reference, or `None` when the `$` is plain text.
+    pub(crate) fn reference(&mut self, _in_text: bool) -> PResult<Option<Reference>> {
+        let start = self.pos;
+        self.pos += 1;
+        self.eat("!");
+        let formal = self.eat("{");
+        let name = self.ident();
+        if name.is_empty() {
+            self.pos = start;
+            return Ok(None);
+        }
+        let mut chain = Vec::new();
+        loop {
+            let here = self.pos;
+            if self.peek() == Some('.') && self.peek_at(1).is_some_and(|c| c.is_ascii_alphabetic())
+            {
+                self.pos += 1;
+                let m = self.ident();
+                if self.peek() == Some('(') {
+                    self.pos += 1;
+                    let method = Method::from_name(m).ok_or_else(|| {
+                        let what = if chain.is_empty() && matches!(name, "util" | "input") {
+                            format!("${name}.{m} is not supported")
+                        } else {
+                            format!("method {m}() is not supported")
+                        };
+                        self.err(ErrorKind::Unsupported, here + 1, what)
+                    })?;
+                    let args = self.args(here)?;
+                    if !method.arity().contains(&args.len()) {
+                        return Err(self.err(
+                            ErrorKind::Syntax,
+                            here + 1,
+                            format!(
+                                "{m}() takes {:?} argument(s), not {}",
+                                method.arity(),
+                                args.len()
+                            ),
+                        ));
+                    }
+                    chain.push(Modifier::Method(method, args));
+                } else {
+                    chain.push(Modifier::Property(m.to_owned()));
+                }
+            } else if self.peek() == Some('[') {
+                self.pos += 1;
+                let index = self.expr()?;
+                self.skip_ws();
+                if !self.eat("]") {
+                    return Err(self.err(ErrorKind::Syntax, here, "expected `]`"));
+                }
+                chain.push(Modifier::Index(index));
+            } else {
+                break;
+            }
+        }
+        if formal && !self.eat("}") {
+            return Err(self.err(ErrorKind::Syntax, start, "`${` without its `}`"));
+        }
+        self.resolve(start, name, chain).map(Some)
+    }
+
+    fn args(&mut self, at: usize) -> PResult<Vec<Expr>> {
+        let mut args = Vec::new();
+        self.skip_ws();
+        if self.eat(")") {
+            return Ok(args);
+        }
+        loop {
+            args.push(self.expr()?);
+            self.skip_ws();
+            if self.eat(")") {
+                return Ok(args);
+            }
+            if !self.eat(",") {
+                return Err(self.err(ErrorKind::Syntax, at, "method call: expected `,` or `)`"));
+            }
+        }
+    }
+
+    fn resolve(&mut self, at: usize, name: &str, mut chain: Vec<Modifier>) -> PResult<Reference> {
+        let unsupported = |p: &Self, what: String| Err(p.err(ErrorKind::Unsupported, at, what));
+        let root = match name {
+            "input" => match chain.first_mut() {
+                Some(Modifier::Property(p)) if p == "body" => Root::Input,
+                Some(Modifier::Method(
+                    m @ (Method::Json | Method::Path | Method::Params),
+                    args,
+                )) => {
+                    if matches!(m, Method::Json | Method::Path) {
+                        self.literal_path(at, args)?;
+                    }
+                    Root::Input
+                }
+                Some(Modifier::Property(p)) => {
+                    return unsupported(self, format!("$input.{p} is not supported"))
+                }
+                Some(Modifier::Method(m, _)) => {
+                    return unsupported(
+                        self,
+                        format!("$input.{} is not supported", method_name(*m)),
+                    )
+                }
+                _ => {
+                    return unsupported(
+                        self,
+                        "$input needs .body, .json(), .path() or .params()".into(),
+                    )
+                }
+            },
+            "util" => match chain.first() {
+                Some(Modifier::Method(
+                    Method::EscapeJavaScript
+                    | Method::ParseJson
+                    | Method::UrlEncode
+                    | Method::UrlDecode
+                    | Method::Base64Encode
+                    | Method::Base64Decode,
+                    _,
+                )) => Root::Util,
+                Some(Modifier::Method(m, _)) => {
+                    return unsupported(self, format!("$util.{} is not supported", method_name(*m)))
+                }
+                _ => return unsupported(self, "$util needs one of its functions".into()),
+            },
+            "context" => Root::Context(self.context_path(at, &mut chain)?),
+            "stageVariables" => Root::StageVariables,
+            "foreach" | "velocityCount" if self.loop_depth == 0 => {
+                return unsupported(self, format!("${name} outside #foreach"))
+            }
+            "velocityCount" => Root::VelocityCount,
+            "foreach" => {
+                let prop = match chain.first() {
+                    Some(Modifier::Property(p)) => match p.as_str() {
+                        "hasNext" => LoopProp::HasNext,
+                        "index" => LoopProp::Index,
+                        "count" => LoopProp::Count,
+                        "first" => LoopProp::First,
+                        "last" => LoopProp::Last,
+                        other => {
+                            return unsupported(self, format!("$foreach.{other} is not supported"))
+                        }
+                    },
+                    _ => {
+                        return unsupported(
+                            self,
+                            "$foreach needs .hasNext, .index, .count, .first or .last".into(),
+                        )
+                    }
+                };
+                chain.remove(0);
+                Root::Foreach(prop)
+            }
+            _ => Root::Var(self.slot(name)),
+        };
+        Ok(Reference {
+            root,
+            chain,
+            pos: self.abs(at),
+        })
+    }
+
+    /// A string-literal JSONPath is parsed (and checked) now, once.
+    fn literal_path(&self, at: usize, args: &mut [Expr]) -> PResult<()> {
+        if let Some(arg) = args.first_mut() {
+            if let Expr::Str(s) = arg {
+                let path =
+                    JsonPath::parse(s).map_err(|e| self.err(ErrorKind::Unsupported, at, e))?;
+                *arg = Expr::Path(path, std::mem::take(s));
+            }
+        }
+        Ok(())
+    }
+
+    fn context_path(&self, at: usize, chain: &mut Vec<Modifier>) -> PResult<ContextPath> {
+        let mut segs: Vec<String> = Vec::new();
+        for m in chain.iter().take(3) {
+            match m {
+                Modifier::Property(p) => segs.push(p.clone()),
+                Modifier::Index(Expr::Str(s)) => segs.push(s.clone()),
+                _ => break,
+            }
+        }
+        let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let (path, used) = match s.as_slice() {
+            ["authorizer", "claims", claim, ..] => (ContextPath::Claim((*claim).to_owned()), 3),
+            ["authorizer", "claims"] => (ContextPath::Claims, 2),
+            ["authorizer", key, ..] => (ContextPath::Var(format!("authorizer.{key}")), 2),
+            ["requestOverride", kind @ ("header" | "querystring" | "path"), name, ..] => {
+                let slot = match *kind {
+                    "header" => OverrideSlot::RequestHeader,
+                    "querystring" => OverrideSlot::RequestQuery,
+                    _ => OverrideSlot::RequestPath,
+                };
+                (ContextPath::Override(slot, (*name).to_owned()), 3)
+            }
+            ["responseOverride", "status", ..] => (ContextPath::Status, 2),
+            ["responseOverride", "header", name, ..] => (
+                ContextPath::Override(OverrideSlot::ResponseHeader, (*name).to_owned()),
+                3,
+            ),
+            ["identity", v, ..] if IDENTITY_VARS.contains(v) => {
+                (ContextPath::Var(format!("identity.{v}")), 2)
+            }
+            ["error", v, ..] if ERROR_VARS.contains(v) => {
+                (ContextPath::Var(format!("error.{v}")), 2)
+            }
+            [v, ..] if CONTEXT_VARS.contains(v) => (ContextPath::Var((*v).to_owned()), 1),
+            _ => {
+                let shown = if s.is_empty() {
+                    String::new()
+                } else {
+                    format!(".{}", s.join("."))
+                };
+                return Err(self.err(
+                    ErrorKind::Unsupported,
+                    at,
+                    format!("$context{shown} is not an API Gateway context variable this engine supports"),
+                ));
+            }
+        };
+        chain.drain(..used);
+        Ok(path)
+    }
+
+    pub(crate) fn expr(&mut self) -> PResult<Expr> {
+        self.binary(0)
+    }
+
+    fn binary(&mut self, level: usize) -> PResult<Expr> {
+        const LEVELS: &[&[(&str, BinOp)]] = &[
+            &[("||", BinOp::Or), ("or", BinOp::Or)],
+            &[("&&", BinOp::And), ("and", BinOp::And)],
+            &[
+                ("==", BinOp::Eq),
+                ("!=", BinOp::Ne),
+                ("eq", BinOp::Eq),
+                ("ne", BinOp::Ne),
+            ],
+            &[
+                ("<=", BinOp::Le),
+                (">=", BinOp::Ge),
+                ("<", BinOp::Lt),
+                (">", BinOp::Gt),
+                ("le", BinOp::Le),
+                ("ge", BinOp::Ge),
+                ("lt", BinOp::Lt),
+                ("gt", BinOp::Gt),
+            ],
+            &[("+", BinOp::Add), ("-", BinOp::Sub)],
+            &[("*", BinOp::Mul), ("/", BinOp::Div), ("%", BinOp::Mod)],
+        ];
+        if level == LEVELS.len() {
+            return self.unary();
+        }
+        let mut lhs = self.binary(level + 1)?;
+        'outer: loop {
+            self.skip_ws();
+            for (tok, op) in LEVELS[level] {
+                if self.at_operator(tok) {
+                    self.pos += tok.len();
+                    let rhs = self.binary(level + 1)?;
+                    lhs = Expr::Binary(*op, Box::new(lhs), Box::new(rhs));
+                    continue 'outer;
+                }
+            }
+            return Ok(lhs);
+        }
+    }
+
+    /// Word operators (`and`, `eq`...) must stand alone; `!=` is not `!`.
+    fn at_operator(&self, tok: &str) -> bool {
+        let r = self.rest();
+        if !r.starts_with(tok) {
+            return false;
+        }
+        let next = r[tok.len()..].chars().next();
+        if tok.chars().all(|c| c.is_ascii_alphabetic()) {
+            return !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        }
+        !(tok == "=" && next == Some('='))
+    }
+
+    fn unary(&mut self) -> PResult<Expr> {
+        self.skip_ws();
+        if self.rest().starts_with('!') && !self.rest().starts_with("!=") {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        if self.at_operator("not") {
+            self.pos += 3;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> PResult<Expr> {
+        self.skip_ws();
+        let start = self.pos;
+        let Some(c) = self.peek() else {
+            return Err(self.err(ErrorKind::Syntax, start, "expected an expression"));
+        };
+        match c {
+            '(' => {
+                self.pos += 1;
+                let e = self.expr()?;
+                self.skip_ws();
+                if !self.eat(")") {
+                    return Err(self.err(ErrorKind::Syntax, start, "expected `)`"));
+                }
+                Ok(e)
+            }
+            '$' => match self.reference(false)? {
+                Some(r) => Ok(Expr::Ref(Box::new(r))),
+                None => Err(self.err(ErrorKind::Syntax, start, "expected a reference after `$`")),
+            },
+            '"' | '\'' => self.string(c),
+            '[' => self.list(start),
+            '{' => self.map(start),
+            c if c.is_ascii_digit()
+                || (c == '-' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit())) =>
+            {
+                self.number(start)
+            }
+            _ => match self.word() {
+                "true" => Ok(Expr::Bool(true)),
+                "false" => Ok(Expr::Bool(false)),
+                "null" => Ok(Expr::Null),
+                "" => Err(self.err(ErrorKind::Syntax, start, format!("unexpected `{c}`"))),
+                w => Err(self.err(ErrorKind::Syntax, start, format!("unexpected `{w}`"))),
+            },
+        }
+    }
+
+    fn number(&mut self, start: usize) -> PResult<Expr> {
+        self.eat("-");
+        let digits = |p: &mut Self| {
+            let r = p.rest();
+            p.pos += r.len() - r.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        };
+        digits(self);
+        let mut float = false;
+        // `1..3` is a range, not `1.` then `.3`.
+        if self.peek() == Some('.') && self.peek_at(1).is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+            digits(self);
+            float = true;
+        }
+        if matches!(self.peek(), Some('e' | 'E')) {
+            let save = self.pos;
+            self.pos += 1;
+            let _ = self.eat("+") || self.eat("-");
+            let before = self.pos;
+            digits(self);
+            if self.pos == before {
+                self.pos = save;
+            } else {
+                float = true;
+            }
+        }
+        let text = &self.src[start..self.pos];
+        let bad = |p: &Self| p.err(ErrorKind::Syntax, start, format!("bad number `{text}`"));
+        if float {
+            text.parse().map(Expr::Float).map_err(|_| bad(self))
+        } else {
+            text.parse().map(Expr::Int).map_err(|_| bad(self))
+        }
+    }
+
+    /// `'...'` is literal; `"..."` is a template when it holds `$` or `#`.
+    /// Backslashes stay as written (Velocity 1.7), which is what AWS's
+    /// `replaceAll("\\'","'")` example relies on.
+    fn string(&mut self, quote: char) -> PResult<Expr> {
+        let start = self.pos;
+        self.pos += 1;
+        let body_start = self.pos;
+        let r = self.rest();
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in r.char_indices() {
+            if quote == '"' && escaped {
+                escaped = false;
+            } else if quote == '"' && c == '\\' {
+                escaped = true;
+            } else if c == quote {
+                end = Some(i);
+                break;
+            }
+        }
+        let end = end.ok_or_else(|| self.err(ErrorKind::Syntax, start, "unterminated string"))?;
+        let content = &r[..end];
+        self.pos += end + 1;
+        if quote == '"' && content.contains(['$', '#']) {
+            let nodes = self.sub_template(body_start, content)?;
+            return Ok(Expr::Interpolated(nodes));
+        }
+        Ok(Expr::Str(content.to_owned()))
+    }
+
+    fn list(&mut self, start: usize) -> PResult<Expr> {
+        self.pos += 1;
+        self.skip_ws();
+        if self.eat("]") {
+            return Ok(Expr::List(Vec::new()));
+        }
+        let first = self.expr()?;
+        self.skip_ws();
+        if self.eat("..") {
+            let last = self.expr()?;
+            self.skip_ws();
+            if !self.eat("]") {
+                return Err(self.err(ErrorKind::Syntax, start, "range: expected `]`"));
+            }
+            return Ok(Expr::Range(Box::new(first), Box::new(last)));
+        }
+        let mut items = vec![first];
+        loop {
+            self.skip_ws();
+            if self.eat("]") {
+                return Ok(Expr::List(items));
+            }
+            if !self.eat(",") {
+                return Err(self.err(ErrorKind::Syntax, start, "list: expected `,` or `]`"));
+            }
+            items.push(self.expr()?);
+        }
+    }
+
+    fn map(&mut self, start: usize) -> PResult<Expr> {
+        self.pos += 1;
+        let mut entries = Vec::new();
+        self.skip_ws();
+        if self.eat("}") {
+            return Ok(Expr::Map(entries));
+        }
+        loop {
+            let k = self.expr()?;
+            self.skip_ws();
+            if !self.eat(":") {
+                return Err(self.err(ErrorKind::Syntax, start, "map: expected `:`"));
+            }
+            let v = self.expr()?;
+            entries.push((k, v));
+            self.skip_ws();
+            if self.eat("}") {
+                return Ok(Expr::Map(entries));
+            }
+            if !self.eat(",") {
+                return Err(self.err(ErrorKind::Syntax, start, "map: expected `,` or `}`"));
+            }
+        }
+    }
+}
+
+fn method_name(m: Method) -> String {
+    let debug = format!("{m:?}");
+    let mut chars = debug.chars();
+    chars.next().map_or(String::new(), |c| {
+        c.to_ascii_lowercase().to_string() + chars.as_str()
+    })
+}
