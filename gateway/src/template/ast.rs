@@ -66,6 +66,8 @@ pub(crate) enum Root {
     Foreach(LoopProp),
     /// `$velocityCount`.
     VelocityCount,
+    /// `$velocityHasNext` (Velocity 1.6+, which API Gateway answers).
+    VelocityHasNext,
 }
 
 #[derive(Debug)]
@@ -191,7 +193,6 @@ impl Method {
 
 #[derive(Debug)]
 pub(crate) enum Expr {
-    Null,
     Bool(bool),
     Int(i64),
     Float(f64),

@@ -162,6 +162,9 @@ impl<'r> Eval<'r> {
                 }
             }
             Root::VelocityCount => Value::Int(self.loops.last().map_or(0, |l| l.0 as i64 + 1)),
+            Root::VelocityHasNext => {
+                Value::Bool(self.loops.last().is_some_and(|(i, len)| i + 1 < *len))
+            }
         };
         for m in &r.chain {
             v = match m {
@@ -181,6 +184,12 @@ impl<'r> Eval<'r> {
                     self.call(r.pos, v, *method, vals)?
                 }
             };
+        }
+        // API Gateway turns a null reference into the empty string, in
+        // output and in expressions alike: AWS renders `#if($missing)yes#end`
+        // as "yes" (the empty string is true in Velocity 1.7).
+        if v.is_null() {
+            v = Value::Str(Cow::Borrowed(""));
         }
         Ok(v)
     }
@@ -237,7 +246,6 @@ impl<'r> Eval<'r> {
 
     pub(crate) fn expr(&mut self, e: &'r Expr) -> EResult<Value<'r>> {
         Ok(match e {
-            Expr::Null => Value::Null,
             Expr::Bool(b) => Value::Bool(*b),
             Expr::Int(i) => Value::Int(*i),
             Expr::Float(f) => Value::Float(*f),

@@ -182,10 +182,11 @@ impl Parser<'_> {
             },
             "context" => Root::Context(self.context_path(at, &mut chain)?),
             "stageVariables" => Root::StageVariables,
-            "foreach" | "velocityCount" if self.loop_depth == 0 => {
+            "foreach" | "velocityCount" | "velocityHasNext" if self.loop_depth == 0 => {
                 return unsupported(self, format!("${name} outside #foreach"))
             }
             "velocityCount" => Root::VelocityCount,
+            "velocityHasNext" => Root::VelocityHasNext,
             "foreach" => {
                 let prop = match chain.first() {
                     Some(Modifier::Property(p)) => match p.as_str() {
@@ -382,7 +383,6 @@ impl Parser<'_> {
             _ => match self.word() {
                 "true" => Ok(Expr::Bool(true)),
                 "false" => Ok(Expr::Bool(false)),
-                "null" => Ok(Expr::Null),
                 "" => Err(self.err(ErrorKind::Syntax, start, format!("unexpected `{c}`"))),
                 w => Err(self.err(ErrorKind::Syntax, start, format!("unexpected `{w}`"))),
             },
@@ -425,33 +425,44 @@ impl Parser<'_> {
     }
 
     /// `'...'` is literal; `"..."` is a template when it holds `$` or `#`.
-    /// Backslashes stay as written (Velocity 1.7), which is what AWS's
-    /// `replaceAll("\\'","'")` example relies on.
+    /// A doubled quote stands for one; backslashes stay as written. Both as
+    /// AWS renders them: `"{""a"": 2}"` is `{"a": 2}`, and AWS's own
+    /// `replaceAll("\\'","'")` example relies on the backslashes.
     fn string(&mut self, quote: char) -> PResult<Expr> {
         let start = self.pos;
         self.pos += 1;
         let body_start = self.pos;
         let r = self.rest();
-        let mut end = None;
-        let mut escaped = false;
-        for (i, c) in r.char_indices() {
-            if quote == '"' && escaped {
-                escaped = false;
-            } else if quote == '"' && c == '\\' {
-                escaped = true;
-            } else if c == quote {
-                end = Some(i);
-                break;
+        let mut content = String::new();
+        let mut chars = r.char_indices().peekable();
+        let end = loop {
+            match chars.next() {
+                None => return Err(self.err(ErrorKind::Syntax, start, "unterminated string")),
+                Some((i, c)) if c == quote => {
+                    if chars.peek().is_some_and(|(_, n)| *n == quote) {
+                        chars.next();
+                        content.push(quote);
+                    } else {
+                        break i;
+                    }
+                }
+                Some((_, c)) => content.push(c),
             }
-        }
-        let end = end.ok_or_else(|| self.err(ErrorKind::Syntax, start, "unterminated string"))?;
-        let content = &r[..end];
+        };
+        let raw = &r[..end];
         self.pos += end + 1;
         if quote == '"' && content.contains(['$', '#']) {
-            let nodes = self.sub_template(body_start, content)?;
+            if raw.len() != content.len() {
+                return Err(self.err(
+                    ErrorKind::Unsupported,
+                    start,
+                    "doubled quotes inside an interpolated string are not supported",
+                ));
+            }
+            let nodes = self.sub_template(body_start, raw)?;
             return Ok(Expr::Interpolated(nodes));
         }
-        Ok(Expr::Str(content.to_owned()))
+        Ok(Expr::Str(content))
     }
 
     fn list(&mut self, start: usize) -> PResult<Expr> {

@@ -78,6 +78,10 @@ fn interpolated_strings() {
     let src = r#"#set($n = "w")#set($s = "hello $n, ${n}s #if(true)yes#end")$s"#;
     assert_eq!(render(src), "hello w, ws yes");
     assert_eq!(render(r#"#set($s = 'no $n')$s"#), "no $n");
+    assert_eq!(
+        render(r#"#set($s = "{""a"": 2}")$s #set($t = 'it''s')$t"#),
+        r#"{"a": 2}it's"#
+    );
 }
 
 #[test]
@@ -94,26 +98,30 @@ fn comparisons_and_logic() {
     assert_eq!(render(src), "ok");
     let words = "#if(1 lt 2 and not (1 gt 2) or false)ok#end";
     assert_eq!(render(words), "ok");
-    assert_eq!(render("#if(!true || !$none)y#else n#end"), "y");
+    assert_eq!(render("#if(!true || !$none)y#else n#end"), " n");
     assert_eq!(render("#if(1 == '1')same#end"), "same");
 }
 
 #[test]
 fn if_truth_is_velocity_17() {
     assert_eq!(render("#if('')t#else f#end"), "t");
-    assert_eq!(render("#if($none)t#else f#end"), " f");
+    // A null reference is the empty string, so true (AWS's recorded output).
+    assert_eq!(render("#if($none)t#else f#end"), "t");
+    assert_eq!(render("#if(false)t#else f#end"), " f");
     assert_eq!(render("#if(false)a#elseif(0)b#else c#end"), "b");
 }
 
 #[test]
 fn set_to_null_keeps_the_old_value() {
-    assert_eq!(render("#set($a = 1)#set($a = $none)$a"), "1");
+    assert_eq!(render("#set($a = 1)#set($a = 1 / 0)$a"), "1");
+    // A reference is never null: a missing one assigns "".
+    assert_eq!(render("#set($a = 1)#set($a = $none)[$a]"), "[]");
 }
 
 #[test]
 fn foreach_variables() {
-    let src = "#foreach($x in ['a', 'b', 'c'])$velocityCount:$foreach.index:$foreach.count:$x#if($foreach.first)F#end#if($foreach.last)L#end#if($foreach.hasNext),#end#end";
-    assert_eq!(render(src), "1:0:1:aF,2:1:2:b,3:2:3:cL");
+    let src = "#foreach($x in ['a', 'b', 'c'])$velocityCount:$foreach.index:$foreach.count:$x#if($foreach.first)F#end#if($foreach.last)L#end#if($foreach.hasNext),#end#if($velocityHasNext);#end#end";
+    assert_eq!(render(src), "1:0:1:aF,;2:1:2:b,;3:2:3:cL");
 }
 
 #[test]
