@@ -459,8 +459,14 @@ impl Parser<'_> {
                     "doubled quotes inside an interpolated string are not supported",
                 ));
             }
-            let nodes = self.sub_template(body_start, raw)?;
-            return Ok(Expr::Interpolated(nodes));
+            let mut nodes = self.sub_template(body_start, raw)?;
+            // `"$.a"` holds a `$` but no reference: it stays a literal (and
+            // so a JSONPath checked at parse time).
+            return Ok(match nodes.as_mut_slice() {
+                [] => Expr::Str(String::new()),
+                [Node::Text(t)] => Expr::Str(std::mem::take(t)),
+                _ => Expr::Interpolated(nodes),
+            });
         }
         Ok(Expr::Str(content))
     }

@@ -31,6 +31,13 @@ class JList(list):
         return json.dumps(self, separators=(",", ":"), ensure_ascii=False)
 
 
+class VList(list):
+    """A java.util.List (keySet(), values(), split()): `[a, b]`."""
+
+    def __str__(self):
+        return "[" + ", ".join(java_str(v) for v in self) + "]"
+
+
 def java_str(v):
     if v is None:
         return "null"
@@ -47,8 +54,75 @@ def wrap(v):
     return v
 
 
-for cls, base in ((JMap, dict), (JList, list)):
-    ops.__additional_methods__[cls] = ops.__additional_methods__[base]
+def java_index(s, sub, start=0, last=False):
+    try:
+        return s.rindex(sub, 0, start + len(sub)) if last else s.index(sub, max(start, 0))
+    except ValueError:
+        return -1
+
+
+def java_replacement(r):
+    # Java's `$1` is Python's `\g<1>`; Java's `\x` is a literal x.
+    out, i = [], 0
+    while i < len(r):
+        c = r[i]
+        if c == "\\" and i + 1 < len(r):
+            out.append(r[i + 1].replace("\\", "\\\\"))
+            i += 2
+        elif c == "$" and i + 1 < len(r) and r[i + 1].isdigit():
+            j = i + 1
+            while j < len(r) and r[j].isdigit():
+                j += 1
+            out.append("\\g<" + r[i + 1 : j] + ">")
+            i = j
+        else:
+            out.append(c.replace("\\", "\\\\"))
+            i += 1
+    return "".join(out)
+
+
+def java_split(s, p):
+    parts = re.split(p, s)
+    while len(parts) > 1 and parts[-1] == "":
+        parts.pop()
+    return VList(parts)
+
+
+# java.lang.String, java.util.List and java.util.Map methods that airspeed's
+# Python types lack.
+STRING_METHODS = {
+    "length": lambda s: len(s.encode("utf-16-le")) // 2,
+    "contains": lambda s, x: java_str(x) in s,
+    "isEmpty": lambda s: s == "",
+    "equals": lambda s, x: isinstance(x, str) and s == x,
+    "equalsIgnoreCase": lambda s, x: isinstance(x, str) and s.lower() == x.lower(),
+    "toLowerCase": lambda s: s.lower(),
+    "toUpperCase": lambda s: s.upper(),
+    "trim": lambda s: s.strip("".join(chr(c) for c in range(33))),
+    "startsWith": lambda s, x: s.startswith(x),
+    "endsWith": lambda s, x: s.endswith(x),
+    "indexOf": lambda s, x, start=0: java_index(s, x, start),
+    "lastIndexOf": lambda s, x, start=None: java_index(s, x, len(s) if start is None else start, last=True),
+    "substring": lambda s, b, e=None: s[b:] if e is None else s[b:e],
+    "replace": lambda s, a, b: s.replace(java_str(a), java_str(b)),
+    "replaceAll": lambda s, p, r: re.sub(p, java_replacement(r), s),
+    "matches": lambda s, p: re.fullmatch(p, s) is not None,
+    "split": java_split,
+    "toString": lambda s: s,
+}
+MAP_METHODS = {
+    "size": lambda m: len(m),
+    "isEmpty": lambda m: len(m) == 0,
+    "containsKey": lambda m, k: k in m,
+    "keySet": lambda m: VList(m.keys()),
+    "values": lambda m: VList(m.values()),
+    "toString": lambda m: str(m),
+}
+LIST_METHODS = dict(ops.__additional_methods__[list], toString=lambda l: str(l))
+ops.__additional_methods__[str] = dict(ops.__additional_methods__[str], **STRING_METHODS)
+ops.__additional_methods__[JMap] = dict(ops.__additional_methods__[dict], **MAP_METHODS)
+for cls in (JList, VList):
+    ops.__additional_methods__[cls] = LIST_METHODS
 
 
 def json_path(doc, path):
