@@ -120,8 +120,9 @@ MAP_METHODS = {
 }
 LIST_METHODS = dict(ops.__additional_methods__[list], toString=lambda l: str(l))
 ops.__additional_methods__[str] = dict(ops.__additional_methods__[str], **STRING_METHODS)
-ops.__additional_methods__[JMap] = dict(ops.__additional_methods__[dict], **MAP_METHODS)
-for cls in (JList, VList):
+ops.__additional_methods__[dict] = dict(ops.__additional_methods__[dict], **MAP_METHODS)
+ops.__additional_methods__[JMap] = ops.__additional_methods__[dict]
+for cls in (list, JList, VList):
     ops.__additional_methods__[cls] = LIST_METHODS
 
 
