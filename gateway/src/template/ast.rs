@@ -14,7 +14,7 @@ pub(crate) enum Node {
     Text(String),
     /// `$x...`; null renders as nothing, as API Gateway does (quiet or not).
     Ref(Reference),
-    Set(SetTarget, Expr),
+    Set(SetTarget, Expr, Pos),
     If(Vec<(Expr, Vec<Node>)>, Option<Vec<Node>>),
     Foreach(Box<Foreach>),
     Break,

@@ -16,12 +16,24 @@ use super::Overrides;
 pub(crate) const MAX_ITERATIONS: usize = 1_000;
 /// The longest `[a..b]` range a template may build.
 const MAX_RANGE: i64 = 10_000;
+/// `#foreach` iterations of one render, all loops together: nested loops
+/// would otherwise multiply AWS's per-loop limit.
+pub(crate) const MAX_TOTAL_ITERATIONS: usize = 100_000;
+/// The largest body or string a render may build: API Gateway's payload
+/// limit (10 MB).
+pub(crate) const MAX_TEXT: usize = 10 * 1024 * 1024;
+/// How deeply a template may nest the lists and maps it builds (JSON
+/// documents stop at 128).
+const MAX_NESTING: u32 = 200;
 
 pub(crate) struct Eval<'r> {
     pub(crate) ctx: &'r Context<'r>,
     pub(crate) src: &'r str,
     pub(crate) vars: Vec<Value<'r>>,
     loops: Vec<(usize, usize)>,
+    iterations: usize,
+    /// The directive being evaluated, for errors about values.
+    at: Pos,
     pub(crate) out: String,
     body_json: Option<Value<'static>>,
     pub(crate) overrides: Overrides,
@@ -42,6 +54,8 @@ impl<'r> Eval<'r> {
             src,
             vars: vec![Value::Null; nvars],
             loops: Vec::new(),
+            iterations: 0,
+            at: Pos(0),
             out: String::with_capacity(src.len() + 64),
             body_json: None,
             overrides: Overrides::default(),
@@ -59,9 +73,24 @@ impl<'r> Eval<'r> {
                 Node::Ref(r) => {
                     let v = self.reference(r)?;
                     v.write_to(&mut self.out);
+                    if self.out.len() > MAX_TEXT {
+                        return Err(self.fail(
+                            ErrorKind::Render,
+                            r.pos,
+                            "the rendered body exceeds 10 MiB",
+                        ));
+                    }
                 }
-                Node::Set(target, e) => {
+                Node::Set(target, e, at) => {
+                    self.at = *at;
                     let v = self.expr(e)?;
+                    if matches!(&v, Value::Str(s) if s.len() > MAX_TEXT) {
+                        return Err(self.fail(
+                            ErrorKind::Render,
+                            *at,
+                            "#set of a string over 10 MiB",
+                        ));
+                    }
                     self.assign(target, v);
                 }
                 Node::If(branches, otherwise) => {
@@ -125,6 +154,14 @@ impl<'r> Eval<'r> {
                     ErrorKind::Render,
                     f.pos,
                     format!("#foreach over {} items: API Gateway allows at most {MAX_ITERATIONS} iterations", items.len()),
+                ));
+            }
+            self.iterations += 1;
+            if self.iterations > MAX_TOTAL_ITERATIONS {
+                return Err(self.fail(
+                    ErrorKind::Render,
+                    f.pos,
+                    format!("more than {MAX_TOTAL_ITERATIONS} #foreach iterations in one render"),
                 ));
             }
             self.vars[f.var] = item.clone();
@@ -261,7 +298,8 @@ impl<'r> Eval<'r> {
             Expr::List(items) => {
                 let mut vals = Vec::with_capacity(items.len());
                 for i in items {
-                    vals.push(self.expr(i)?);
+                    let v = self.expr(i)?;
+                    vals.push(self.nestable(v)?);
                 }
                 Value::List(Rc::new(vals), Origin::Vtl)
             }
@@ -284,6 +322,7 @@ impl<'r> Eval<'r> {
                 for (k, v) in entries {
                     let k = self.expr(k)?.to_text();
                     let v = self.expr(v)?;
+                    let v = self.nestable(v)?;
                     match vals
                         .iter_mut()
                         .find(|(old, _): &&mut (Cow<'r, str>, Value<'r>)| *old == k)
@@ -307,6 +346,30 @@ impl<'r> Eval<'r> {
                 binary(*op, a, b)
             }
         })
+    }
+}
+
+impl<'r> Eval<'r> {
+    /// A value about to go into a list or map literal, refused when that
+    /// would nest collections more than [`MAX_NESTING`] deep (rendering and
+    /// dropping them recurses).
+    fn nestable(&self, v: Value<'r>) -> EResult<Value<'r>> {
+        fn deeper_than(v: &Value<'_>, limit: u32) -> bool {
+            match v {
+                _ if limit == 0 => matches!(v, Value::List(..) | Value::Map(..)),
+                Value::List(items, _) => items.iter().any(|i| deeper_than(i, limit - 1)),
+                Value::Map(entries, _) => entries.iter().any(|(_, i)| deeper_than(i, limit - 1)),
+                _ => false,
+            }
+        }
+        if deeper_than(&v, MAX_NESTING) {
+            return Err(self.fail(
+                ErrorKind::Render,
+                self.at,
+                format!("lists and maps nested more than {MAX_NESTING} deep"),
+            ));
+        }
+        Ok(v)
     }
 }
 

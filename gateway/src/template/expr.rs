@@ -58,7 +58,9 @@ impl Parser<'_> {
     /// At `$`: a reference, or `None` when the `$` is plain text.
     pub(crate) fn reference(&mut self, _in_text: bool) -> PResult<Option<Reference>> {
         let start = self.pos;
-        self.pos += 1;
+        if !self.eat("$") {
+            return Ok(None);
+        }
         self.eat("!");
         let formal = self.eat("{");
         let name = self.ident();
@@ -282,7 +284,10 @@ impl Parser<'_> {
     }
 
     pub(crate) fn expr(&mut self) -> PResult<Expr> {
-        self.binary(0)
+        self.deeper()?;
+        let e = self.binary(0);
+        self.depth -= 1;
+        e
     }
 
     fn binary(&mut self, level: usize) -> PResult<Expr> {
@@ -312,6 +317,8 @@ impl Parser<'_> {
             return self.unary();
         }
         let mut lhs = self.binary(level + 1)?;
+        // A chain `a + b + c ...` nests to the left: bound it like any nesting.
+        let mut chain = 0;
         'outer: loop {
             self.skip_ws();
             for (tok, op) in LEVELS[level] {
@@ -319,6 +326,14 @@ impl Parser<'_> {
                     self.pos += tok.len();
                     let rhs = self.binary(level + 1)?;
                     lhs = Expr::Binary(*op, Box::new(lhs), Box::new(rhs));
+                    chain += 1;
+                    if chain > super::parser::MAX_DEPTH {
+                        return Err(self.err(
+                            ErrorKind::Unsupported,
+                            self.pos,
+                            "too many operators in one expression",
+                        ));
+                    }
                     continue 'outer;
                 }
             }
@@ -341,13 +356,19 @@ impl Parser<'_> {
 
     fn unary(&mut self) -> PResult<Expr> {
         self.skip_ws();
-        if self.rest().starts_with('!') && !self.rest().starts_with("!=") {
-            self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
-        }
-        if self.at_operator("not") {
-            self.pos += 3;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+        let not = if self.rest().starts_with('!') && !self.rest().starts_with("!=") {
+            1
+        } else if self.at_operator("not") {
+            3
+        } else {
+            0
+        };
+        if not > 0 {
+            self.pos += not;
+            self.deeper()?;
+            let e = self.unary();
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(e?)));
         }
         self.primary()
     }

@@ -37,11 +37,11 @@
 //!   not`).
 //! - `#set`, `#if` / `#elseif` / `#else` / `#end`, `#foreach` (with
 //!   `$foreach.hasNext`, `.index`, `.count`, `.first`, `.last` and
-//!   `$velocityCount`; at most 1,000 iterations), `#break`, `#stop`, `##`,
+//!   `$velocityCount`, `$velocityHasNext`; at most 1,000 iterations), `#break`, `#stop`, `##`,
 //!   `#* *#` and `#[[ ]]#`.
-//! - `$input.body`, `.json(path)`, `.path(path)`, `.params()`,
-//!   `.params(name)` (path, then query string, then header; `""` when
-//!   absent); `$util.escapeJavaScript`, `.parseJson`, `.urlEncode`,
+//! - `$input.body`, `.json(path)`, `.path(path)` (JSONPath `$`, `.name`,
+//!   `['name']`, `[n]`, `[*]`, `.*`, `..name`), `.params()`,
+//!   `.params(name)` (path, then query string, then header); `$util.escapeJavaScript`, `.parseJson`, `.urlEncode`,
 //!   `.urlDecode`, `.base64Encode`, `.base64Decode`; `$stageVariables`;
 //!   the `$context` variables of AWS's reference, with
 //!   `authorizer.claims.NAME` and the settable `requestOverride.*` and
@@ -56,48 +56,59 @@
 //! `$util` functions or `$context` variables, JSONPath filters, `\$`
 //! escapes, `#set` of anything but a variable or an override.
 //!
-//! # Semantics, and where this engine chooses
+//! # Semantics, and who decides
 //!
-//! Velocity 1.7's rules apply unless AWS documents otherwise: whitespace
-//! (see below), `#if` truth (only null and `false` are false: the empty
-//! string is true), `#set` to null leaves the variable as it was,
-//! `#foreach` over a map walks its values and restores its variable
-//! afterwards, `==` between different types compares their strings, `+`
-//! with a string concatenates, integer division truncates, division by
-//! zero is null, string literals keep their backslashes (AWS's own
-//! `replaceAll("\\'","'")` example relies on that).
+//! AWS decides where it speaks: its documentation, and the output API
+//! Gateway produced for the 103 templates of `tests/templates/aws-recorded.json`
+//! (recorded by LocalStack's airspeed-ext snapshot tests on AWS). Where AWS
+//! is silent, Velocity 1.7's rules apply; API Gateway runs a Velocity 1.x
+//! (AWS's page says `$context.authorizer.claims.custom-sub` works, and only
+//! 1.x lets identifiers hold `-` by default; `$velocityHasNext` answers on
+//! AWS).
 //!
-//! Whitespace follows Velocity 1.7's lexer: `)` closing `#set`, `#if`,
-//! `#elseif`, `#foreach`, and `#else` / `#end`, eat the blanks and one
-//! newline after them; `#set` also eats the blanks before it when only
-//! blanks stand between it and the previous directive, reference or
-//! comment; `##` comments eat their newline. Identifiers may contain `-`
-//! (`$context.authorizer.claims.custom-sub`, as AWS's page says).
+//! - **A null reference is the empty string**, in output and in
+//!   expressions: AWS renders `Hello $name` as `Hello ` and
+//!   `#if($missing)yes#end` as `yes`. So `#if` is false only for `false`
+//!   (and a null that is not a reference, such as `1 / 0`); test a value
+//!   with `#if($x != "")` as AWS users do. `#set` to such a null leaves the
+//!   variable as it was.
+//! - Whitespace follows Velocity 1.7's lexer: `)` closing `#set`, `#if`,
+//!   `#elseif`, `#foreach`, and `#else` / `#end`, eat the blanks and one
+//!   newline after them; `#set` also eats the blanks before it when only
+//!   blanks stand between it and the previous directive, reference or
+//!   comment; `##` comments eat their newline, `#* *#` does not.
+//! - String literals keep their backslashes, and a doubled quote stands for
+//!   one (AWS renders `"{""a"": 2}"` as `{"a": 2}`; its own
+//!   `replaceAll("\\'","'")` example needs the backslashes).
+//! - `#foreach` over a map walks its values and restores its variable
+//!   afterwards; `==` between different types compares their strings; `+`
+//!   with a string concatenates; integer division truncates; doubles print
+//!   as Java does (`2.0`, `1.0E7`).
+//! - `$util.escapeJavaScript` escapes `'` (AWS: it "will turn any regular
+//!   single quotes (') into escaped ones (\')"), `"`, `\` and `/`, as
+//!   commons-lang does; non-ASCII becomes `\uXXXX`.
+//! - Maps render as Java's `{k=v, k2=v2}`, lists built by the template as
+//!   `[a, b]`, lists of JSON (`$input.path`, `$util.parseJson`) as compact
+//!   JSON; `$context.authorizer.claims` alone is null (AWS's page).
 //!
-//! AWS's documentation decides where it speaks; these are the cases where
-//! it, or API Gateway's observed behaviour, differs from the Velocity
-//! oracles this engine is checked against (`tests/template_oracle.rs`,
-//! cases marked in `tests/templates/`):
+//! The oracles (`tests/template_oracle.rs`) disagree with AWS on some of
+//! these; each case is marked in the corpus with its reason. In short:
+//! both make a missing reference null (false in `#if`, unequal to `""`);
+//! both drop the newline after `*#`; airspeed-ext keeps the newline after
+//! `#foreach(...)` and its indentation, renders Python's repr of map and
+//! list literals, cannot add a string and a number, and has no `#break`
+//! or `#[[ ]]#`; velocityjs keeps the blanks before an indented `#set`,
+//! uses JavaScript numbers (`17 / 5` is `3.4`, `10.0` prints `10`), renders
+//! JSON null as `null` and JSON arrays as `[a, b]`, lacks `#stop`,
+//! `$foreach.first` / `.last` and `$velocityHasNext`, cannot parse doubled
+//! quotes, and finishes the iteration a `#break` is in.
 //!
-//! - **Null renders as nothing**, whether the reference is quiet (`$!x`) or
-//!   not: API Gateway prints `""` for `$context.authorizer.claims.missing`
-//!   where plain Velocity (and both oracles) print the reference's source.
-//!   AWS: "Calling `$context.authorizer.claims` returns null".
-//! - **`$util.escapeJavaScript` escapes `'`** (AWS: it "will turn any
-//!   regular single quotes (') into escaped ones (\')"), and `/`, as
-//!   commons-lang's `escapeJavaScript` does; non-ASCII becomes `\uXXXX`.
-//! - **Maps render as Java's `{k=v, k2=v2}`**, lists of JSON (from
-//!   `$input.path`, `$util.parseJson`) as compact JSON, Velocity's own
-//!   lists as `[a, b]`; doubles as Java prints them (`1.0`, `1.0E7`).
-//! - **`#if("")` is true** (Velocity 1.7); velocityjs treats `""` as false.
-//! - airspeed-ext's whitespace rules differ from Velocity 1.7's around
-//!   `#foreach` and `#end` on their own lines; the corpus records each case.
-//!
-//! Choices where no documentation decides: `$input.json` of a missing
-//! definite path is `null` and of an empty payload `{}` (as LocalStack);
-//! `$input.json` writes JSON without escaping `/`; `$input.params(name)`
-//! compares names exactly; more than 1,000 `#foreach` iterations is a
-//! render error rather than a silent truncation.
+//! Choices where nothing decides: `$input.json` of a missing definite path
+//! is `null` and of an empty payload `{}` (as LocalStack);
+//! `$input.params(name)` compares names exactly and is `""` when absent;
+//! more than 1,000 `#foreach` iterations, an out-of-range `substring` or
+//! `get`, bad base64 or `%`-escapes and a regex the `regex` crate cannot
+//! compile are render errors (fail closed) rather than guesses.
 //!
 //! # Cost
 //!

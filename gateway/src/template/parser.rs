@@ -25,7 +25,13 @@ pub(crate) struct Parser<'s> {
     pub(crate) pos: usize,
     pub(crate) vars: Vec<String>,
     pub(crate) loop_depth: u32,
+    /// Nesting of blocks and expressions, bounded so that a hostile
+    /// template cannot overflow the stack.
+    pub(crate) depth: u32,
 }
+
+/// Deeper nesting of directives, expressions or strings is refused.
+pub(crate) const MAX_DEPTH: u32 = 100;
 
 /// How a block of nodes ended.
 enum End {
@@ -48,6 +54,7 @@ impl<'s> Parser<'s> {
             pos: 0,
             vars: Vec::new(),
             loop_depth: 0,
+            depth: 0,
         }
     }
 
@@ -98,6 +105,7 @@ impl<'s> Parser<'s> {
             pos: 0,
             vars: std::mem::take(&mut self.vars),
             loop_depth: self.loop_depth,
+            depth: self.depth,
         };
         let result = sub.block();
         self.vars = sub.vars;
@@ -121,7 +129,26 @@ impl<'s> Parser<'s> {
         self.block_in(false)
     }
 
+    pub(crate) fn deeper(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err(
+                ErrorKind::Unsupported,
+                self.pos,
+                format!("nested more than {MAX_DEPTH} levels deep"),
+            ));
+        }
+        Ok(())
+    }
+
     fn block_in(&mut self, nested: bool) -> PResult<(Vec<Node>, End)> {
+        self.deeper()?;
+        let r = self.block_inner(nested);
+        self.depth -= 1;
+        r
+    }
+
+    fn block_inner(&mut self, nested: bool) -> PResult<(Vec<Node>, End)> {
         let mut nodes = Vec::new();
         let mut text = String::new();
         // Where the current lexer run of text began (see the module docs on #set).
@@ -379,7 +406,7 @@ impl<'s> Parser<'s> {
         }
         let value = self.expr()?;
         self.expect_close(start, "#set")?;
-        Ok(Node::Set(target, value))
+        Ok(Node::Set(target, value, self.abs(start)))
     }
 
     fn set_target(&self, at: usize, r: Reference) -> PResult<SetTarget> {

@@ -459,3 +459,61 @@ fn a_template_renders_many_times_and_is_shareable() {
         assert_eq!(t.render(&ctx).unwrap().body, n);
     }
 }
+
+#[test]
+fn hostile_nesting_is_refused_at_parse_time() {
+    for src in [
+        "#if(true)".repeat(150) + &"#end".repeat(150),
+        format!("#set($a = {}1{})", "(".repeat(150), ")".repeat(150)),
+        format!("#set($a = {}1)", "!".repeat(150)),
+        format!("#set($a = 1{})", " + 1".repeat(150)),
+        format!("#set($a = {}{})", "[".repeat(150), "]".repeat(150)),
+        format!("$a{}", "[$a".repeat(150) + &"]".repeat(150)),
+    ] {
+        let err = parse_err(&src);
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    }
+    // Nesting within the limit parses and renders.
+    let ok = "#if(true)".repeat(50) + "x" + &"#end".repeat(50);
+    assert_eq!(render(&ok), "x");
+}
+
+#[test]
+fn runaway_renders_stop_with_an_error() {
+    let ctx = Context::default();
+    // Nested loops multiply: the total is bounded, not only each loop.
+    let err = render_err(
+        "#foreach($a in [1..1000])#foreach($b in [1..1000])#end#end",
+        &ctx,
+    );
+    assert!(err.message().contains("iterations in one render"), "{err}");
+    // Doubling a string until it outgrows the payload limit.
+    let err = render_err(
+        "#set($s = 'xxxxxxxxxxxxxxxx')#foreach($i in [1..40])#set($s = \"$s$s\")#end",
+        &ctx,
+    );
+    assert!(err.message().contains("10 MiB"), "{err}");
+    assert_eq!((err.line(), err.column()), (1, 66));
+    // Wrapping a list in a list in a loop.
+    let err = render_err(
+        "#set($l = [])#foreach($i in [1..300])#set($l = [$l])#end",
+        &ctx,
+    );
+    assert!(err.message().contains("nested"), "{err}");
+    // The output itself is bounded.
+    let body = "y".repeat(1 << 20);
+    let ctx = Context {
+        body: &body,
+        ..Context::default()
+    };
+    let err = render_err("#foreach($i in [1..11])$input.body#end", &ctx);
+    assert!(err.message().contains("10 MiB"), "{err}");
+}
+
+#[test]
+fn directives_cut_short_are_syntax_errors() {
+    // Found by tests/template_fuzz.rs: these read past the end.
+    for src in ["#foreach(", "#set(", "#foreach( ", "#set(x"] {
+        assert_eq!(parse_err(src).kind(), ErrorKind::Syntax, "{src:?}");
+    }
+}
