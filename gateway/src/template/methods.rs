@@ -375,7 +375,7 @@ pub(crate) fn escape_javascript(s: &str) -> String {
             0x22 => out.push_str("\\\""),
             0x5c => out.push_str("\\\\"),
             0x2f => out.push_str("\\/"),
-            u if u < 0x20 || u > 0x7f => {
+            u if !(0x20..=0x7f).contains(&u) => {
                 let _ = write!(out, "\\u{u:04X}");
             }
             u => out.push(char::from(u as u8)),

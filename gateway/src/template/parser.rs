@@ -34,7 +34,7 @@ pub(crate) struct Parser<'s> {
 pub(crate) const MAX_DEPTH: u32 = 100;
 
 /// How a block of nodes ended.
-enum End {
+enum BlockEnd {
     Eof,
     End,
     Else,
@@ -90,7 +90,7 @@ impl<'s> Parser<'s> {
     pub(crate) fn parse_template(mut self) -> PResult<(Vec<Node>, Vec<String>)> {
         let (nodes, end) = self.block()?;
         match end {
-            End::Eof => Ok((nodes, self.vars)),
+            BlockEnd::Eof => Ok((nodes, self.vars)),
             _ => unreachable!("block() reports a stray terminator itself at top level"),
         }
     }
@@ -110,7 +110,7 @@ impl<'s> Parser<'s> {
         let result = sub.block();
         self.vars = sub.vars;
         match result? {
-            (nodes, End::Eof) => Ok(nodes),
+            (nodes, BlockEnd::Eof) => Ok(nodes),
             _ => unreachable!("block() reports a stray terminator itself at top level"),
         }
     }
@@ -125,7 +125,7 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn block(&mut self) -> PResult<(Vec<Node>, End)> {
+    fn block(&mut self) -> PResult<(Vec<Node>, BlockEnd)> {
         self.block_in(false)
     }
 
@@ -141,14 +141,14 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
-    fn block_in(&mut self, nested: bool) -> PResult<(Vec<Node>, End)> {
+    fn block_in(&mut self, nested: bool) -> PResult<(Vec<Node>, BlockEnd)> {
         self.deeper()?;
         let r = self.block_inner(nested);
         self.depth -= 1;
         r
     }
 
-    fn block_inner(&mut self, nested: bool) -> PResult<(Vec<Node>, End)> {
+    fn block_inner(&mut self, nested: bool) -> PResult<(Vec<Node>, BlockEnd)> {
         let mut nodes = Vec::new();
         let mut text = String::new();
         // Where the current lexer run of text began (see the module docs on #set).
@@ -168,7 +168,7 @@ impl<'s> Parser<'s> {
             let start = self.pos;
             let Some(c) = self.peek() else {
                 flush!();
-                return Ok((nodes, End::Eof));
+                return Ok((nodes, BlockEnd::Eof));
             };
             match c {
                 '#' if self.eat("##") => {
@@ -221,9 +221,9 @@ impl<'s> Parser<'s> {
                         "elseif" | "else" | "end" if nested => {
                             flush!();
                             let end = match word {
-                                "end" => End::End,
-                                "else" => End::Else,
-                                _ => End::ElseIf(self.paren_expr(start, "#elseif")?),
+                                "end" => BlockEnd::End,
+                                "else" => BlockEnd::Else,
+                                _ => BlockEnd::ElseIf(self.paren_expr(start, "#elseif")?),
                             };
                             if word != "elseif" {
                                 self.eat_line_end();
@@ -431,12 +431,12 @@ impl<'s> Parser<'s> {
             let (body, end) = self.block_in(true)?;
             branches.push((cond, body));
             match end {
-                End::End => return Ok(Node::If(branches, None)),
-                End::ElseIf(c) => cond = c,
-                End::Else => {
+                BlockEnd::End => return Ok(Node::If(branches, None)),
+                BlockEnd::ElseIf(c) => cond = c,
+                BlockEnd::Else => {
                     let (body, end) = self.block_in(true)?;
                     return match end {
-                        End::End => Ok(Node::If(branches, Some(body))),
+                        BlockEnd::End => Ok(Node::If(branches, Some(body))),
                         _ => Err(self.err(
                             ErrorKind::Syntax,
                             start,
@@ -444,7 +444,9 @@ impl<'s> Parser<'s> {
                         )),
                     };
                 }
-                End::Eof => return Err(self.err(ErrorKind::Syntax, start, "#if without #end")),
+                BlockEnd::Eof => {
+                    return Err(self.err(ErrorKind::Syntax, start, "#if without #end"))
+                }
             }
         }
     }
@@ -471,13 +473,13 @@ impl<'s> Parser<'s> {
         let result = self.block_in(true);
         self.loop_depth -= 1;
         match result? {
-            (body, End::End) => Ok(Node::Foreach(Box::new(Foreach {
+            (body, BlockEnd::End) => Ok(Node::Foreach(Box::new(Foreach {
                 var,
                 iterable,
                 body,
                 pos: self.abs(start),
             }))),
-            (_, End::Eof) => Err(self.err(ErrorKind::Syntax, start, "#foreach without #end")),
+            (_, BlockEnd::Eof) => Err(self.err(ErrorKind::Syntax, start, "#foreach without #end")),
             _ => Err(self.err(ErrorKind::Syntax, start, "#else inside #foreach")),
         }
     }
