@@ -125,6 +125,7 @@ mod eval;
 mod expr;
 mod jsonpath;
 mod methods;
+mod names;
 mod parser;
 mod value;
 

@@ -277,7 +277,7 @@ impl<'s> Parser<'s> {
                         }
                     }
                 }
-                '$' => match self.reference(true)? {
+                '$' => match self.reference()? {
                     Some(r) => {
                         flush!();
                         nodes.push(Node::Ref(r));
@@ -394,7 +394,7 @@ impl<'s> Parser<'s> {
         self.open_paren(start, "#set")?;
         self.skip_ws();
         let at = self.pos;
-        let target = match self.reference(false)? {
+        let target = match self.reference()? {
             Some(r) => self.set_target(at, r)?,
             None => {
                 return Err(self.err(ErrorKind::Syntax, at, "#set: expected a $reference"));
@@ -455,7 +455,7 @@ impl<'s> Parser<'s> {
         self.open_paren(start, "#foreach")?;
         self.skip_ws();
         let at = self.pos;
-        let var = match self.reference(false)? {
+        let var = match self.reference()? {
             Some(Reference {
                 root: Root::Var(slot),
                 chain,
