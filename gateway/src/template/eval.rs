@@ -1,0 +1,480 @@
+//! Walking the tree: directives, references and operators, with Velocity
+//! 1.7's semantics (null `#set` leaves the variable alone, `#foreach`
+//! restores its variable afterwards, `==` between different types compares
+//! their strings).
+
+use std::borrow::Cow;
+use std::rc::Rc;
+
+use super::ast::*;
+use super::context::Context;
+use super::error::{ErrorKind, TemplateError};
+use super::value::{parse_json, Origin, Value};
+use super::Overrides;
+
+/// AWS's limit on `#foreach` iterations.
+pub(crate) const MAX_ITERATIONS: usize = 1_000;
+/// The longest `[a..b]` range a template may build.
+const MAX_RANGE: i64 = 10_000;
+/// `#foreach` iterations of one render, all loops together: nested loops
+/// would otherwise multiply AWS's per-loop limit.
+pub(crate) const MAX_TOTAL_ITERATIONS: usize = 100_000;
+/// The largest body or string a render may build: API Gateway's payload
+/// limit (10 MB).
+pub(crate) const MAX_TEXT: usize = 10 * 1024 * 1024;
+/// How deeply a template may nest the lists and maps it builds (JSON
+/// documents stop at 128).
+const MAX_NESTING: u32 = 200;
+
+pub(crate) struct Eval<'r> {
+    pub(crate) ctx: &'r Context<'r>,
+    pub(crate) src: &'r str,
+    pub(crate) vars: Vec<Value<'r>>,
+    loops: Vec<(usize, usize)>,
+    iterations: usize,
+    /// The directive being evaluated, for errors about values.
+    at: Pos,
+    pub(crate) out: String,
+    body_json: Option<Value<'static>>,
+    pub(crate) overrides: Overrides,
+}
+
+pub(crate) enum Flow {
+    Normal,
+    Break,
+    Stop,
+}
+
+pub(crate) type EResult<T> = Result<T, TemplateError>;
+
+impl<'r> Eval<'r> {
+    pub(crate) fn new(ctx: &'r Context<'r>, src: &'r str, nvars: usize) -> Self {
+        Eval {
+            ctx,
+            src,
+            vars: vec![Value::Null; nvars],
+            loops: Vec::new(),
+            iterations: 0,
+            at: Pos(0),
+            out: String::with_capacity(src.len() + 64),
+            body_json: None,
+            overrides: Overrides::default(),
+        }
+    }
+
+    pub(crate) fn fail(&self, kind: ErrorKind, at: Pos, msg: impl Into<String>) -> TemplateError {
+        TemplateError::at(kind, self.src, at.0, msg)
+    }
+
+    pub(crate) fn nodes(&mut self, nodes: &'r [Node]) -> EResult<Flow> {
+        for node in nodes {
+            match node {
+                Node::Text(t) => self.out.push_str(t),
+                Node::Ref(r) => {
+                    let v = self.reference(r)?;
+                    v.write_to(&mut self.out);
+                    if self.out.len() > MAX_TEXT {
+                        return Err(self.fail(
+                            ErrorKind::Render,
+                            r.pos,
+                            "the rendered body exceeds 10 MiB",
+                        ));
+                    }
+                }
+                Node::Set(target, e, at) => {
+                    self.at = *at;
+                    let v = self.expr(e)?;
+                    if matches!(&v, Value::Str(s) if s.len() > MAX_TEXT) {
+                        return Err(self.fail(
+                            ErrorKind::Render,
+                            *at,
+                            "#set of a string over 10 MiB",
+                        ));
+                    }
+                    self.assign(target, v);
+                }
+                Node::If(branches, otherwise) => {
+                    let mut taken = None;
+                    for (cond, body) in branches {
+                        if self.expr(cond)?.truthy() {
+                            taken = Some(body);
+                            break;
+                        }
+                    }
+                    if let Some(body) = taken.or(otherwise.as_ref()) {
+                        match self.nodes(body)? {
+                            Flow::Normal => {}
+                            flow => return Ok(flow),
+                        }
+                    }
+                }
+                Node::Foreach(f) => {
+                    if let Flow::Stop = self.foreach(f)? {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                Node::Break => return Ok(Flow::Break),
+                Node::Stop => return Ok(Flow::Stop),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn assign(&mut self, target: &SetTarget, v: Value<'r>) {
+        // Velocity 1.7: assigning null leaves the target as it was.
+        if v.is_null() {
+            return;
+        }
+        match target {
+            SetTarget::Var(slot) => self.vars[*slot] = v,
+            SetTarget::Status => self.overrides.response_status = Some(v.to_text()),
+            SetTarget::Override(slot, name) => {
+                let list = self.overrides.slot_mut(*slot);
+                let text = v.to_text();
+                match list.iter_mut().find(|(k, _)| k == name) {
+                    Some(entry) => entry.1 = text,
+                    None => list.push((name.clone(), text)),
+                }
+            }
+        }
+    }
+
+    fn foreach(&mut self, f: &'r Foreach) -> EResult<Flow> {
+        let items: Rc<Vec<Value<'r>>> = match self.expr(&f.iterable)? {
+            Value::List(items, _) => items,
+            Value::Map(entries, _) => Rc::new(entries.iter().map(|(_, v)| v.clone()).collect()),
+            // Velocity skips what it cannot iterate.
+            _ => return Ok(Flow::Normal),
+        };
+        let saved = std::mem::replace(&mut self.vars[f.var], Value::Null);
+        let mut flow = Flow::Normal;
+        for (i, item) in items.iter().enumerate() {
+            if i == MAX_ITERATIONS {
+                return Err(self.fail(
+                    ErrorKind::Render,
+                    f.pos,
+                    format!("#foreach over {} items: API Gateway allows at most {MAX_ITERATIONS} iterations", items.len()),
+                ));
+            }
+            self.iterations += 1;
+            if self.iterations > MAX_TOTAL_ITERATIONS {
+                return Err(self.fail(
+                    ErrorKind::Render,
+                    f.pos,
+                    format!("more than {MAX_TOTAL_ITERATIONS} #foreach iterations in one render"),
+                ));
+            }
+            self.vars[f.var] = item.clone();
+            self.loops.push((i, items.len()));
+            let r = self.nodes(&f.body);
+            self.loops.pop();
+            match r? {
+                Flow::Normal => {}
+                Flow::Break => break,
+                Flow::Stop => {
+                    flow = Flow::Stop;
+                    break;
+                }
+            }
+        }
+        self.vars[f.var] = saved;
+        Ok(flow)
+    }
+
+    pub(crate) fn reference(&mut self, r: &'r Reference) -> EResult<Value<'r>> {
+        let mut v = match &r.root {
+            Root::Var(slot) => self.vars[*slot].clone(),
+            Root::Input => Value::Input,
+            Root::Util => Value::Util,
+            Root::StageVariables => str_map(self.ctx.stage_variables.entries()),
+            Root::Context(path) => self.context_value(path),
+            Root::Foreach(prop) => {
+                let (i, len) = self.loops.last().copied().unwrap_or((0, 0));
+                match prop {
+                    LoopProp::HasNext => Value::Bool(i + 1 < len),
+                    LoopProp::Index => Value::Int(i as i64),
+                    LoopProp::Count => Value::Int(i as i64 + 1),
+                    LoopProp::First => Value::Bool(i == 0),
+                    LoopProp::Last => Value::Bool(i + 1 == len),
+                }
+            }
+            Root::VelocityCount => Value::Int(self.loops.last().map_or(0, |l| l.0 as i64 + 1)),
+            Root::VelocityHasNext => {
+                Value::Bool(self.loops.last().is_some_and(|(i, len)| i + 1 < *len))
+            }
+        };
+        for m in &r.chain {
+            v = match m {
+                Modifier::Property(p) => match &v {
+                    Value::Input if p == "body" => Value::Str(Cow::Borrowed(self.ctx.body)),
+                    other => other.map_get(p),
+                },
+                Modifier::Index(e) => {
+                    let key = self.expr(e)?;
+                    index(&v, &key)
+                }
+                Modifier::Method(method, args) => {
+                    let mut vals = Vec::with_capacity(args.len());
+                    for a in args {
+                        vals.push(self.arg(a)?);
+                    }
+                    self.call(r.pos, v, *method, vals)?
+                }
+            };
+        }
+        // API Gateway turns a null reference into the empty string, in
+        // output and in expressions alike: AWS renders `#if($missing)yes#end`
+        // as "yes" (the empty string is true in Velocity 1.7).
+        if v.is_null() {
+            v = Value::Str(Cow::Borrowed(""));
+        }
+        Ok(v)
+    }
+
+    /// A method argument; a JSONPath parsed at parse time stays parsed.
+    fn arg(&mut self, e: &'r Expr) -> EResult<Arg<'r>> {
+        match e {
+            Expr::Path(p, _) => Ok(Arg::Path(p)),
+            e => self.expr(e).map(Arg::Value),
+        }
+    }
+
+    fn context_value(&self, path: &ContextPath) -> Value<'r> {
+        let s = |o: Option<&'r str>| o.map_or(Value::Null, |s| Value::Str(Cow::Borrowed(s)));
+        match path {
+            ContextPath::Var(name) => s(self.ctx.vars.get(name)),
+            ContextPath::Claim(name) => s(self.ctx.claims.get(name)),
+            ContextPath::Claims => Value::Null,
+            ContextPath::Status => self
+                .overrides
+                .response_status
+                .clone()
+                .map_or(Value::Null, Value::str),
+            ContextPath::Override(slot, name) => self
+                .overrides
+                .slot(*slot)
+                .iter()
+                .find(|(k, _)| k == name)
+                .map_or(Value::Null, |(_, v)| Value::str(v.clone())),
+        }
+    }
+
+    /// The payload as JSON, parsed once per render; an empty payload is
+    /// `{}`.
+    pub(crate) fn body_json(&mut self, at: Pos) -> EResult<Value<'r>> {
+        if let Some(v) = &self.body_json {
+            return Ok(v.clone());
+        }
+        let body = self.ctx.body;
+        let v = if body.trim().is_empty() {
+            Value::Map(Rc::new(Vec::new()), Origin::Json)
+        } else {
+            parse_json(body).map_err(|e| {
+                self.fail(
+                    ErrorKind::InvalidBody,
+                    at,
+                    format!("Could not parse request body into json: {e}"),
+                )
+            })?
+        };
+        self.body_json = Some(v.clone());
+        Ok(v)
+    }
+
+    pub(crate) fn expr(&mut self, e: &'r Expr) -> EResult<Value<'r>> {
+        Ok(match e {
+            Expr::Bool(b) => Value::Bool(*b),
+            Expr::Int(i) => Value::Int(*i),
+            Expr::Float(f) => Value::Float(*f),
+            Expr::Str(s) => Value::Str(Cow::Borrowed(s)),
+            Expr::Path(_, s) => Value::Str(Cow::Borrowed(s)),
+            Expr::Interpolated(nodes) => {
+                let outer = std::mem::take(&mut self.out);
+                let r = self.nodes(nodes);
+                let inner = std::mem::replace(&mut self.out, outer);
+                r?;
+                Value::str(inner)
+            }
+            Expr::List(items) => {
+                let mut vals = Vec::with_capacity(items.len());
+                for i in items {
+                    let v = self.expr(i)?;
+                    vals.push(self.nestable(v)?);
+                }
+                Value::List(Rc::new(vals), Origin::Vtl)
+            }
+            Expr::Range(a, b) => match (self.expr(a)?, self.expr(b)?) {
+                (Value::Int(a), Value::Int(b)) => {
+                    if (a - b).abs() >= MAX_RANGE {
+                        return Ok(Value::Null);
+                    }
+                    let vals: Vec<Value<'r>> = if a <= b {
+                        (a..=b).map(Value::Int).collect()
+                    } else {
+                        (b..=a).rev().map(Value::Int).collect()
+                    };
+                    Value::List(Rc::new(vals), Origin::Vtl)
+                }
+                _ => Value::Null,
+            },
+            Expr::Map(entries) => {
+                let mut vals = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let k = self.expr(k)?.to_text();
+                    let v = self.expr(v)?;
+                    let v = self.nestable(v)?;
+                    match vals
+                        .iter_mut()
+                        .find(|(old, _): &&mut (Cow<'r, str>, Value<'r>)| *old == k)
+                    {
+                        Some(slot) => slot.1 = v,
+                        None => vals.push((Cow::Owned(k), v)),
+                    }
+                }
+                Value::Map(Rc::new(vals), Origin::Vtl)
+            }
+            Expr::Ref(r) => self.reference(r)?,
+            Expr::Not(e) => Value::Bool(!self.expr(e)?.truthy()),
+            Expr::Binary(BinOp::Or, a, b) => {
+                Value::Bool(self.expr(a)?.truthy() || self.expr(b)?.truthy())
+            }
+            Expr::Binary(BinOp::And, a, b) => {
+                Value::Bool(self.expr(a)?.truthy() && self.expr(b)?.truthy())
+            }
+            Expr::Binary(op, a, b) => {
+                let (a, b) = (self.expr(a)?, self.expr(b)?);
+                binary(*op, a, b)
+            }
+        })
+    }
+}
+
+impl<'r> Eval<'r> {
+    /// A value about to go into a list or map literal, refused when that
+    /// would nest collections more than [`MAX_NESTING`] deep (rendering and
+    /// dropping them recurses).
+    fn nestable(&self, v: Value<'r>) -> EResult<Value<'r>> {
+        fn deeper_than(v: &Value<'_>, limit: u32) -> bool {
+            match v {
+                _ if limit == 0 => matches!(v, Value::List(..) | Value::Map(..)),
+                Value::List(items, _) => items.iter().any(|i| deeper_than(i, limit - 1)),
+                Value::Map(entries, _) => entries.iter().any(|(_, i)| deeper_than(i, limit - 1)),
+                _ => false,
+            }
+        }
+        if deeper_than(&v, MAX_NESTING) {
+            return Err(self.fail(
+                ErrorKind::Render,
+                self.at,
+                format!("lists and maps nested more than {MAX_NESTING} deep"),
+            ));
+        }
+        Ok(v)
+    }
+}
+
+pub(crate) enum Arg<'r> {
+    Value(Value<'r>),
+    Path(&'r super::jsonpath::JsonPath),
+}
+
+pub(crate) fn str_map<'r>(entries: &'r [(Cow<'r, str>, Cow<'r, str>)]) -> Value<'r> {
+    let mut out: Vec<(Cow<'r, str>, Value<'r>)> = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        if !out.iter().any(|(old, _)| old == k) {
+            out.push((Cow::Borrowed(&**k), Value::Str(Cow::Borrowed(&**v))));
+        }
+    }
+    Value::Map(Rc::new(out), Origin::Vtl)
+}
+
+fn index<'r>(v: &Value<'r>, key: &Value<'r>) -> Value<'r> {
+    match (v, key) {
+        (Value::List(items, _), Value::Int(i)) => usize::try_from(*i)
+            .ok()
+            .and_then(|i| items.get(i))
+            .cloned()
+            .unwrap_or(Value::Null),
+        (Value::Map(..), Value::Str(k)) => v.map_get(k),
+        _ => Value::Null,
+    }
+}
+
+fn num(v: &Value<'_>) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+fn values_equal(a: &Value<'_>, b: &Value<'_>) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Null, _) | (_, Value::Null) => false,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        _ if num(a).is_some() && num(b).is_some() => num(a) == num(b),
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Str(x), Value::Str(y)) => x == y,
+        // Different classes: Velocity 1.7 compares their toString().
+        _ => a.to_text() == b.to_text(),
+    }
+}
+
+fn binary<'r>(op: BinOp, a: Value<'r>, b: Value<'r>) -> Value<'r> {
+    use BinOp::*;
+    match op {
+        Eq => return Value::Bool(values_equal(&a, &b)),
+        Ne => return Value::Bool(!values_equal(&a, &b)),
+        Lt | Le | Gt | Ge => {
+            return match (num(&a), num(&b)) {
+                (Some(x), Some(y)) => Value::Bool(match op {
+                    Lt => x < y,
+                    Le => x <= y,
+                    Gt => x > y,
+                    _ => x >= y,
+                }),
+                _ => Value::Bool(false),
+            }
+        }
+        _ => {}
+    }
+    if op == Add
+        && (matches!(a, Value::Str(_)) || matches!(b, Value::Str(_)))
+        && !a.is_null()
+        && !b.is_null()
+    {
+        return Value::str(a.to_text() + &b.to_text());
+    }
+    if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+        let (x, y) = (*x, *y);
+        let r = match op {
+            Add => x.checked_add(y),
+            Sub => x.checked_sub(y),
+            Mul => x.checked_mul(y),
+            Div if y == 0 => return Value::Null,
+            Div => x.checked_div(y),
+            Mod if y == 0 => return Value::Null,
+            Mod => x.checked_rem(y),
+            _ => None,
+        };
+        return r.map_or_else(|| float_op(op, x as f64, y as f64), Value::Int);
+    }
+    match (num(&a), num(&b)) {
+        (Some(x), Some(y)) => float_op(op, x, y),
+        _ => Value::Null,
+    }
+}
+
+fn float_op<'r>(op: BinOp, x: f64, y: f64) -> Value<'r> {
+    match op {
+        BinOp::Add => Value::Float(x + y),
+        BinOp::Sub => Value::Float(x - y),
+        BinOp::Mul => Value::Float(x * y),
+        BinOp::Div if y == 0.0 => Value::Null,
+        BinOp::Div => Value::Float(x / y),
+        BinOp::Mod if y == 0.0 => Value::Null,
+        BinOp::Mod => Value::Float(x % y),
+        _ => Value::Null,
+    }
+}

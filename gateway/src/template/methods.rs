@@ -1,0 +1,439 @@
+//! Method calls: `$input`, `$util`, and the `java.lang.String`,
+//! `java.util.List` and `java.util.Map` methods templates use. A method
+//! that does not apply to its receiver yields null, as Velocity's
+//! introspection does (and API Gateway renders null as nothing); a method
+//! that throws in Java (`substring` out of range, a bad regex) is a render
+//! error.
+
+use std::borrow::Cow;
+use std::rc::Rc;
+
+use base64::Engine as _;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::ast::{Method, Pos};
+use super::error::ErrorKind;
+use super::eval::{str_map, Arg, EResult, Eval};
+use super::jsonpath::JsonPath;
+use super::value::{parse_json, Origin, Value};
+
+/// `java.net.URLEncoder` leaves `a-zA-Z0-9.-*_` alone (and turns spaces
+/// into `+`, below).
+const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'*')
+    .remove(b'_');
+
+impl<'r> Eval<'r> {
+    pub(crate) fn call(
+        &mut self,
+        at: Pos,
+        recv: Value<'r>,
+        m: Method,
+        args: Vec<Arg<'r>>,
+    ) -> EResult<Value<'r>> {
+        let mut vals: Vec<Value<'r>> = Vec::with_capacity(args.len());
+        let mut path: Option<&'r JsonPath> = None;
+        for a in args {
+            match a {
+                Arg::Value(v) => vals.push(v),
+                Arg::Path(p) => path = Some(p),
+            }
+        }
+        match recv {
+            Value::Null => Ok(Value::Null),
+            Value::Input => self.input(at, m, path, vals),
+            Value::Util => self.util(at, m, vals),
+            Value::Str(s) => self.string(at, &s, m, &vals),
+            Value::List(items, _) => self.list(at, &items, m, &vals),
+            Value::Map(entries, origin) => Ok(map_method(&entries, origin, m, &vals)),
+            other => Ok(match m {
+                Method::ToString => Value::str(other.to_text()),
+                Method::Equals => Value::Bool(strict_equals(&other, vals.first())),
+                _ => Value::Null,
+            }),
+        }
+    }
+
+    fn input(
+        &mut self,
+        at: Pos,
+        m: Method,
+        path: Option<&'r JsonPath>,
+        vals: Vec<Value<'r>>,
+    ) -> EResult<Value<'r>> {
+        match m {
+            Method::Json | Method::Path => {
+                let parsed;
+                let p = match (path, vals.first()) {
+                    (Some(p), _) => p,
+                    (None, Some(Value::Str(s))) => {
+                        parsed =
+                            JsonPath::parse(s).map_err(|e| self.fail(ErrorKind::Render, at, e))?;
+                        &parsed
+                    }
+                    (None, _) => return Ok(Value::Null),
+                };
+                let doc = self.body_json(at)?;
+                let v = p.eval(&doc);
+                if m == Method::Path {
+                    return Ok(v);
+                }
+                let mut s = String::new();
+                v.write_json(&mut s);
+                Ok(Value::str(s))
+            }
+            Method::Params => {
+                let ctx = self.ctx;
+                match vals.first() {
+                    None => Ok(Value::Map(
+                        Rc::new(vec![
+                            (Cow::Borrowed("path"), str_map(ctx.path.entries())),
+                            (
+                                Cow::Borrowed("querystring"),
+                                str_map(ctx.querystring.entries()),
+                            ),
+                            (Cow::Borrowed("header"), str_map(ctx.header.entries())),
+                        ]),
+                        Origin::Vtl,
+                    )),
+                    Some(name) => {
+                        let name = name.to_text();
+                        let found = ctx
+                            .path
+                            .get(&name)
+                            .or_else(|| ctx.querystring.get(&name))
+                            .or_else(|| ctx.header.get(&name));
+                        Ok(Value::Str(Cow::Borrowed(found.unwrap_or(""))))
+                    }
+                }
+            }
+            _ => Ok(Value::Null),
+        }
+    }
+
+    fn util(&mut self, at: Pos, m: Method, vals: Vec<Value<'r>>) -> EResult<Value<'r>> {
+        let Some(arg) = vals.into_iter().next() else {
+            return Ok(Value::Null);
+        };
+        if arg.is_null() {
+            return Ok(Value::Null);
+        }
+        let text = match &arg {
+            Value::Str(s) => Cow::Borrowed(&**s),
+            other => Cow::Owned(other.to_text()),
+        };
+        let bad = |what: &str| self.fail(ErrorKind::Render, at, what.to_owned());
+        Ok(match m {
+            Method::EscapeJavaScript => Value::str(escape_javascript(&text)),
+            Method::ParseJson => {
+                parse_json(&text).map_err(|e| bad(&format!("$util.parseJson: {e}")))?
+            }
+            Method::UrlEncode => Value::str(
+                utf8_percent_encode(&text, URL_ENCODE)
+                    .to_string()
+                    .replace("%20", "+"),
+            ),
+            Method::UrlDecode => Value::str(
+                url_decode(&text).ok_or_else(|| bad("$util.urlDecode: malformed %-escape"))?,
+            ),
+            Method::Base64Encode => {
+                Value::str(base64::engine::general_purpose::STANDARD.encode(text.as_bytes()))
+            }
+            Method::Base64Decode => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(text.trim().as_bytes())
+                    .map_err(|e| bad(&format!("$util.base64Decode: {e}")))?;
+                Value::str(String::from_utf8_lossy(&bytes).into_owned())
+            }
+            _ => Value::Null,
+        })
+    }
+
+    fn string(&self, at: Pos, s: &str, m: Method, vals: &[Value<'r>]) -> EResult<Value<'r>> {
+        let arg = |i: usize| vals.get(i).map(Value::to_text).unwrap_or_default();
+        let int = |i: usize| match vals.get(i) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        };
+        let units: Vec<u16>;
+        Ok(match m {
+            Method::Length => Value::Int(s.encode_utf16().count() as i64),
+            Method::ToString => Value::str(s.to_owned()),
+            Method::ToLowerCase => Value::str(s.to_lowercase()),
+            Method::ToUpperCase => Value::str(s.to_uppercase()),
+            Method::Trim => Value::str(s.trim_matches(|c: char| c <= ' ').to_owned()),
+            Method::IsEmpty => Value::Bool(s.is_empty()),
+            Method::Contains => Value::Bool(s.contains(&*arg(0))),
+            Method::StartsWith => Value::Bool(s.starts_with(&*arg(0))),
+            Method::EndsWith => Value::Bool(s.ends_with(&*arg(0))),
+            Method::Equals => Value::Bool(matches!(vals.first(), Some(Value::Str(o)) if o == s)),
+            Method::EqualsIgnoreCase => Value::Bool(
+                matches!(vals.first(), Some(Value::Str(o)) if o.to_lowercase() == s.to_lowercase()),
+            ),
+            Method::IndexOf | Method::LastIndexOf => {
+                units = s.encode_utf16().collect();
+                let needle: Vec<u16> = arg(0).encode_utf16().collect();
+                Value::Int(find_units(
+                    &units,
+                    &needle,
+                    m == Method::LastIndexOf,
+                    int(1),
+                ))
+            }
+            Method::Substring => {
+                units = s.encode_utf16().collect();
+                let len = units.len() as i64;
+                let (b, e) = (int(0).unwrap_or(-1), int(1).unwrap_or(len));
+                if b < 0 || e > len || b > e {
+                    return Err(self.fail(
+                        ErrorKind::Render,
+                        at,
+                        format!("substring({b}, {e}) out of range for length {len}"),
+                    ));
+                }
+                Value::str(String::from_utf16_lossy(&units[b as usize..e as usize]))
+            }
+            Method::Replace => Value::str(s.replace(&*arg(0), &arg(1))),
+            Method::ReplaceAll => {
+                let re = self.regex(at, &arg(0), false)?;
+                Value::str(
+                    re.replace_all(s, java_replacement(&arg(1)).as_str())
+                        .into_owned(),
+                )
+            }
+            Method::Matches => Value::Bool(self.regex(at, &arg(0), true)?.is_match(s)),
+            Method::Split => {
+                let re = self.regex(at, &arg(0), false)?;
+                let mut parts: Vec<&str> = re.split(s).collect();
+                // Java drops trailing empty strings.
+                while parts.len() > 1 && parts.last() == Some(&"") {
+                    parts.pop();
+                }
+                let items = parts
+                    .into_iter()
+                    .map(|p| Value::str(p.to_owned()))
+                    .collect();
+                Value::List(Rc::new(items), Origin::Vtl)
+            }
+            _ => Value::Null,
+        })
+    }
+
+    fn list(
+        &self,
+        at: Pos,
+        items: &Rc<Vec<Value<'r>>>,
+        m: Method,
+        vals: &[Value<'r>],
+    ) -> EResult<Value<'r>> {
+        Ok(match m {
+            Method::Size => Value::Int(items.len() as i64),
+            Method::IsEmpty => Value::Bool(items.is_empty()),
+            Method::Get => match vals.first() {
+                Some(Value::Int(i)) => match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
+                    Some(v) => v.clone(),
+                    None => {
+                        return Err(self.fail(
+                            ErrorKind::Render,
+                            at,
+                            format!("get({i}) out of range for size {}", items.len()),
+                        ))
+                    }
+                },
+                _ => Value::Null,
+            },
+            Method::Contains => Value::Bool(items.iter().any(|v| strict_equals(v, vals.first()))),
+            Method::ToString => Value::str(Value::List(items.clone(), Origin::Vtl).to_text()),
+            _ => Value::Null,
+        })
+    }
+
+    fn regex(&self, at: Pos, pattern: &str, full: bool) -> EResult<regex::Regex> {
+        let p = if full {
+            format!("^(?:{pattern})$")
+        } else {
+            pattern.to_owned()
+        };
+        regex::RegexBuilder::new(&p)
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|e| {
+                self.fail(
+                    ErrorKind::Render,
+                    at,
+                    format!("regular expression `{pattern}`: {e}"),
+                )
+            })
+    }
+}
+
+fn map_method<'r>(
+    entries: &Rc<Vec<(Cow<'r, str>, Value<'r>)>>,
+    origin: Origin,
+    m: Method,
+    vals: &[Value<'r>],
+) -> Value<'r> {
+    let key = || vals.first().map(Value::to_text).unwrap_or_default();
+    match m {
+        Method::Size => Value::Int(entries.len() as i64),
+        Method::IsEmpty => Value::Bool(entries.is_empty()),
+        Method::Get => Value::Map(entries.clone(), origin).map_get(&key()),
+        Method::ContainsKey => Value::Bool(entries.iter().any(|(k, _)| *k == key())),
+        Method::KeySet => Value::List(
+            Rc::new(entries.iter().map(|(k, _)| Value::Str(k.clone())).collect()),
+            Origin::Vtl,
+        ),
+        Method::Values => Value::List(
+            Rc::new(entries.iter().map(|(_, v)| v.clone()).collect()),
+            Origin::Vtl,
+        ),
+        Method::ToString => Value::str(Value::Map(entries.clone(), origin).to_text()),
+        _ => Value::Null,
+    }
+}
+
+/// Java's `equals`: same type and value (numbers of either kind compare
+/// as numbers).
+fn strict_equals(a: &Value<'_>, b: Option<&Value<'_>>) -> bool {
+    match (a, b) {
+        (Value::Str(x), Some(Value::Str(y))) => x == y,
+        (Value::Int(x), Some(Value::Int(y))) => x == y,
+        (Value::Float(x), Some(Value::Float(y))) => x == y,
+        (Value::Bool(x), Some(Value::Bool(y))) => x == y,
+        _ => false,
+    }
+}
+
+fn find_units(hay: &[u16], needle: &[u16], last: bool, from: Option<i64>) -> i64 {
+    let n = needle.len();
+    if n > hay.len() {
+        return -1;
+    }
+    let max = hay.len() - n;
+    let hit = |i: &usize| hay[*i..*i + n] == *needle;
+    let found = if last {
+        let top = from.map_or(max, |f| (f.max(-1) as usize).min(max));
+        if from.is_some_and(|f| f < 0) {
+            None
+        } else {
+            (0..=top).rev().find(hit)
+        }
+    } else {
+        let bottom = from.map_or(0, |f| f.max(0) as usize);
+        (bottom..=max).find(hit)
+    };
+    found.map_or(-1, |i| i as i64)
+}
+
+/// Java's replacement syntax (`$1`, `\$`) in the regex crate's (`${1}`, `$$`).
+fn java_replacement(r: &str) -> String {
+    let mut out = String::with_capacity(r.len());
+    let mut chars = r.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('$') => out.push_str("$$"),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            '$' => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                if digits.is_empty() {
+                    out.push_str("$$");
+                } else {
+                    out.push_str("${");
+                    out.push_str(&digits);
+                    out.push('}');
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `StringEscapeUtils.escapeJavaScript` (commons-lang 2): quotes, `\` and
+/// `/` escaped, control characters as `\n`-style or `\u00XX`, everything
+/// outside ASCII as `\uXXXX` (upper-case hex, per UTF-16 unit).
+pub(crate) fn escape_javascript(s: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(s.len() + 8);
+    for unit in s.encode_utf16() {
+        match unit {
+            0x08 => out.push_str("\\b"),
+            0x0a => out.push_str("\\n"),
+            0x09 => out.push_str("\\t"),
+            0x0c => out.push_str("\\f"),
+            0x0d => out.push_str("\\r"),
+            0x27 => out.push_str("\\'"),
+            0x22 => out.push_str("\\\""),
+            0x5c => out.push_str("\\\\"),
+            0x2f => out.push_str("\\/"),
+            u if !(0x20..=0x7f).contains(&u) => {
+                let _ = write!(out, "\\u{u:04X}");
+            }
+            u => out.push(char::from(u as u8)),
+        }
+    }
+    out
+}
+
+/// `java.net.URLDecoder`: `+` is a space; a bad `%` escape is an error.
+fn url_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_javascript_is_commons_lang() {
+        assert_eq!(
+            escape_javascript(r#"it's "x" a/b \ "#),
+            r#"it\'s \"x\" a\/b \\ "#
+        );
+        assert_eq!(
+            escape_javascript("é\n\u{1}😀"),
+            "\\u00E9\\n\\u0001\\uD83D\\uDE00"
+        );
+        // DEL (0x7f) is not escaped by commons-lang 2.
+        assert_eq!(escape_javascript("\u{7f}"), "\u{7f}");
+    }
+
+    #[test]
+    fn url_decode_rejects_bad_escapes() {
+        assert_eq!(url_decode("a+b%2Fc").as_deref(), Some("a b/c"));
+        assert_eq!(url_decode("%zz"), None);
+        assert_eq!(url_decode("%4"), None);
+    }
+
+    #[test]
+    fn java_replacements() {
+        assert_eq!(java_replacement("'"), "'");
+        assert_eq!(java_replacement("<$1>"), "<${1}>");
+        assert_eq!(java_replacement("\\$x"), "$$x");
+    }
+}
