@@ -117,7 +117,7 @@ impl Default for CognitoAuthBuilder {
             max_token_len: 8 * 1024,
             cache: CacheLimits {
                 max_entries: 10_000,
-                max_bytes: 32 * 1024 * 1024,
+                max_bytes: 64 * 1024 * 1024,
             },
             policy: None,
             authorizers: Vec::new(),
