@@ -560,7 +560,12 @@ async fn an_iam_method_is_denied_by_the_layer() {
         .body(String::new())
         .unwrap();
     let response = service.ready().await.unwrap().call(request).await.unwrap();
-    assert_eq!(response.status(), http::StatusCode::UNAUTHORIZED);
+    // API Gateway answers an unsigned call to an IAM method with its 403.
+    assert_eq!(response.status(), http::StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.headers()["x-amzn-errortype"],
+        "MissingAuthenticationTokenException"
+    );
     assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
 
