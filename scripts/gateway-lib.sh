@@ -1,8 +1,10 @@
-# Shared by scripts/bench-wrk and scripts/soak: build and start the gateway
-# example in release, find its address, stop it. Source it.
+# Shared by scripts/bench-wrk and scripts/soak: build and start the
+# cognito-gateway binary in release, find its address, stop it. Source it.
 
 target_dir="${CARGO_TARGET_DIR:-target}"
-GATEWAY_BIN="$target_dir/release/examples/gateway"
+GATEWAY_BIN="$target_dir/release/cognito-gateway"
+# The echo export: every operation answers with its route and claims.
+GATEWAY_EXPORT="gateway/tests/fixtures/petstore-echo.json"
 GATEWAY_PIDS=()
 
 need_wrk() {
@@ -18,16 +20,17 @@ need_wrk() {
 }
 
 build_gateway() {
-    echo "==> cargo build --release --example gateway" >&2
-    cargo build --locked --release --example gateway >&2
+    echo "==> cargo build --release -p tower-cognito-gateway" >&2
+    cargo build --locked --release -p tower-cognito-gateway >&2
 }
 
-# start_gateway LOG [VAR=value...]: starts the example on a free loopback
+# start_gateway LOG [VAR=value...]: starts the gateway on a free loopback
 # port and sets GATEWAY_URL and GATEWAY_PID.
 start_gateway() {
     local log="$1"
     shift
-    env -u OPENAPI_FILE GATEWAY_ADDR=127.0.0.1:0 "$@" "$GATEWAY_BIN" >"$log" 2>&1 &
+    env -u OPENAPI_FILE GATEWAY_ADDR=127.0.0.1:0 GATEWAY_DEV_ISSUER=1 "$@" \
+        "$GATEWAY_BIN" --openapi "$GATEWAY_EXPORT" >"$log" 2>&1 &
     GATEWAY_PID=$!
     GATEWAY_PIDS+=("$GATEWAY_PID")
     local i

@@ -169,10 +169,10 @@ mod future;
 mod json_scan;
 mod keys;
 mod layer;
-mod path_params;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
+mod path_params;
 mod policy;
 mod pool;
 mod response;

@@ -27,8 +27,10 @@ pub(crate) enum Answer {
     /// The authorizer could not get keys.
     AuthorizerConfigurationError,
     /// The integration did not answer within `timeoutInMillis`.
+    #[allow(dead_code)] // until http_proxy lands
     IntegrationTimeout,
     /// The backend could not be reached.
+    #[allow(dead_code)] // until http_proxy lands
     IntegrationFailure,
     /// A gateway-side failure (a claim that is no valid header value...).
     ApiConfigurationError,
@@ -164,14 +166,11 @@ impl Answers {
                     let header = target
                         .strip_prefix("gatewayresponse.header.")
                         .ok_or_else(|| format!("{what}: unknown target {target:?}"))?;
-                    let value = source
-                        .as_str()
-                        .and_then(static_value)
-                        .ok_or_else(|| {
-                            format!(
-                                "{what}: {target}: only static 'values' are supported, got {source}"
-                            )
-                        })?;
+                    let value = source.as_str().and_then(static_value).ok_or_else(|| {
+                        format!(
+                            "{what}: {target}: only static 'values' are supported, got {source}"
+                        )
+                    })?;
                     let name = HeaderName::try_from(header)
                         .map_err(|_| format!("{what}: bad header name {header:?}"))?;
                     let value = HeaderValue::try_from(value)
@@ -279,9 +278,7 @@ impl Answers {
 
 /// `'value'` as `value`; anything else is not static.
 pub(crate) fn static_value(source: &str) -> Option<&str> {
-    source
-        .strip_prefix('\'')
-        .and_then(|s| s.strip_suffix('\''))
+    source.strip_prefix('\'').and_then(|s| s.strip_suffix('\''))
 }
 
 #[cfg(test)]

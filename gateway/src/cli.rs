@@ -76,7 +76,12 @@ pub struct ServeArgs {
     pub openapi: Option<PathBuf>,
 
     /// Address to listen on (port 0: any free port).
-    #[arg(long, env = "GATEWAY_ADDR", value_name = "ADDR", default_value = "127.0.0.1:3000")]
+    #[arg(
+        long,
+        env = "GATEWAY_ADDR",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:3000"
+    )]
     pub listen: SocketAddr,
 
     /// A stage variable for `${stageVariables.NAME}` (repeatable; the variable
@@ -86,13 +91,22 @@ pub struct ServeArgs {
     pub stage_variables: Vec<(String, String)>,
 
     /// The stage name, for `$context.stage`.
-    #[arg(long, env = "GATEWAY_STAGE", value_name = "NAME", default_value = "local")]
+    #[arg(
+        long,
+        env = "GATEWAY_STAGE",
+        value_name = "NAME",
+        default_value = "local"
+    )]
     pub stage: String,
 
     /// User pool ARNs or IDs replacing every authorizer's `providerARNs`
     /// (repeatable; the variable takes a comma-separated list).
-    #[arg(long = "user-pool", env = "COGNITO_USER_POOL_ARNS", value_name = "ARN_OR_ID",
-          value_delimiter = ',')]
+    #[arg(
+        long = "user-pool",
+        env = "COGNITO_USER_POOL_ARNS",
+        value_name = "ARN_OR_ID",
+        value_delimiter = ','
+    )]
     pub user_pools: Vec<String>,
 
     /// Base URL replacing `https://cognito-idp.{region}.amazonaws.com` for
@@ -117,7 +131,11 @@ pub struct ServeArgs {
 
     /// `*` or comma-separated origins: a CORS layer outside the authorizer, so
     /// rejections carry CORS headers and preflights are answered first.
-    #[arg(long = "cors-origin", env = "GATEWAY_CORS_ORIGIN", value_name = "ORIGINS")]
+    #[arg(
+        long = "cors-origin",
+        env = "GATEWAY_CORS_ORIGIN",
+        value_name = "ORIGINS"
+    )]
     pub cors_origin: Option<String>,
 
     /// Integration URIs starting with FROM are sent to TO instead (a private
@@ -129,7 +147,12 @@ pub struct ServeArgs {
 
     /// Largest request body accepted (API Gateway's payload limit, 10 MB);
     /// larger: 413 `RequestTooLargeException`.
-    #[arg(long, env = "GATEWAY_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = 10_485_760)]
+    #[arg(
+        long,
+        env = "GATEWAY_MAX_BODY_BYTES",
+        value_name = "BYTES",
+        default_value_t = 10_485_760
+    )]
     pub max_body_bytes: u64,
 
     /// Operations with an integration type not supported yet (`http`, `aws`,
@@ -163,7 +186,12 @@ pub struct ServeArgs {
     pub dev_expired_tokens_file: Option<PathBuf>,
 
     /// How many tokens the token files get.
-    #[arg(long, env = "GATEWAY_DEV_TOKENS", value_name = "COUNT", default_value_t = 1000)]
+    #[arg(
+        long,
+        env = "GATEWAY_DEV_TOKENS",
+        value_name = "COUNT",
+        default_value_t = 1000
+    )]
     pub dev_tokens: usize,
 
     /// With the dev issuer: every so many seconds, publish a new extra key in
@@ -200,7 +228,11 @@ pub struct TestInvokeArgs {
     pub scope: Vec<String>,
     /// The request to test, `"METHOD /path"` (default with --pool: `"GET /"`;
     /// required with a document).
-    #[arg(long, value_name = "\"METHOD /path\"", required_unless_present = "pool")]
+    #[arg(
+        long,
+        value_name = "\"METHOD /path\"",
+        required_unless_present = "pool"
+    )]
     pub route: Option<String>,
     /// The pools' keys as a JWKS document (no fetch).
     #[arg(long, value_name = "FILE")]

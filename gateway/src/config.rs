@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use tower::Layer as _;
 use tower_cognito::openapi::{ImportOptions, OpenApiImport};
 use tower_cognito::{CognitoAuth, CognitoAuthLayer, PolicySummary};
-use tower::Layer as _;
 
 use crate::answers::Answers;
 use crate::cli::{EchoMode, ServeArgs, Switch};
@@ -37,8 +37,9 @@ impl DocumentSource {
     pub(crate) fn read(&self) -> Result<String, String> {
         match self {
             DocumentSource::Shipped => Ok(SHIPPED_EXPORT.to_owned()),
-            DocumentSource::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: {e}", path.display())),
+            DocumentSource::File(path) => {
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+            }
         }
     }
 }
@@ -205,12 +206,9 @@ pub(crate) fn build(
     if let Some(every) = settings.key_refresh {
         builder = builder.refresh_interval(every);
     }
-    let layer = builder.build().map_err(|e| {
-        format!(
-            "{} with the Cognito overrides: {e}",
-            document.name
-        )
-    })?;
+    let layer = builder
+        .build()
+        .map_err(|e| format!("{} with the Cognito overrides: {e}", document.name))?;
 
     let mut by_route = HashMap::new();
     let mut errors = Vec::new();
@@ -242,9 +240,7 @@ pub(crate) fn build(
         }),
         Arc::clone(&answers),
     );
-    let service = settings
-        .auth
-        .then(|| layer.layer(integrations.clone()));
+    let service = settings.auth.then(|| layer.layer(integrations.clone()));
     let summary = layer.policy_summary();
     Ok(Deployment {
         layer,

@@ -56,7 +56,11 @@ impl Service<Request<Body>> for Gateway {
     }
 }
 
-async fn handle(deployment: &Deployment, ids: &RequestIds, mut req: Request<Body>) -> Response<Body> {
+async fn handle(
+    deployment: &Deployment,
+    ids: &RequestIds,
+    mut req: Request<Body>,
+) -> Response<Body> {
     let answer = |a| deployment.answers.respond(a, &AnswerContext { ids });
     // An absolute-form target, or a path with dot or empty segments, never
     // reaches route matching (API Gateway's own answer for unknown paths).
@@ -95,7 +99,9 @@ async fn handle(deployment: &Deployment, ids: &RequestIds, mut req: Request<Body
         let kind = match error.kind().response_type() {
             ResponseType::Unauthorized => Some(Answer::Unauthorized),
             ResponseType::ExpiredToken => Some(Answer::ExpiredToken),
-            ResponseType::AuthorizerConfigurationError => Some(Answer::AuthorizerConfigurationError),
+            ResponseType::AuthorizerConfigurationError => {
+                Some(Answer::AuthorizerConfigurationError)
+            }
             #[allow(unreachable_patterns)]
             _ => None,
         };

@@ -117,7 +117,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         if let Some(path) = &args.dev_tokens_file {
             dev.write_tokens(path, args.dev_tokens, DEV_TOKEN_LIFETIME)
                 .map_err(Failure::Runtime)?;
-            println!("dev tokens: {} written to {}", args.dev_tokens, path.display());
+            println!(
+                "dev tokens: {} written to {}",
+                args.dev_tokens,
+                path.display()
+            );
         }
         if let Some(path) = &args.dev_expired_tokens_file {
             dev.write_tokens(path, args.dev_tokens, -60)

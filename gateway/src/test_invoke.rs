@@ -73,9 +73,9 @@ pub(crate) async fn run(args: TestInvokeArgs) -> Result<bool, String> {
         builder = builder.issuer_endpoint(base.clone());
     }
     let jwks = match &args.jwks {
-        Some(file) => Some(
-            std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?,
-        ),
+        Some(file) => {
+            Some(std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?)
+        }
         None => None,
     };
     let auth = builder.build().map_err(|e| e.to_string())?;

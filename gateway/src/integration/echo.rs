@@ -19,7 +19,11 @@ struct Echo<'a> {
 }
 
 /// `200 {"route":"GET /pets/{petId}","claims":{...}}` (`{}` in empty mode).
-pub(crate) fn respond(mode: EchoMode, route: &str, claims: Option<&CognitoClaims>) -> Response<Body> {
+pub(crate) fn respond(
+    mode: EchoMode,
+    route: &str,
+    claims: Option<&CognitoClaims>,
+) -> Response<Body> {
     let text = match mode {
         EchoMode::Empty => "{}".to_owned(),
         EchoMode::Full => serde_json::to_string(&Echo {

@@ -43,7 +43,9 @@ impl Mock {
     pub(crate) fn parse(integration: &Value) -> Result<Self, String> {
         let mut templates = BTreeMap::new();
         if let Some(map) = integration.get("requestTemplates") {
-            let map = map.as_object().ok_or("requestTemplates: expected an object")?;
+            let map = map
+                .as_object()
+                .ok_or("requestTemplates: expected an object")?;
             for (content_type, template) in map {
                 let text = template
                     .as_str()
@@ -90,7 +92,13 @@ impl Mock {
         let content_type = request_headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         // API Gateway takes application/json when the request names no type.
         let wanted = content_type.as_deref().unwrap_or("application/json");
         let status = match self.templates.get(wanted) {
@@ -217,7 +225,9 @@ fn status_of_template(text: &str) -> Option<u16> {
         return None;
     }
     let status = object.get("statusCode")?.as_u64()?;
-    u16::try_from(status).ok().filter(|s| (100..=599).contains(s))
+    u16::try_from(status)
+        .ok()
+        .filter(|s| (100..=599).contains(s))
 }
 
 #[cfg(test)]
@@ -245,7 +255,10 @@ mod tests {
         .unwrap();
         assert_eq!(status(mock.respond(&HeaderMap::new())), 404);
         let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
         assert_eq!(status(mock.respond(&headers)), 200);
     }
 

@@ -1,7 +1,7 @@
-//! Interop: the `gateway` example, run as a process with its environment
+//! Interop: `cognito-gateway`, run as a process with its environment
 //! pointed at moto's Cognito emulator, driven over HTTP with moto's tokens.
 //!
-//! The example serves its shipped petstore export with the pools replaced by
+//! It serves the petstore export without integrations (echo) with the pools replaced by
 //! the moto pool (`COGNITO_USER_POOL_ARNS`) and keys fetched from moto
 //! (`COGNITO_JWKS_ENDPOINT`); the expected issuer keeps the AWS form, which
 //! is what moto puts in `iss`. Run with `scripts/test`; see `tests/interop.rs`.
@@ -11,12 +11,12 @@ mod support;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
-use support::example::Gateway;
 use support::loopback::{bounded, client, get};
 use support::moto::{mark_ran, Fixture, MotoCognito};
+use support::process::Gateway;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gateway_example_with_moto_tokens() {
+async fn gateway_with_moto_tokens() {
     let Some(moto) = MotoCognito::require() else {
         return;
     };
@@ -35,13 +35,17 @@ async fn gateway_example_with_moto_tokens() {
     let vars = [
         ("COGNITO_JWKS_ENDPOINT", moto.endpoint().to_owned()),
         ("COGNITO_USER_POOL_ARNS", fixture.pool.arn.clone()),
+        (
+            "OPENAPI_FILE",
+            "gateway/tests/fixtures/petstore-echo.json".to_owned(),
+        ),
     ];
     let gateway = tokio::task::spawn_blocking(move || {
         let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (*n, v.as_str())).collect();
         Gateway::start(&vars)
     })
     .await
-    .expect("start the gateway example");
+    .expect("start cognito-gateway");
     let log = gateway.startup_text();
     assert!(
         log.contains(&format!(
@@ -93,5 +97,5 @@ async fn gateway_example_with_moto_tokens() {
     let reply = get(&http, &gateway.url("/health"), None).await;
     assert_eq!(reply.body, r#"{"route":"GET /health","claims":null}"#);
 
-    mark_ran("gateway_example_with_moto_tokens");
+    mark_ran("gateway_with_moto_tokens");
 }
