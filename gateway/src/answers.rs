@@ -27,10 +27,8 @@ pub(crate) enum Answer {
     /// The authorizer could not get keys.
     AuthorizerConfigurationError,
     /// The integration did not answer within `timeoutInMillis`.
-    #[allow(dead_code)] // until http_proxy lands
     IntegrationTimeout,
     /// The backend could not be reached.
-    #[allow(dead_code)] // until http_proxy lands
     IntegrationFailure,
     /// A gateway-side failure (a claim that is no valid header value...).
     ApiConfigurationError,

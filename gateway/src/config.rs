@@ -11,7 +11,7 @@ use tower_cognito::{CognitoAuth, CognitoAuthLayer, PolicySummary};
 
 use crate::answers::Answers;
 use crate::cli::{EchoMode, ServeArgs, Switch};
-use crate::integration::Integration;
+use crate::integration::{Integration, ParseContext};
 use crate::pipeline::Integrations;
 
 /// The shipped export, served when no `--openapi` is given (built in, so the
@@ -61,6 +61,7 @@ pub(crate) struct Settings {
     pub(crate) token_cache: Option<usize>,
     pub(crate) key_refresh: Option<Duration>,
     pub(crate) max_body_bytes: u64,
+    pub(crate) integration_bases: Vec<(String, String)>,
 }
 
 impl Settings {
@@ -103,6 +104,7 @@ impl Settings {
             token_cache,
             key_refresh: args.key_refresh_secs.map(Duration::from_secs),
             max_body_bytes: args.max_body_bytes,
+            integration_bases: args.integration_bases.clone(),
         })
     }
 
@@ -129,6 +131,8 @@ pub(crate) struct Operation {
 pub(crate) struct Operations {
     pub(crate) by_route: HashMap<String, Operation>,
     pub(crate) echo: EchoMode,
+    pub(crate) stage: String,
+    pub(crate) max_body_bytes: u64,
 }
 
 /// Everything a request needs, swapped whole on reload.
@@ -165,6 +169,23 @@ impl Document {
             import,
             value,
         })
+    }
+}
+
+/// `X-Amzn-Apigateway-Api-Id`: the API ID of the export's
+/// `{id}.execute-api.{region}.amazonaws.com` server, else `local`.
+fn api_id(document: &Value) -> String {
+    let host = document
+        .pointer("/servers/0/url")
+        .and_then(Value::as_str)
+        .and_then(|u| u.split_once("://").map(|(_, rest)| rest))
+        .or_else(|| document.get("host").and_then(Value::as_str))
+        .unwrap_or("");
+    match host.split_once(".execute-api.") {
+        Some((id, _)) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            id.to_owned()
+        }
+        _ => "local".to_owned(),
     }
 }
 
@@ -210,6 +231,15 @@ pub(crate) fn build(
         .build()
         .map_err(|e| format!("{} with the Cognito overrides: {e}", document.name))?;
 
+    let stage_variables: HashMap<String, String> =
+        settings.stage_variables.iter().cloned().collect();
+    let api_id = api_id(&document.value);
+    let cx = ParseContext {
+        allow_unsupported: settings.allow_unsupported,
+        stage_variables: &stage_variables,
+        bases: &settings.integration_bases,
+        api_id: &api_id,
+    };
     let mut by_route = HashMap::new();
     let mut errors = Vec::new();
     for route in &document.import.routes {
@@ -219,7 +249,7 @@ pub(crate) fn build(
             .value
             .pointer(&route.pointer)
             .unwrap_or(&Value::Null);
-        match Integration::parse(operation, settings.allow_unsupported) {
+        match Integration::parse(operation, &cx) {
             Ok(integration) => {
                 by_route.insert(key, Operation { integration });
             }
@@ -237,6 +267,8 @@ pub(crate) fn build(
         Arc::new(Operations {
             by_route,
             echo: settings.echo,
+            stage: settings.stage.clone(),
+            max_body_bytes: settings.max_body_bytes,
         }),
         Arc::clone(&answers),
     );

@@ -10,9 +10,16 @@ use std::task::{Context, Poll};
 use arc_swap::ArcSwap;
 use axum::body::Body;
 use http::{Request, Response};
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
 use tower::{Service, ServiceExt};
 use tower_cognito::claims::CognitoClaims;
-use tower_cognito::{AuthError, MatchedRoute, ResponseType};
+
+use axum::extract::ConnectInfo;
+use tower_cognito::{AuthError, MatchedRoute, PathParams, ResponseType};
+
+use crate::integration::http_proxy::{self, Call};
+use crate::mapping::Facts;
 
 use crate::answers::{Answer, AnswerContext, Answers};
 use crate::config::{Deployment, Operations};
@@ -155,7 +162,7 @@ impl Integrations {
             .cloned()
             .unwrap_or_else(RequestIds::new);
         let answer = |a| self.answers.respond(a, &AnswerContext { ids: &ids });
-        let Some(route) = req.extensions().get::<MatchedRoute>() else {
+        let Some(route) = req.extensions().get::<MatchedRoute>().cloned() else {
             // Only a route the layer matched gets here; fail closed.
             return answer(Answer::ApiConfigurationError);
         };
@@ -177,6 +184,95 @@ impl Integrations {
                 MockOutcome::Answer(a) => answer(a),
             },
             Integration::Unsupported(_) => answer(Answer::ApiConfigurationError),
+            Integration::HttpProxy(proxy) => {
+                let claims = req.extensions().get::<CognitoClaims>().cloned();
+                let path_params = path_params(&req, &route);
+                let query: Vec<(String, String)> = req
+                    .uri()
+                    .query()
+                    .unwrap_or("")
+                    .split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(|pair| {
+                        let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+                        (http_proxy::decode(n), http_proxy::decode(v))
+                    })
+                    .collect();
+                let source_ip = req
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip().to_string())
+                    .unwrap_or_default();
+                let headers = req.headers().clone();
+                let method = req.method().as_str().to_owned();
+                let path = format!("/{}{}", self.operations.stage, req.uri().path());
+                let epoch = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                let call = Call {
+                    facts: Facts {
+                        path_params: &path_params,
+                        query: &query,
+                        headers: &headers,
+                        claims: claims.as_ref().map(CognitoClaims::api_gateway),
+                        request_id: ids.request_id(),
+                        extended_request_id: ids.apigw_id(),
+                        http_method: &method,
+                        resource_path: route.template(),
+                        path: &path,
+                        stage: &self.operations.stage,
+                        source_ip: &source_ip,
+                        request_time_epoch: epoch,
+                    },
+                    max_body_bytes: self.operations.max_body_bytes,
+                };
+                match proxy.call(req, call).await {
+                    Ok(res) => res,
+                    Err(a) => answer(a),
+                }
+            }
         }
     }
+}
+
+/// The matched route's path parameters: the library's [`PathParams`], or,
+/// when it gives none, the template's `{name}` segments read off the path.
+fn path_params(req: &Request<Body>, route: &MatchedRoute) -> Vec<(String, String)> {
+    if let Some(params) = req
+        .extensions()
+        .get::<PathParams>()
+        .filter(|p| !p.is_empty())
+    {
+        return params
+            .iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+    }
+    let path = req.uri().path();
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let mut segments = path.trim_start_matches('/').split('/');
+    let mut out = Vec::new();
+    let mut consumed = 0usize;
+    for template in route.template().trim_start_matches('/').split('/') {
+        if let Some(name) = template
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix("+}"))
+        {
+            // Greedy: the rest of the path, as written.
+            let rest = path.trim_start_matches('/').get(consumed..).unwrap_or("");
+            out.push((name.to_owned(), rest.to_owned()));
+            return out;
+        }
+        let Some(segment) = segments.next() else {
+            break;
+        };
+        consumed += segment.len() + 1;
+        if let Some(name) = template.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+            out.push((name.to_owned(), segment.to_owned()));
+        }
+    }
+    out
 }

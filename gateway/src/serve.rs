@@ -140,10 +140,13 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     }
     println!("listening on http://{addr} (Ctrl-C to stop)");
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
     println!("stopped");
     Ok(())
 }
