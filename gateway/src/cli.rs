@@ -90,6 +90,25 @@ pub struct ServeArgs {
           value_delimiter = ',', value_parser = name_value)]
     pub stage_variables: Vec<(String, String)>,
 
+    /// A file of `NAME=VALUE` lines (`#` comments), stage variables read at
+    /// startup and on every reload; they win over `--stage-variable`.
+    #[arg(long, env = "STAGE_VARIABLES_FILE", value_name = "FILE")]
+    pub stage_variables_file: Option<PathBuf>,
+
+    /// Reload when the export (or the stage variables file) changes, polling
+    /// every `--watch-interval-ms`; `SIGHUP` reloads in any case.
+    #[arg(long, env = "GATEWAY_WATCH")]
+    pub watch: bool,
+
+    /// How often `--watch` looks at the files.
+    #[arg(
+        long,
+        env = "GATEWAY_WATCH_MILLIS",
+        value_name = "MS",
+        default_value_t = 1000
+    )]
+    pub watch_interval_ms: u64,
+
     /// The stage name, for `$context.stage`.
     #[arg(
         long,

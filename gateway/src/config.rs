@@ -62,6 +62,8 @@ pub(crate) struct Settings {
     pub(crate) key_refresh: Option<Duration>,
     pub(crate) max_body_bytes: u64,
     pub(crate) integration_bases: Vec<(String, String)>,
+    /// `NAME=VALUE` lines read on every (re)load, after `--stage-variable`.
+    pub(crate) stage_variables_file: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -105,7 +107,31 @@ impl Settings {
             key_refresh: args.key_refresh_secs.map(Duration::from_secs),
             max_body_bytes: args.max_body_bytes,
             integration_bases: args.integration_bases.clone(),
+            stage_variables_file: args.stage_variables_file.clone(),
         })
+    }
+
+    /// These settings with the stage variables file read now.
+    pub(crate) fn with_file_variables(&self) -> Result<Self, String> {
+        let Some(path) = &self.stage_variables_file else {
+            return Ok(self.clone());
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut out = self.clone();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = line
+                .split_once('=')
+                .filter(|(name, _)| !name.trim().is_empty())
+                .ok_or_else(|| format!("{}:{}: expected NAME=VALUE", path.display(), n + 1))?;
+            out.stage_variables.retain(|(k, _)| k != name.trim());
+            out.stage_variables
+                .push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+        Ok(out)
     }
 
     /// Whether anything points at a real deployment (so the dev issuer
@@ -145,6 +171,8 @@ pub(crate) struct Deployment {
     pub(crate) summary: PolicySummary,
     /// Largest request body accepted.
     pub(crate) max_body_bytes: u64,
+    /// Whether the layer (and its keys) is the previous deployment's.
+    pub(crate) keys_kept: bool,
 }
 
 /// A parsed document: the library's import and the raw value.
@@ -203,6 +231,7 @@ pub(crate) fn build(
     settings: &Settings,
     document: &Document,
     jwks_endpoint: Option<&str>,
+    previous: Option<&Deployment>,
 ) -> Result<Deployment, String> {
     let mut builder = CognitoAuthLayer::builder()
         .openapi_import(&document.import)
@@ -230,6 +259,12 @@ pub(crate) fn build(
     let layer = builder
         .build()
         .map_err(|e| format!("{} with the Cognito overrides: {e}", document.name))?;
+    // Same authorizers, pools and policies as the deployment in force: keep
+    // its layer, so its keys (and verified tokens) carry over.
+    let (layer, keys_kept) = match previous {
+        Some(p) if p.summary == layer.policy_summary() => (p.layer.clone(), true),
+        _ => (layer, false),
+    };
 
     let stage_variables: HashMap<String, String> =
         settings.stage_variables.iter().cloned().collect();
@@ -281,6 +316,7 @@ pub(crate) fn build(
         answers,
         summary,
         max_body_bytes: settings.max_body_bytes,
+        keys_kept,
     })
 }
 

@@ -39,6 +39,7 @@ mod integration;
 mod mapping;
 mod path_safety;
 mod pipeline;
+mod reload;
 mod serve;
 mod test_invoke;
 

@@ -152,6 +152,9 @@ fn parse_source(source: &str, stage_variables: &HashMap<String, String>) -> Resu
     let rest = source.strip_prefix("method.request.").ok_or(
         "unknown source (expected method.request.*, context.*, stageVariables.* or 'literal')",
     )?;
+    if rest == "body" || rest.starts_with("body.") {
+        return Err("unsupported source: method.request.body is not supported yet".into());
+    }
     let (kind, name) = rest
         .split_once('.')
         .ok_or("expected method.request.LOCATION.NAME")?;

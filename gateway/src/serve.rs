@@ -14,6 +14,7 @@ use crate::cli::ServeArgs;
 use crate::config::{self, Document, Settings};
 use crate::dev_issuer::{DevIssuer, DEV_TOKEN_LIFETIME};
 use crate::pipeline::Gateway;
+use crate::reload::Reloader;
 
 /// How long startup waits for the first key fetch.
 const KEY_LOAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,6 +31,8 @@ pub(crate) enum Failure {
 pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     let config = Failure::Config;
     let settings = Settings::from_args(&args).map_err(config)?;
+    let given = settings.clone();
+    let settings = settings.with_file_variables().map_err(config)?;
     let (dev_issuer, dev_issuer_reason) = match args.dev_issuer.as_deref() {
         Some("1") => (true, "GATEWAY_DEV_ISSUER=1"),
         Some("0") => (false, "GATEWAY_DEV_ISSUER=0"),
@@ -56,7 +59,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         None
     };
     let dev_jwks = dev.as_ref().map(|d| d.server.base_url());
-    let deployment = config::build(&settings, &document, dev_jwks).map_err(config)?;
+    let deployment = config::build(&settings, &document, dev_jwks, None).map_err(config)?;
     if let Some(dev) = &dev {
         dev.check(&deployment.summary).map_err(Failure::Runtime)?;
     }
@@ -100,6 +103,22 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     }
 
     let current = Arc::new(ArcSwap::from_pointee(deployment));
+    let dev = dev.map(Arc::new);
+    let reloader = Arc::new(Reloader {
+        settings: given,
+        dev: dev.clone(),
+        current: Arc::clone(&current),
+    });
+    let watch = args
+        .watch
+        .then(|| Duration::from_millis(args.watch_interval_ms.max(10)));
+    match watch {
+        Some(every) => {
+            println!("reload: on SIGHUP, and when the files change (polled every {every:?})")
+        }
+        None => println!("reload: on SIGHUP"),
+    }
+    reloader.spawn(watch);
     let mut app = Router::new().fallback_service(Gateway::new(Arc::clone(&current)));
     match args.cors_origin.as_deref().filter(|o| !o.trim().is_empty()) {
         Some(origins) => {

@@ -123,6 +123,8 @@ pub(crate) struct Gateway {
     /// Its standard output up to the `listening on` line.
     startup: Vec<String>,
     stderr: Arc<Mutex<String>>,
+    /// Standard output after the `listening on` line.
+    later: Arc<Mutex<Vec<String>>>,
 }
 
 impl Gateway {
@@ -147,12 +149,15 @@ impl Gateway {
         let mut child = command.spawn().expect("start cognito-gateway");
 
         let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr");
+        let pipe = child.stderr.take().expect("stderr");
         let sink = Arc::clone(&stderr);
         std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            sink.lock().unwrap().push_str(&text);
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
         });
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().expect("stdout");
@@ -170,6 +175,7 @@ impl Gateway {
             base_url: String::new(),
             startup: Vec::new(),
             stderr,
+            later: Arc::new(Mutex::new(Vec::new())),
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -188,7 +194,12 @@ impl Gateway {
             }
         }
         // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || while rx.recv().is_ok() {});
+        let later = Arc::clone(&gateway.later);
+        std::thread::spawn(move || {
+            while let Ok(line) = rx.recv() {
+                later.lock().unwrap().push(line);
+            }
+        });
         gateway
     }
 
@@ -211,6 +222,61 @@ impl Gateway {
     /// What it wrote to standard error so far.
     pub(crate) fn stderr_text(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until standard output after startup, or standard
+    /// error, has a line containing `text`; returns that line.
+    pub(crate) fn wait_for_output(&self, text: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.later.lock().unwrap().iter().find(|l| l.contains(text)) {
+                return line.clone();
+            }
+            if let Some(line) = self
+                .stderr
+                .lock()
+                .unwrap()
+                .lines()
+                .find(|l| l.contains(text))
+            {
+                return line.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no output line with {text:?} within {timeout:?}; stdout after startup: {:?}; stderr: {}",
+                self.later.lock().unwrap(),
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// How many lines after startup (and of stderr) contain `text`.
+    pub(crate) fn count_output(&self, text: &str) -> usize {
+        self.later
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(text))
+            .count()
+            + self
+                .stderr
+                .lock()
+                .unwrap()
+                .lines()
+                .filter(|l| l.contains(text))
+                .count()
+    }
+
+    /// Sends SIGHUP.
+    #[cfg(unix)]
+    pub(crate) fn hangup(&self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -HUP {pid} failed");
     }
 
     /// `http://127.0.0.1:PORT{path}`.
