@@ -55,7 +55,12 @@ impl Service<Request<Body>> for Gateway {
         // One snapshot per request: a reload swaps the next requests only.
         let deployment = self.current.load_full();
         Box::pin(async move {
-            let ids = RequestIds::new();
+            // Made by the outermost layer (so CORS answers carry them too).
+            let ids = req
+                .extensions()
+                .get::<RequestIds>()
+                .cloned()
+                .unwrap_or_else(RequestIds::new);
             let mut res = handle(&deployment, &ids, req).await;
             ids.stamp(res.headers_mut());
             Ok(res)

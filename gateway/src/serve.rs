@@ -13,6 +13,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::cli::ServeArgs;
 use crate::config::{self, Document, Settings};
 use crate::dev_issuer::{DevIssuer, DEV_TOKEN_LIFETIME};
+use crate::ids::RequestIds;
 use crate::pipeline::Gateway;
 use crate::reload::Reloader;
 
@@ -131,6 +132,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
             println!("CORS: off (set GATEWAY_CORS_ORIGIN to add CORS headers to every response)")
         }
     }
+    // Outermost: every response, CORS preflights included, gets the IDs.
+    let app = app.layer(axum::middleware::from_fn(stamp_ids));
     if let Some(dev) = &dev {
         dev.print_curl_lines(&summary, addr);
         if let Some(path) = &args.dev_tokens_file {
@@ -168,6 +171,19 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
     println!("stopped");
     Ok(())
+}
+
+/// `x-amzn-RequestId` and `x-amz-apigw-id`, made once per request and put in
+/// its extensions for the pipeline (`$context.requestId`).
+async fn stamp_ids(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let ids = RequestIds::new();
+    req.extensions_mut().insert(ids.clone());
+    let mut res = next.run(req).await;
+    ids.stamp(res.headers_mut());
+    res
 }
 
 /// CORS for `origins` (`*` or a comma-separated list), allowing every

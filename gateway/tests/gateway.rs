@@ -447,6 +447,7 @@ async fn gateway_cors_layer_sits_outside_the_authorizer() {
         "{allowed}"
     );
     assert!(reply.headers.get("x-amzn-errortype").is_none());
+    assert_ids(&reply, "CORS preflight");
 
     // Another origin gets no CORS grant (the 401 itself is unchanged).
     let reply = send(

@@ -160,8 +160,23 @@ async fn watch_swaps_atomically_and_keeps_the_old_deployment_on_errors() {
     assert_eq!(body_of(&gateway.url("/a"), None).await.1, r#"{"v":2}"#);
 
     // Stage variables reload too: the backend moves to a closed port.
+    let done = gateway.count_output("reload (file changed): ");
     write(&file, &export(r#"{"v":4}"#, false, &[]));
-    wait_for(&gateway, "reload (file changed): ").await;
+    tokio::task::spawn_blocking({
+        let g = std::sync::Arc::clone(&gateway);
+        move || {
+            let deadline = std::time::Instant::now() + WAIT;
+            while g.count_output("reload (file changed): ") <= done {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the v4 reload not logged"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    })
+    .await
+    .unwrap();
     assert_eq!(body_of(&gateway.url("/a"), None).await.1, r#"{"v":4}"#);
     assert_eq!(body_of(&gateway.url("/b"), None).await.0, StatusCode::OK);
     write(&vars, &format!("backendHost=127.0.0.1:{}\n", closed_port()));
