@@ -1,8 +1,10 @@
-# Shared by scripts/bench-wrk and scripts/soak: build and start the gateway
-# example in release, find its address, stop it. Source it.
+# Shared by scripts/bench-wrk and scripts/soak: build and start the
+# cognito-gateway binary in release, find its address, stop it. Source it.
 
 target_dir="${CARGO_TARGET_DIR:-target}"
-GATEWAY_BIN="$target_dir/release/examples/gateway"
+GATEWAY_BIN="$target_dir/release/cognito-gateway"
+# The echo export: every operation answers with its route and claims.
+GATEWAY_EXPORT="${GATEWAY_EXPORT:-gateway/tests/fixtures/petstore-echo.json}"
 GATEWAY_PIDS=()
 
 need_wrk() {
@@ -18,16 +20,17 @@ need_wrk() {
 }
 
 build_gateway() {
-    echo "==> cargo build --release --example gateway" >&2
-    cargo build --locked --release --example gateway >&2
+    echo "==> cargo build --release -p tower-cognito-gateway" >&2
+    cargo build --locked --release -p tower-cognito-gateway >&2
 }
 
-# start_gateway LOG [VAR=value...]: starts the example on a free loopback
+# start_gateway LOG [VAR=value...]: starts the gateway on a free loopback
 # port and sets GATEWAY_URL and GATEWAY_PID.
 start_gateway() {
     local log="$1"
     shift
-    env -u OPENAPI_FILE GATEWAY_ADDR=127.0.0.1:0 "$@" "$GATEWAY_BIN" >"$log" 2>&1 &
+    env -u OPENAPI_FILE GATEWAY_ADDR=127.0.0.1:0 GATEWAY_DEV_ISSUER=1 "$@" \
+        "$GATEWAY_BIN" --openapi "$GATEWAY_EXPORT" >"$log" 2>&1 &
     GATEWAY_PID=$!
     GATEWAY_PIDS+=("$GATEWAY_PID")
     local i
@@ -60,6 +63,74 @@ stop_gateways() {
 # dev_token NAME LOG: the value of a NAME='...' line the dev issuer printed.
 dev_token() {
     grep -oE "^$1='[^']+'" "$2" | head -1 | sed -E "s/^$1='(.*)'$/\1/"
+}
+
+need_nginx() {
+    if ! command -v nginx >/dev/null 2>&1; then
+        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            echo "==> installing nginx (apt)" >&2
+            apt-get update -qq >/dev/null && apt-get install -y -qq nginx >/dev/null
+        else
+            echo "nginx is required: install it (Debian/Ubuntu: apt-get install nginx)" >&2
+            exit 2
+        fi
+    fi
+}
+
+NGINX_PIDS=()
+
+# start_nginx DIR PORT BODY: nginx in the foreground under DIR, one worker,
+# on 127.0.0.1:PORT; BODY is the server block's location content.
+start_nginx() {
+    local dir="$1" port="$2" body="$3"
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    keepalive_requests 1000000;
+    upstream backend { server 127.0.0.1:${BACKEND_PORT:-1}; keepalive 64; }
+    server {
+        listen 127.0.0.1:$port;
+        location / { $body }
+    }
+}
+CONF
+    nginx -p "$dir" -c "$dir/nginx.conf" &
+    NGINX_PIDS+=("$!")
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "nginx did not start on $port:" >&2
+    cat "$dir/error.log" >&2
+    exit 1
+}
+
+stop_nginx() {
+    local pid
+    for pid in "${NGINX_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    NGINX_PIDS=()
+}
+
+# free_port: a free loopback port.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # rss_kb PID: resident set size in KiB.

@@ -1,5 +1,4 @@
 //! Helpers shared by integration test binaries (`mod support;`).
 
-pub(crate) mod example;
 pub(crate) mod loopback;
 pub(crate) mod moto;

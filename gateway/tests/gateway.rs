@@ -1,11 +1,10 @@
-//! The `gateway` and `test_invoke` examples, run as processes and driven from
-//! outside, as API clients and users would.
+//! `cognito-gateway` and `cognito-gateway test-invoke`, run as processes and
+//! driven from outside, as API clients and users would.
 //!
 //! The gateway is started on a free loopback port with its keys published by
 //! a [`JwksServer`] the test controls (`COGNITO_JWKS_ENDPOINT`), so the test
 //! mints the tokens; one test runs the embedded dev issuer instead and replays
-//! the `curl` lines it prints. `cargo test` builds the examples; see
-//! `support::example`.
+//! the `curl` lines it prints. See `support::process`.
 
 mod support;
 
@@ -14,12 +13,15 @@ use std::time::Duration;
 
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
-use support::example::{self, Gateway};
 use support::loopback::{bounded, client, Reply};
+use support::process::{self, Gateway};
 use tower_cognito::testing::{JwksServer, TestIssuer};
 
-/// The pool of the shipped `examples/petstore-export.json`.
+/// The pool of the shipped `gateway/exports/petstore.json`.
 const PETSTORE_POOL: &str = "us-east-1_PetStore1";
+/// The shipped export without integrations: every operation echoes.
+const ECHO_EXPORT: &str = "gateway/tests/fixtures/petstore-echo.json";
+const MISSING_TOKEN: &str = r#"{"message":"Missing Authentication Token"}"#;
 const UNAUTHORIZED: &str = r#"{"message":"Unauthorized"}"#;
 const EXPIRED: &str = r#"{"message":"The incoming token has expired"}"#;
 
@@ -63,45 +65,66 @@ fn header_names(headers: &HeaderMap) -> Vec<String> {
     names
 }
 
-/// API Gateway's 401, byte for byte: no other header than these four.
-fn assert_api_gateway_401(reply: &Reply, body: &str, what: &str) {
-    assert_api_gateway_error(
-        reply,
-        StatusCode::UNAUTHORIZED,
-        "UnauthorizedException",
-        body,
-        what,
+/// `x-amzn-RequestId` is a UUID and `x-amz-apigw-id` shaped like AWS's.
+fn assert_ids(reply: &Reply, what: &str) {
+    let id = reply.header("x-amzn-RequestId");
+    let parts: Vec<usize> = id.split('-').map(str::len).collect();
+    assert_eq!(parts, [8, 4, 4, 4, 12], "{what}: x-amzn-RequestId {id:?}");
+    assert!(
+        id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+        "{what}: {id:?}"
     );
+    let apigw = reply.header("x-amz-apigw-id");
+    assert_eq!(apigw.len(), 16, "{what}: x-amz-apigw-id {apigw:?}");
 }
 
-/// API Gateway's 403 for a route it does not have, byte for byte.
-fn assert_api_gateway_403(reply: &Reply, what: &str) {
-    assert_api_gateway_error(
-        reply,
-        StatusCode::FORBIDDEN,
-        "MissingAuthenticationTokenException",
-        r#"{"message":"Missing Authentication Token"}"#,
-        what,
-    );
-}
-
-/// An API Gateway error response, byte for byte: no other header than these four.
-fn assert_api_gateway_error(
-    reply: &Reply,
-    status: StatusCode,
-    error_type: &str,
-    body: &str,
-    what: &str,
-) {
-    assert_eq!(reply.status, status, "{what}: {}", reply.body);
-    assert_eq!(reply.body, body, "{what}");
-    assert_eq!(reply.header("content-type"), "application/json", "{what}");
-    assert_eq!(reply.header("x-amzn-ErrorType"), error_type, "{what}");
+/// API Gateway's 403 for unknown resources and methods, byte for byte.
+fn assert_missing_token(reply: &Reply, what: &str) {
     assert_eq!(
-        header_names(&reply.headers),
-        ["content-length", "content-type", "date", "x-amzn-errortype"],
+        reply.status,
+        StatusCode::FORBIDDEN,
+        "{what}: {}",
+        reply.body
+    );
+    assert_eq!(reply.body, MISSING_TOKEN, "{what}");
+    assert_eq!(reply.header("content-type"), "application/json", "{what}");
+    assert_eq!(
+        reply.header("x-amzn-ErrorType"),
+        "MissingAuthenticationTokenException",
         "{what}"
     );
+    assert_eq!(reply.header("content-length"), "42", "{what}");
+    assert_ids(reply, what);
+}
+
+/// API Gateway's 401, byte for byte: no other header than these six.
+fn assert_api_gateway_401(reply: &Reply, body: &str, what: &str) {
+    assert_eq!(
+        reply.status,
+        StatusCode::UNAUTHORIZED,
+        "{what}: {}",
+        reply.body
+    );
+    assert_eq!(reply.body, body, "{what}");
+    assert_eq!(reply.header("content-type"), "application/json", "{what}");
+    assert_eq!(
+        reply.header("x-amzn-ErrorType"),
+        "UnauthorizedException",
+        "{what}"
+    );
+    assert_eq!(
+        header_names(&reply.headers),
+        [
+            "content-length",
+            "content-type",
+            "date",
+            "x-amz-apigw-id",
+            "x-amzn-errortype",
+            "x-amzn-requestid"
+        ],
+        "{what}"
+    );
+    assert_ids(reply, what);
     assert_eq!(
         reply.header("content-length"),
         body.len().to_string(),
@@ -109,7 +132,7 @@ fn assert_api_gateway_error(
     );
 }
 
-/// A 200 from the example's backend; returns the JSON body.
+/// A 200 echo answer; returns the JSON body.
 fn assert_passed(reply: &Reply, route: &str, what: &str) -> Value {
     assert_eq!(reply.status, StatusCode::OK, "{what}: {}", reply.body);
     assert_eq!(reply.header("content-type"), "application/json", "{what}");
@@ -118,15 +141,18 @@ fn assert_passed(reply: &Reply, route: &str, what: &str) -> Value {
     body
 }
 
-/// A gateway on the shipped export whose keys come from `server`.
+/// A gateway on the echo export whose keys come from `server`.
 fn gateway_with_keys(server: &JwksServer, extra: &[(&str, &str)]) -> Gateway {
-    let mut vars = vec![("COGNITO_JWKS_ENDPOINT", server.base_url())];
+    let mut vars = vec![
+        ("COGNITO_JWKS_ENDPOINT", server.base_url()),
+        ("OPENAPI_FILE", ECHO_EXPORT),
+    ];
     vars.extend_from_slice(extra);
     Gateway::start(&vars)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gateway_serves_the_shipped_export_as_api_gateway_would() {
+async fn gateway_serves_an_export_without_integrations_as_echo() {
     let issuer = TestIssuer::new(PETSTORE_POOL);
     let server = issuer.serve_jwks().await.unwrap();
     let gateway = gateway_with_keys(&server, &[]);
@@ -135,16 +161,16 @@ async fn gateway_serves_the_shipped_export_as_api_gateway_would() {
     // The startup log says what is in force.
     let log = gateway.startup_text();
     for expected in [
-        "OpenAPI document: examples/petstore-export.json (shipped)",
+        "OpenAPI document: gateway/tests/fixtures/petstore-echo.json",
         "dev issuer: off (OPENAPI_FILE or COGNITO_* set)",
         &format!(
             "pool {PETSTORE_POOL} iss https://cognito-idp.us-east-1.amazonaws.com/{PETSTORE_POOL} jwks {}",
             server.jwks_url(PETSTORE_POOL)
         ),
-        "route GET /health: public",
-        "route GET /pets/{petId}: identity token (authorizer PetStoreUserPool)",
-        "route GET /cats: access token with any of [petstore/cats.read, petstore/pets.read] (authorizer PetStoreUserPool)",
-        "route ANY /files/{proxy+}: identity token (authorizer PetStoreUserPool)",
+        "route GET /health: public -> echo",
+        "route GET /pets/{petId}: identity token (authorizer PetStoreUserPool) -> echo",
+        "route GET /cats: access token with any of [petstore/cats.read, petstore/pets.read] (authorizer PetStoreUserPool) -> echo",
+        "route ANY /files/{proxy+}: identity token (authorizer PetStoreUserPool) -> echo",
         "unlisted routes: Deny",
         "keys: loaded for every pool",
         "CORS: off",
@@ -161,6 +187,7 @@ async fn gateway_serves_the_shipped_export_as_api_gateway_would() {
     let reply = send(&http, Method::GET, &gateway.url("/health"), None, &[]).await;
     assert_passed(&reply, "GET /health", "public route");
     assert_eq!(reply.body, r#"{"route":"GET /health","claims":null}"#);
+    assert_ids(&reply, "public route");
 
     // Identity route with an ID token: the API Gateway claims map.
     let id = issuer
@@ -281,18 +308,26 @@ async fn gateway_serves_the_shipped_export_as_api_gateway_would() {
     .await;
     assert_api_gateway_401(&reply, EXPIRED, "expired ID token");
 
-    // Unlisted routes are denied (the default), valid token or not.
+    // Unknown resources and methods: API Gateway's 403, valid token or not.
     for (method, path) in [
         (Method::GET, "/dogs"),
         (Method::PUT, "/pets"),
-        (Method::GET, "/"),
+        (Method::HEAD, "/pets"),
+        (Method::GET, "/health/x"),
     ] {
-        let reply = send(&http, method.clone(), &gateway.url(path), Some(&id), &[]).await;
-        assert_api_gateway_403(&reply, &format!("unlisted {method} {path}"));
+        for token in [Some(id.as_str()), None] {
+            let reply = send(&http, method.clone(), &gateway.url(path), token, &[]).await;
+            if method == Method::HEAD {
+                assert_eq!(reply.status, StatusCode::FORBIDDEN);
+                assert_ids(&reply, "HEAD");
+            } else {
+                assert_missing_token(&reply, &format!("unlisted {method} {path}"));
+            }
+        }
     }
 
     // Without GATEWAY_CORS_ORIGIN: no CORS headers, and a preflight is just
-    // an unlisted OPTIONS request.
+    // an OPTIONS request the export does not list.
     let origin = [("origin", "https://app.example.com")];
     let reply = send(&http, Method::GET, &gateway.url("/pets"), None, &origin).await;
     assert_api_gateway_401(&reply, UNAUTHORIZED, "401 without CORS");
@@ -309,7 +344,7 @@ async fn gateway_serves_the_shipped_export_as_api_gateway_would() {
         &preflight,
     )
     .await;
-    assert_api_gateway_403(&reply, "preflight without CORS");
+    assert_missing_token(&reply, "preflight without CORS");
 
     // Ctrl-C stops it cleanly.
     #[cfg(unix)]
@@ -412,6 +447,7 @@ async fn gateway_cors_layer_sits_outside_the_authorizer() {
         "{allowed}"
     );
     assert!(reply.headers.get("x-amzn-errortype").is_none());
+    assert_ids(&reply, "CORS preflight");
 
     // Another origin gets no CORS grant (the 401 itself is unchanged).
     let reply = send(
@@ -508,8 +544,8 @@ async fn gateway_dev_issuer_curl_lines_do_what_they_say() {
         .map(|l| parse_curl(l, &tokens))
         .collect();
     // Every protected route gets a passing and a failing line; /health one.
-    assert_eq!(curls.len(), 1 + 2 * 6, "{log}");
-    assert_eq!(curls.iter().filter(|c| c.expect == 200).count(), 7);
+    assert_eq!(curls.len(), 1 + 2 * 7, "{log}");
+    assert_eq!(curls.iter().filter(|c| c.expect == 200).count(), 8);
     let http = client();
     for curl in &curls {
         assert!(curl.url.starts_with(&gateway.url("/")), "{}", curl.url);
@@ -532,20 +568,40 @@ async fn gateway_dev_issuer_curl_lines_do_what_they_say() {
         }
     }
 
-    // The ID token describes the dev user.
-    let reply = send(
-        &http,
-        Method::GET,
-        &gateway.url("/pets/1"),
-        tokens.get("ID_TOKEN").map(String::as_str),
-        &[],
-    )
-    .await;
-    let body = assert_passed(&reply, "GET /pets/{petId}", "dev ID token");
-    assert!(body["claims"].is_object(), "{body}");
-    assert_eq!(body["claims"]["cognito:username"], "dev-user");
-    assert_eq!(body["claims"]["custom:role"], "developer");
-    assert_eq!(body["claims"]["cognito:groups"], "developers,pet-owners");
+    // The shipped export's mock integrations answer.
+    for route in [
+        "route GET /: identity token (authorizer PetStoreUserPool) -> mock 200",
+        "route GET /health: public -> mock 200",
+        "route ANY /files/{proxy+}: identity token (authorizer PetStoreUserPool) -> mock 200",
+    ] {
+        assert!(log.contains(route), "lacks {route:?}:\n{log}");
+    }
+    let id = tokens.get("ID_TOKEN").map(String::as_str);
+    let reply = send(&http, Method::GET, &gateway.url("/pets/1"), id, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), "application/json");
+    assert_eq!(reply.body, r#"{"id":1,"type":"dog","price":249.99}"#);
+    assert_ids(&reply, "mock");
+    // The seed page's mock: 200, Content-Type text/html, empty body.
+    let reply = send(&http, Method::GET, &gateway.url("/"), id, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), "text/html");
+    assert_eq!(reply.body, "");
+    assert_eq!(reply.header("content-length"), "0");
+    let reply = send(&http, Method::PUT, &gateway.url("/files/a/b.txt"), id, &[]).await;
+    assert_eq!(
+        (
+            reply.status,
+            reply.header("content-type"),
+            reply.body.as_str()
+        ),
+        (StatusCode::OK, "text/plain", "file contents\n")
+    );
+    // A 401 and a 403 carry the identifiers too.
+    let reply = send(&http, Method::GET, &gateway.url("/"), None, &[]).await;
+    assert_api_gateway_401(&reply, UNAUTHORIZED, "seed route without a token");
+    let reply = send(&http, Method::GET, &gateway.url("/dogs"), id, &[]).await;
+    assert_missing_token(&reply, "unknown resource");
 }
 
 #[test]
@@ -558,8 +614,9 @@ fn gateway_refuses_bad_configuration_with_status_2() {
             ],
             "the dev issuer serves its own keys",
         ),
-        (vec![("GATEWAY_DEV_ISSUER", "yes")], "GATEWAY_DEV_ISSUER"),
-        (vec![("GATEWAY_ADDR", "localhost")], "GATEWAY_ADDR"),
+        (vec![("GATEWAY_DEV_ISSUER", "yes")], "--dev-issuer"),
+        (vec![("GATEWAY_ADDR", "localhost")], "--listen"),
+        (vec![("GATEWAY_AUTH", "maybe")], "--auth"),
         (
             vec![("OPENAPI_FILE", "no/such/file.json")],
             "no/such/file.json",
@@ -579,12 +636,12 @@ fn gateway_refuses_bad_configuration_with_status_2() {
             "not-a-pool",
         ),
     ] {
-        let mut command = example::command("gateway");
+        let mut command = process::command();
         command.env("GATEWAY_ADDR", "127.0.0.1:0");
         for (name, value) in &vars {
             command.env(name, value);
         }
-        let output = example::run(command, None, Duration::from_secs(60));
+        let output = process::run(command, None, Duration::from_secs(60));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{vars:?}: {stderr}");
         assert!(stderr.contains(expected), "{vars:?}: {stderr}");
@@ -668,15 +725,15 @@ async fn gateway_environment_overrides_pools_issuer_and_token_validation() {
 }
 
 // ---------------------------------------------------------------------------
-// test_invoke
+// test-invoke
 
-/// Runs test_invoke with `args`; returns (exit code, stdout, stderr).
+/// Runs `cognito-gateway test-invoke` with `args`; returns (exit code, stdout, stderr).
 async fn test_invoke(args: &[&str], stdin: Option<&str>) -> (Option<i32>, String, String) {
-    let mut command = example::command("test_invoke");
-    command.args(args);
+    let mut command = process::command();
+    command.arg("test-invoke").args(args);
     let stdin = stdin.map(str::to_owned);
     let output = tokio::task::spawn_blocking(move || {
-        example::run(command, stdin.as_deref(), Duration::from_secs(60))
+        process::run(command, stdin.as_deref(), Duration::from_secs(60))
     })
     .await
     .unwrap();
@@ -854,7 +911,7 @@ async fn test_invoke_exit_status_is_0_allow_1_deny_2_usage() {
         let (code, out, err) = test_invoke(&args, None).await;
         assert_eq!(code, Some(2), "{args:?}: {out}{err}");
         assert!(
-            err.contains("usage:") || err.contains("test_invoke:"),
+            err.starts_with("error: ") || err.contains("test-invoke: "),
             "{args:?}: {err}"
         );
     }

@@ -1,9 +1,10 @@
-//! The crate's example binaries, run as child processes.
+//! The `cognito-gateway` binary, run as a child process.
 //!
-//! `cargo test` builds the examples next to the test binaries
-//! (`target/debug/examples/`); these helpers find them there, start them with
-//! a clean environment, and kill them when the handle is dropped. Every wait
-//! is bounded.
+//! Cargo builds the binary for this package's integration tests and names it
+//! in `CARGO_BIN_EXE_cognito-gateway`; these helpers start it with a clean
+//! environment (from the workspace root, so fixture paths are the
+//! repository's) and kill it when the handle is dropped. Every wait is
+//! bounded.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::collections::HashMap;
@@ -18,9 +19,9 @@ use std::time::{Duration, Instant};
 /// an unoptimised build on a loaded machine included).
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Variables the examples read; removed from the child's environment so the
+/// Variables the binary reads; removed from the child's environment so the
 /// caller's shell cannot change a test's outcome.
-const EXAMPLE_VARS: [&str; 9] = [
+const GATEWAY_VARS: [&str; 26] = [
     "GATEWAY_ADDR",
     "GATEWAY_DEV_ISSUER",
     "GATEWAY_CORS_ORIGIN",
@@ -29,55 +30,45 @@ const EXAMPLE_VARS: [&str; 9] = [
     "COGNITO_JWKS_ENDPOINT",
     "COGNITO_ISSUER_ENDPOINT",
     "COGNITO_TOKEN_VALIDATION",
+    "STAGE_VARIABLES",
+    "GATEWAY_STAGE",
+    "INTEGRATION_BASES",
+    "GATEWAY_MAX_BODY_BYTES",
+    "GATEWAY_ALLOW_UNSUPPORTED",
+    "GATEWAY_AUTH",
+    "GATEWAY_ECHO",
+    "GATEWAY_TOKEN_CACHE",
+    "GATEWAY_KEY_REFRESH_SECS",
+    "GATEWAY_DEV_TOKENS_FILE",
+    "GATEWAY_DEV_EXPIRED_TOKENS_FILE",
+    "GATEWAY_DEV_TOKENS",
+    "GATEWAY_DEV_ROTATE_SECS",
+    "GATEWAY_WATCH",
+    "GATEWAY_WATCH_MILLIS",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
     "RUST_LOG",
 ];
 
-/// The path of example `name`, built by `cargo test`; panics with the command
-/// to run when it is missing or older than its source.
-pub(crate) fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current test executable");
-    // target/debug/deps/<test> -> target/debug/examples/<name>
-    let dir = exe
+/// The repository's root, the children's working directory.
+pub(crate) fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .and_then(|deps| deps.parent())
-        .expect("test executable in target/<profile>/deps");
-    let path = dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let built = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| {
-            panic!(
-                "example binary {} is missing: `cargo test` builds it; when running a single \
-                 test target, run `cargo build --examples` first",
-                path.display()
-            )
-        });
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(format!("{name}.rs"));
-    if let Ok(changed) = std::fs::metadata(&source).and_then(|m| m.modified()) {
-        assert!(
-            changed <= built,
-            "example binary {} is older than {}: run `cargo build --examples` (or plain `cargo test`)",
-            path.display(),
-            source.display()
-        );
-    }
-    path
+        .expect("gateway/ inside the workspace")
+        .to_path_buf()
 }
 
-/// A command for example `name` with the example variables removed.
-pub(crate) fn command(name: &str) -> Command {
-    let mut command = Command::new(binary(name));
-    for var in EXAMPLE_VARS {
+/// A command for the binary with its variables removed.
+pub(crate) fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cognito-gateway"));
+    for var in GATEWAY_VARS {
         command.env_remove(var);
     }
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command.current_dir(workspace_root());
     command
 }
 
-/// Runs a short-lived example to completion, failing after `timeout`.
+/// Runs a short-lived command to completion, failing after `timeout`.
 pub(crate) fn run(mut command: Command, stdin: Option<&str>, timeout: Duration) -> Output {
     command
         .stdin(if stdin.is_some() {
@@ -87,7 +78,7 @@ pub(crate) fn run(mut command: Command, stdin: Option<&str>, timeout: Duration) 
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("start example");
+    let mut child = command.spawn().expect("start cognito-gateway");
     if let Some(text) = stdin {
         use std::io::Write as _;
         let mut pipe = child.stdin.take().expect("stdin");
@@ -107,13 +98,13 @@ pub(crate) fn run(mut command: Command, stdin: Option<&str>, timeout: Duration) 
     });
     let deadline = Instant::now() + timeout;
     let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for example") {
+        if let Some(status) = child.try_wait().expect("wait for cognito-gateway") {
             break status;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("example did not finish within {timeout:?}");
+            panic!("cognito-gateway did not finish within {timeout:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -124,7 +115,7 @@ pub(crate) fn run(mut command: Command, stdin: Option<&str>, timeout: Duration) 
     }
 }
 
-/// A running `gateway` example, killed when dropped.
+/// A running gateway, killed when dropped.
 pub(crate) struct Gateway {
     child: Child,
     /// `http://127.0.0.1:PORT`.
@@ -132,13 +123,21 @@ pub(crate) struct Gateway {
     /// Its standard output up to the `listening on` line.
     startup: Vec<String>,
     stderr: Arc<Mutex<String>>,
+    /// Standard output after the `listening on` line.
+    later: Arc<Mutex<Vec<String>>>,
 }
 
 impl Gateway {
-    /// Starts the gateway example on a free loopback port with these extra
+    /// Starts the gateway on a free loopback port with these extra
     /// variables and waits (bounded) until it says it is listening.
     pub(crate) fn start(vars: &[(&str, &str)]) -> Self {
-        let mut command = command("gateway");
+        Self::start_with(vars, &[])
+    }
+
+    /// The same with command-line arguments too.
+    pub(crate) fn start_with(vars: &[(&str, &str)], args: &[&str]) -> Self {
+        let mut command = command();
+        command.args(args);
         command.env("GATEWAY_ADDR", "127.0.0.1:0");
         for (name, value) in vars {
             command.env(name, value);
@@ -147,15 +146,18 @@ impl Gateway {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("start the gateway example");
+        let mut child = command.spawn().expect("start cognito-gateway");
 
         let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr");
+        let pipe = child.stderr.take().expect("stderr");
         let sink = Arc::clone(&stderr);
         std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            sink.lock().unwrap().push_str(&text);
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
         });
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().expect("stdout");
@@ -173,6 +175,7 @@ impl Gateway {
             base_url: String::new(),
             startup: Vec::new(),
             stderr,
+            later: Arc::new(Mutex::new(Vec::new())),
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -191,7 +194,12 @@ impl Gateway {
             }
         }
         // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || while rx.recv().is_ok() {});
+        let later = Arc::clone(&gateway.later);
+        std::thread::spawn(move || {
+            while let Ok(line) = rx.recv() {
+                later.lock().unwrap().push(line);
+            }
+        });
         gateway
     }
 
@@ -200,10 +208,75 @@ impl Gateway {
         let status = self.child.wait().ok();
         std::thread::sleep(Duration::from_millis(100));
         panic!(
-            "gateway example {what} (status {status:?})\nstdout:\n{}\nstderr:\n{}",
+            "cognito-gateway {what} (status {status:?})\nstdout:\n{}\nstderr:\n{}",
             self.startup_text(),
             self.stderr.lock().unwrap()
         );
+    }
+
+    /// The process ID.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it wrote to standard error so far.
+    pub(crate) fn stderr_text(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until standard output after startup, or standard
+    /// error, has a line containing `text`; returns that line.
+    pub(crate) fn wait_for_output(&self, text: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.later.lock().unwrap().iter().find(|l| l.contains(text)) {
+                return line.clone();
+            }
+            if let Some(line) = self
+                .stderr
+                .lock()
+                .unwrap()
+                .lines()
+                .find(|l| l.contains(text))
+            {
+                return line.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no output line with {text:?} within {timeout:?}; stdout after startup: {:?}; stderr: {}",
+                self.later.lock().unwrap(),
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// How many lines after startup (and of stderr) contain `text`.
+    pub(crate) fn count_output(&self, text: &str) -> usize {
+        self.later
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(text))
+            .count()
+            + self
+                .stderr
+                .lock()
+                .unwrap()
+                .lines()
+                .filter(|l| l.contains(text))
+                .count()
+    }
+
+    /// Sends SIGHUP.
+    #[cfg(unix)]
+    pub(crate) fn hangup(&self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -HUP {pid} failed");
     }
 
     /// `http://127.0.0.1:PORT{path}`.

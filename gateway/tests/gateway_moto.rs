@@ -1,7 +1,7 @@
-//! Interop: the `gateway` example, run as a process with its environment
+//! Interop: `cognito-gateway`, run as a process with its environment
 //! pointed at moto's Cognito emulator, driven over HTTP with moto's tokens.
 //!
-//! The example serves its shipped petstore export with the pools replaced by
+//! It serves the petstore export without integrations (echo) with the pools replaced by
 //! the moto pool (`COGNITO_USER_POOL_ARNS`) and keys fetched from moto
 //! (`COGNITO_JWKS_ENDPOINT`); the expected issuer keeps the AWS form, which
 //! is what moto puts in `iss`. Run with `scripts/test`; see `tests/interop.rs`.
@@ -11,12 +11,13 @@ mod support;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
-use support::example::Gateway;
+use support::backend::Backend;
 use support::loopback::{bounded, client, get};
 use support::moto::{mark_ran, Fixture, MotoCognito};
+use support::process::Gateway;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gateway_example_with_moto_tokens() {
+async fn gateway_with_moto_tokens() {
     let Some(moto) = MotoCognito::require() else {
         return;
     };
@@ -35,13 +36,17 @@ async fn gateway_example_with_moto_tokens() {
     let vars = [
         ("COGNITO_JWKS_ENDPOINT", moto.endpoint().to_owned()),
         ("COGNITO_USER_POOL_ARNS", fixture.pool.arn.clone()),
+        (
+            "OPENAPI_FILE",
+            "gateway/tests/fixtures/petstore-echo.json".to_owned(),
+        ),
     ];
     let gateway = tokio::task::spawn_blocking(move || {
         let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (*n, v.as_str())).collect();
         Gateway::start(&vars)
     })
     .await
-    .expect("start the gateway example");
+    .expect("start cognito-gateway");
     let log = gateway.startup_text();
     assert!(
         log.contains(&format!(
@@ -93,5 +98,87 @@ async fn gateway_example_with_moto_tokens() {
     let reply = get(&http, &gateway.url("/health"), None).await;
     assert_eq!(reply.body, r#"{"route":"GET /health","claims":null}"#);
 
-    mark_ran("gateway_example_with_moto_tokens");
+    mark_ran("gateway_with_moto_tokens");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_maps_moto_claims_into_backend_headers() {
+    let Some(moto) = MotoCognito::require() else {
+        return;
+    };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    let name = format!("tower-cognito-proxy-{}-{nanos}", std::process::id());
+    let fixture = bounded("create the moto fixture", moto.fixture(&name))
+        .await
+        .unwrap_or_else(|e| panic!("moto fixture: {e}"));
+    let tokens = bounded("InitiateAuth", fixture.sign_in(&moto))
+        .await
+        .unwrap_or_else(|e| panic!("USER_PASSWORD_AUTH: {e}"));
+    let backend = tokio::task::spawn_blocking(Backend::start).await.unwrap();
+    let args = vec![
+        "--openapi".to_owned(),
+        "gateway/tests/fixtures/proxy.json".to_owned(),
+        "--stage-variable".to_owned(),
+        format!("backendHost={}", backend.host()),
+        "--stage-variable".to_owned(),
+        "env=moto".to_owned(),
+        "--stage-variable".to_owned(),
+        "closedPort=9".to_owned(),
+        "--jwks-endpoint".to_owned(),
+        moto.endpoint().to_owned(),
+        "--user-pool".to_owned(),
+        fixture.pool.arn.clone(),
+    ];
+    let gateway = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Gateway::start_with(&[], &args)
+    })
+    .await
+    .expect("start cognito-gateway");
+    assert!(
+        gateway
+            .startup_text()
+            .contains("keys: loaded for every pool"),
+        "{}",
+        gateway.startup_text()
+    );
+
+    let http = client();
+    let reply = get(&http, &gateway.url("/pets/42"), Some(&tokens.id_token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "ID token: {}", reply.body);
+    let report = reply.json();
+    assert_eq!(report["path"], "/backend/pets/42");
+    let headers: Vec<(String, String)> = report["headers"]
+        .as_array()
+        .expect("headers")
+        .iter()
+        .map(|h| {
+            (
+                h[0].as_str().unwrap().to_ascii_lowercase(),
+                h[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let claims = support::moto::jwt_claims(&tokens.id_token).expect("ID token claims");
+    assert_eq!(header("x-user-sub").as_deref(), claims["sub"].as_str());
+    assert_eq!(
+        header("x-role").as_deref(),
+        Some(Fixture::ROLE),
+        "custom:role through a mapping"
+    );
+    assert_eq!(header("x-env").as_deref(), Some("moto"));
+    // The access token is refused before the backend: API Gateway's 401.
+    let reply = get(&http, &gateway.url("/pets/42"), Some(&tokens.access_token)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+
+    mark_ran("gateway_maps_moto_claims_into_backend_headers");
 }

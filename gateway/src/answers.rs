@@ -1,0 +1,373 @@
+//! API Gateway's own answers (Missing Authentication Token, integration
+//! timeouts...), byte for byte, and the export's
+//! `x-amazon-apigateway-gateway-responses` applied to them and to the
+//! authorizer's rejections.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{Response, StatusCode};
+use serde_json::Value;
+
+use crate::ids::RequestIds;
+
+/// `x-amzn-ErrorType`.
+pub(crate) const X_AMZN_ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
+
+/// The answers the gateway itself gives, by gateway response type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Answer {
+    /// Unknown resource or method, or an unsafe path.
+    MissingAuthenticationToken,
+    /// The authorizer's 401.
+    Unauthorized,
+    /// The authorizer's 401 for an expired token.
+    ExpiredToken,
+    /// The authorizer could not get keys.
+    AuthorizerConfigurationError,
+    /// The integration did not answer within `timeoutInMillis`.
+    IntegrationTimeout,
+    /// The backend could not be reached.
+    IntegrationFailure,
+    /// A gateway-side failure (a claim that is no valid header value...).
+    ApiConfigurationError,
+    /// A request body over the limit.
+    RequestTooLarge,
+    /// No request template for the body's type with `passthroughBehavior: never`.
+    UnsupportedMediaType,
+}
+
+impl Answer {
+    /// The gateway response type's name in an export.
+    pub(crate) fn type_name(self) -> &'static str {
+        match self {
+            Answer::MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
+            Answer::Unauthorized => "UNAUTHORIZED",
+            Answer::ExpiredToken => "EXPIRED_TOKEN",
+            Answer::AuthorizerConfigurationError => "AUTHORIZER_CONFIGURATION_ERROR",
+            Answer::IntegrationTimeout => "INTEGRATION_TIMEOUT",
+            Answer::IntegrationFailure => "INTEGRATION_FAILURE",
+            Answer::ApiConfigurationError => "API_CONFIGURATION_ERROR",
+            Answer::RequestTooLarge => "REQUEST_TOO_LARGE",
+            Answer::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+        }
+    }
+
+    /// Status, `x-amzn-ErrorType` and `$context.error.messageString` (the
+    /// quoted message, with the leading space AWS writes for integration
+    /// errors).
+    fn defaults(self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            Answer::MissingAuthenticationToken => (
+                StatusCode::FORBIDDEN,
+                "MissingAuthenticationTokenException",
+                "\"Missing Authentication Token\"",
+            ),
+            Answer::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "UnauthorizedException",
+                "\"Unauthorized\"",
+            ),
+            Answer::ExpiredToken => (
+                StatusCode::UNAUTHORIZED,
+                "UnauthorizedException",
+                "\"The incoming token has expired\"",
+            ),
+            Answer::AuthorizerConfigurationError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "AuthorizerConfigurationException",
+                "null",
+            ),
+            Answer::IntegrationTimeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "InternalServerErrorException",
+                " \"Endpoint request timed out\"",
+            ),
+            Answer::IntegrationFailure => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "InternalServerErrorException",
+                " \"Network error communicating with endpoint\"",
+            ),
+            Answer::ApiConfigurationError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerErrorException",
+                " \"Internal server error\"",
+            ),
+            // [choice] AWS documents neither body; these follow its wording.
+            Answer::RequestTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestTooLargeException",
+                "\"Request Too Long\"",
+            ),
+            Answer::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "BadRequestException",
+                "\"Unsupported Media Type\"",
+            ),
+        }
+    }
+}
+
+/// One `x-amazon-apigateway-gateway-responses` entry.
+#[derive(Clone, Debug, Default)]
+struct Custom {
+    status: Option<StatusCode>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// The `application/json` template (or the only one).
+    template: Option<String>,
+}
+
+/// The export's gateway responses, ready to apply.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Answers {
+    by_type: HashMap<String, Custom>,
+    stage: String,
+}
+
+/// What the templates may read besides the error.
+pub(crate) struct AnswerContext<'a> {
+    pub(crate) ids: &'a RequestIds,
+}
+
+impl Answers {
+    /// Reads `x-amazon-apigateway-gateway-responses` from the document's root.
+    pub(crate) fn from_document(document: &Value, stage: &str) -> Result<Self, String> {
+        let mut by_type = HashMap::new();
+        let Some(map) = document.get("x-amazon-apigateway-gateway-responses") else {
+            return Ok(Self {
+                by_type,
+                stage: stage.to_owned(),
+            });
+        };
+        let map = map
+            .as_object()
+            .ok_or("x-amazon-apigateway-gateway-responses: expected an object")?;
+        for (name, entry) in map {
+            let what = format!("x-amazon-apigateway-gateway-responses.{name}");
+            let mut custom = Custom::default();
+            if let Some(status) = entry.get("statusCode") {
+                let text = match status {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    _ => return Err(format!("{what}.statusCode: expected a status code")),
+                };
+                let code = text
+                    .parse::<u16>()
+                    .ok()
+                    .and_then(|c| StatusCode::from_u16(c).ok())
+                    .ok_or_else(|| format!("{what}.statusCode: {text:?} is no status code"))?;
+                custom.status = Some(code);
+            }
+            if let Some(params) = entry.get("responseParameters").and_then(Value::as_object) {
+                for (target, source) in params {
+                    let header = target
+                        .strip_prefix("gatewayresponse.header.")
+                        .ok_or_else(|| format!("{what}: unknown target {target:?}"))?;
+                    let value = source.as_str().and_then(static_value).ok_or_else(|| {
+                        format!(
+                            "{what}: {target}: only static 'values' are supported, got {source}"
+                        )
+                    })?;
+                    let name = HeaderName::try_from(header)
+                        .map_err(|_| format!("{what}: bad header name {header:?}"))?;
+                    let value = HeaderValue::try_from(value)
+                        .map_err(|_| format!("{what}: bad header value for {header}"))?;
+                    custom.headers.push((name, value));
+                }
+            }
+            if let Some(templates) = entry.get("responseTemplates").and_then(Value::as_object) {
+                let chosen = templates
+                    .get("application/json")
+                    .or_else(|| templates.values().next());
+                if let Some(template) = chosen {
+                    let text = template
+                        .as_str()
+                        .ok_or_else(|| format!("{what}.responseTemplates: expected a string"))?;
+                    custom.template = Some(text.to_owned());
+                }
+            }
+            by_type.insert(name.clone(), custom);
+        }
+        Ok(Self {
+            by_type,
+            stage: stage.to_owned(),
+        })
+    }
+
+    /// The entry for a type: its own, or `DEFAULT_4XX` / `DEFAULT_5XX`.
+    fn custom(&self, answer: Answer, status: StatusCode) -> Option<&Custom> {
+        self.by_type.get(answer.type_name()).or_else(|| {
+            let class = if status.is_client_error() {
+                "DEFAULT_4XX"
+            } else {
+                "DEFAULT_5XX"
+            };
+            self.by_type.get(class)
+        })
+    }
+
+    /// Whether the export changes this answer.
+    pub(crate) fn is_customized(&self, answer: Answer) -> bool {
+        self.custom(answer, answer.defaults().0).is_some()
+    }
+
+    /// The answer as a response, the export's gateway response applied.
+    pub(crate) fn respond(&self, answer: Answer, context: &AnswerContext<'_>) -> Response<Body> {
+        let (default_status, error_type, message_string) = answer.defaults();
+        let custom = self.custom(answer, default_status);
+        let status = custom.and_then(|c| c.status).unwrap_or(default_status);
+        let body = match custom.and_then(|c| c.template.as_deref()) {
+            Some(template) => self.render(template, answer, message_string, context),
+            None => format!("{{\"message\":{message_string}}}"),
+        };
+        let mut res = Response::new(Body::from(body.clone()));
+        *res.status_mut() = status;
+        let headers = res.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        headers.insert(X_AMZN_ERROR_TYPE, HeaderValue::from_static(error_type));
+        if let Some(custom) = custom {
+            for (name, value) in &custom.headers {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        res
+    }
+
+    /// Gateway response templates are not VTL: `$context.*` substitution only;
+    /// an unknown variable renders as nothing, as in API Gateway.
+    fn render(
+        &self,
+        template: &str,
+        answer: Answer,
+        message_string: &str,
+        context: &AnswerContext<'_>,
+    ) -> String {
+        let message = match message_string {
+            "null" => "",
+            quoted => quoted.trim_start().trim_matches('"'),
+        };
+        let mut out = String::with_capacity(template.len() + 32);
+        let mut rest = template;
+        while let Some(at) = rest.find("$context.") {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + "$context.".len()..];
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+                .unwrap_or(after.len());
+            let name = after[..len].trim_end_matches('.');
+            let value: &str = match name {
+                "error.messageString" => message_string,
+                "error.message" => message,
+                "error.responseType" => answer.type_name(),
+                "requestId" => context.ids.request_id(),
+                "extendedRequestId" => context.ids.apigw_id(),
+                "stage" => &self.stage,
+                _ => "",
+            };
+            out.push_str(value);
+            rest = &after[name.len()..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// `'value'` as `value`; anything else is not static.
+pub(crate) fn static_value(source: &str) -> Option<&str> {
+    source.strip_prefix('\'').and_then(|s| s.strip_suffix('\''))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body(res: Response<Body>) -> String {
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn defaults_are_api_gateways_bytes() {
+        let answers = Answers::default();
+        let ids = RequestIds::new();
+        let cx = AnswerContext { ids: &ids };
+        let cases = [
+            (
+                Answer::MissingAuthenticationToken,
+                403,
+                r#"{"message":"Missing Authentication Token"}"#,
+                "MissingAuthenticationTokenException",
+            ),
+            (
+                Answer::IntegrationTimeout,
+                504,
+                r#"{"message": "Endpoint request timed out"}"#,
+                "InternalServerErrorException",
+            ),
+            (
+                Answer::IntegrationFailure,
+                504,
+                r#"{"message": "Network error communicating with endpoint"}"#,
+                "InternalServerErrorException",
+            ),
+            (
+                Answer::ApiConfigurationError,
+                500,
+                r#"{"message": "Internal server error"}"#,
+                "InternalServerErrorException",
+            ),
+        ];
+        for (answer, status, text, error_type) in cases {
+            let res = answers.respond(answer, &cx);
+            assert_eq!(res.status().as_u16(), status);
+            assert_eq!(res.headers()["x-amzn-errortype"], error_type);
+            assert_eq!(res.headers()["content-type"], "application/json");
+            assert_eq!(body(res).await, text);
+        }
+    }
+
+    #[tokio::test]
+    async fn gateway_responses_apply_by_type_then_class() {
+        let doc = serde_json::json!({
+            "x-amazon-apigateway-gateway-responses": {
+                "MISSING_AUTHENTICATION_TOKEN": {
+                    "statusCode": "404",
+                    "responseTemplates": {"application/json": "{\"error\":$context.error.messageString,\"id\":\"$context.requestId\"}"}
+                },
+                "DEFAULT_5XX": {
+                    "responseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}
+                }
+            }
+        });
+        let answers = Answers::from_document(&doc, "local").unwrap();
+        let ids = RequestIds::new();
+        let cx = AnswerContext { ids: &ids };
+        let res = answers.respond(Answer::MissingAuthenticationToken, &cx);
+        assert_eq!(res.status(), 404);
+        let expected = format!(
+            "{{\"error\":\"Missing Authentication Token\",\"id\":\"{}\"}}",
+            ids.request_id()
+        );
+        assert_eq!(body(res).await, expected);
+        let res = answers.respond(Answer::IntegrationTimeout, &cx);
+        assert_eq!(res.status(), 504);
+        assert_eq!(res.headers()["access-control-allow-origin"], "*");
+        assert!(!answers.is_customized(Answer::Unauthorized));
+    }
+
+    #[test]
+    fn non_static_gateway_response_parameters_are_refused() {
+        let doc = serde_json::json!({
+            "x-amazon-apigateway-gateway-responses": {
+                "UNAUTHORIZED": {
+                    "responseParameters": {"gatewayresponse.header.X": "method.request.header.Origin"}
+                }
+            }
+        });
+        let err = Answers::from_document(&doc, "local").unwrap_err();
+        assert!(err.contains("UNAUTHORIZED"), "{err}");
+    }
+}

@@ -1,0 +1,280 @@
+//! The command line: every flag of `cognito-gateway`, each with its
+//! environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `cognito-gateway`: an API Gateway REST export (OpenAPI with API Gateway's
+/// extensions) served on loopback or in front of any backend, its
+/// `COGNITO_USER_POOLS` authorizers enforced as API Gateway enforces them.
+///
+/// ```
+/// use clap::Parser;
+/// use tower_cognito_gateway::Cli;
+///
+/// let cli = Cli::try_parse_from(["cognito-gateway", "--listen", "127.0.0.1:0"]).unwrap();
+/// assert_eq!(cli.serve.listen.port(), 0);
+/// assert!(cli.command.is_none());
+/// ```
+#[derive(Debug, Parser)]
+#[command(
+    name = "cognito-gateway",
+    version,
+    about = "Serve an API Gateway REST export with its Cognito authorizers, mock and http_proxy integrations",
+    long_about = "Serve an API Gateway REST export (OpenAPI 3.x or 2.0 with API Gateway's \
+extensions, JSON or YAML) as API Gateway would: COGNITO_USER_POOLS authorizers, mock and \
+http_proxy integrations, API Gateway's own error answers byte for byte.\n\nWith no arguments it \
+serves the shipped petstore export (mock integrations) behind an embedded dev issuer, offline, \
+and prints curl lines to paste.\n\nExit status: 0 after a clean stop, 1 on a runtime failure, \
+2 on a configuration or usage error. Apart from COGNITO_TOKEN_VALIDATION, an environment \
+variable set to the empty string counts as unset."
+)]
+pub struct Cli {
+    /// Serving options (used when no subcommand is given).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// A subcommand instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The console's Test button: what would API Gateway do with this token on
+    /// this route, and why. Exit status: 0 allow, 1 deny, 2 usage or
+    /// configuration error.
+    TestInvoke(TestInvokeArgs),
+}
+
+/// `on` or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
+}
+
+/// What an operation without integration answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EchoMode {
+    /// `{"route":"GET /pets/{petId}","claims":{...}}`.
+    Full,
+    /// `{}`, so a benchmark compares the authorizer alone.
+    Empty,
+}
+
+/// Options of the server.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The export to serve (JSON or YAML, OpenAPI 3.x or 2.0); default: the
+    /// shipped petstore export (built into the binary).
+    #[arg(long, env = "OPENAPI_FILE", value_name = "FILE")]
+    pub openapi: Option<PathBuf>,
+
+    /// Address to listen on (port 0: any free port).
+    #[arg(
+        long,
+        env = "GATEWAY_ADDR",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:3000"
+    )]
+    pub listen: SocketAddr,
+
+    /// A stage variable for `${stageVariables.NAME}` (repeatable; the variable
+    /// takes a comma-separated list).
+    #[arg(long = "stage-variable", env = "STAGE_VARIABLES", value_name = "NAME=VALUE",
+          value_delimiter = ',', value_parser = name_value)]
+    pub stage_variables: Vec<(String, String)>,
+
+    /// A file of `NAME=VALUE` lines (`#` comments), stage variables read at
+    /// startup and on every reload; they win over `--stage-variable`.
+    #[arg(long, env = "STAGE_VARIABLES_FILE", value_name = "FILE")]
+    pub stage_variables_file: Option<PathBuf>,
+
+    /// Reload when the export (or the stage variables file) changes, polling
+    /// every `--watch-interval-ms`; `SIGHUP` reloads in any case.
+    #[arg(long, env = "GATEWAY_WATCH")]
+    pub watch: bool,
+
+    /// How often `--watch` looks at the files.
+    #[arg(
+        long,
+        env = "GATEWAY_WATCH_MILLIS",
+        value_name = "MS",
+        default_value_t = 1000
+    )]
+    pub watch_interval_ms: u64,
+
+    /// The stage name, for `$context.stage`.
+    #[arg(
+        long,
+        env = "GATEWAY_STAGE",
+        value_name = "NAME",
+        default_value = "local"
+    )]
+    pub stage: String,
+
+    /// User pool ARNs or IDs replacing every authorizer's `providerARNs`
+    /// (repeatable; the variable takes a comma-separated list).
+    #[arg(
+        long = "user-pool",
+        env = "COGNITO_USER_POOL_ARNS",
+        value_name = "ARN_OR_ID",
+        value_delimiter = ','
+    )]
+    pub user_pools: Vec<String>,
+
+    /// Base URL replacing `https://cognito-idp.{region}.amazonaws.com` for
+    /// fetching `/{userPoolId}/.well-known/jwks.json` (an emulator such as moto).
+    #[arg(long, env = "COGNITO_JWKS_ENDPOINT", value_name = "URL")]
+    pub jwks_endpoint: Option<String>,
+
+    /// The same for the expected `iss`.
+    #[arg(long, env = "COGNITO_ISSUER_ENDPOINT", value_name = "URL")]
+    pub issuer_endpoint: Option<String>,
+
+    /// Regular expression `aud` must match, replacing every
+    /// `identityValidationExpression` (empty: none).
+    #[arg(long, env = "COGNITO_TOKEN_VALIDATION", value_name = "REGEX")]
+    pub token_validation: Option<String>,
+
+    /// The embedded dev issuer: `1` on, `0` off. Default: on when no export
+    /// and none of the Cognito options above is given.
+    #[arg(long, env = "GATEWAY_DEV_ISSUER", value_name = "1|0",
+          value_parser = clap::builder::PossibleValuesParser::new(["1", "0"]))]
+    pub dev_issuer: Option<String>,
+
+    /// `*` or comma-separated origins: a CORS layer outside the authorizer, so
+    /// rejections carry CORS headers and preflights are answered first.
+    #[arg(
+        long = "cors-origin",
+        env = "GATEWAY_CORS_ORIGIN",
+        value_name = "ORIGINS"
+    )]
+    pub cors_origin: Option<String>,
+
+    /// Integration URIs starting with FROM are sent to TO instead (a private
+    /// backend, a VPC_LINK integration, a local port); `Host` is still set from
+    /// the original URI (repeatable; the variable takes a comma-separated list).
+    #[arg(long = "integration-base", env = "INTEGRATION_BASES", value_name = "FROM=TO",
+          value_delimiter = ',', value_parser = name_value)]
+    pub integration_bases: Vec<(String, String)>,
+
+    /// Largest request body accepted (API Gateway's payload limit, 10 MB);
+    /// larger: 413 `RequestTooLargeException`.
+    #[arg(
+        long,
+        env = "GATEWAY_MAX_BODY_BYTES",
+        value_name = "BYTES",
+        default_value_t = 10_485_760
+    )]
+    pub max_body_bytes: u64,
+
+    /// Operations with an integration type not supported yet (`http`, `aws`,
+    /// `aws_proxy`) answer 500 instead of stopping startup.
+    #[arg(long, env = "GATEWAY_ALLOW_UNSUPPORTED")]
+    pub allow_unsupported: bool,
+
+    /// `off`: no authorizer at all (a benchmark baseline).
+    #[arg(long, env = "GATEWAY_AUTH", value_enum, default_value = "on")]
+    pub auth: Switch,
+
+    /// What operations without integration answer.
+    #[arg(long, env = "GATEWAY_ECHO", value_enum, default_value = "full")]
+    pub echo: EchoMode,
+
+    /// `off`, or the verified-token cache's capacity in entries (default 10,000).
+    #[arg(long, env = "GATEWAY_TOKEN_CACHE", value_name = "off|ENTRIES")]
+    pub token_cache: Option<String>,
+
+    /// Background key refresh interval in seconds (default 3600).
+    #[arg(long, env = "GATEWAY_KEY_REFRESH_SECS", value_name = "SECS")]
+    pub key_refresh_secs: Option<u64>,
+
+    /// With the dev issuer: write `--dev-tokens` distinct valid ID tokens
+    /// there, one per line.
+    #[arg(long, env = "GATEWAY_DEV_TOKENS_FILE", value_name = "FILE")]
+    pub dev_tokens_file: Option<PathBuf>,
+
+    /// With the dev issuer: the same number of ID tokens that expired a minute ago.
+    #[arg(long, env = "GATEWAY_DEV_EXPIRED_TOKENS_FILE", value_name = "FILE")]
+    pub dev_expired_tokens_file: Option<PathBuf>,
+
+    /// How many tokens the token files get.
+    #[arg(
+        long,
+        env = "GATEWAY_DEV_TOKENS",
+        value_name = "COUNT",
+        default_value_t = 1000
+    )]
+    pub dev_tokens: usize,
+
+    /// With the dev issuer: every so many seconds, publish a new extra key in
+    /// place of the previous extra one (the signing keys stay); 0: never.
+    #[arg(long, env = "GATEWAY_DEV_ROTATE_SECS", value_name = "SECS")]
+    pub dev_rotate_secs: Option<u64>,
+}
+
+/// Options of `test-invoke`.
+///
+/// ```
+/// use clap::Parser;
+/// use tower_cognito_gateway::{Cli, Command};
+///
+/// let cli = Cli::try_parse_from([
+///     "cognito-gateway", "test-invoke", "--token", "-", "--pool", "us-east-1_AbCdEf123",
+/// ]).unwrap();
+/// let Some(Command::TestInvoke(args)) = cli.command else { panic!() };
+/// assert_eq!(args.pool, ["us-east-1_AbCdEf123"]);
+/// ```
+#[derive(Debug, Args)]
+pub struct TestInvokeArgs {
+    /// The token to test, bare or `Bearer ...`; `-` reads it from stdin.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: String,
+    /// API Gateway OpenAPI export (default: the shipped petstore export).
+    #[arg(long, value_name = "FILE", conflicts_with = "pool")]
+    pub openapi: Option<PathBuf>,
+    /// A user pool (repeatable), instead of a document.
+    #[arg(long, value_name = "ID_OR_ARN")]
+    pub pool: Vec<String>,
+    /// With --pool: require an access token with one of these scopes (repeatable).
+    #[arg(long, value_name = "SCOPE", requires = "pool")]
+    pub scope: Vec<String>,
+    /// The request to test, `"METHOD /path"` (default with --pool: `"GET /"`;
+    /// required with a document).
+    #[arg(
+        long,
+        value_name = "\"METHOD /path\"",
+        required_unless_present = "pool"
+    )]
+    pub route: Option<String>,
+    /// The pools' keys as a JWKS document (no fetch).
+    #[arg(long, value_name = "FILE")]
+    pub jwks: Option<PathBuf>,
+    /// Base URL of the JWKS (as COGNITO_JWKS_ENDPOINT).
+    #[arg(long, value_name = "URL")]
+    pub jwks_endpoint: Option<String>,
+    /// Base URL of the expected iss (as COGNITO_ISSUER_ENDPOINT).
+    #[arg(long, value_name = "URL")]
+    pub issuer_endpoint: Option<String>,
+    /// Token validation regular expression for aud.
+    #[arg(long, value_name = "REGEX")]
+    pub token_validation: Option<String>,
+}
+
+/// `NAME=VALUE` as a pair.
+fn name_value(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected NAME=VALUE"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("{text:?}: empty name"));
+    }
+    Ok((name.to_owned(), value.trim().to_owned()))
+}

@@ -1,0 +1,340 @@
+//! Export + stage variables + overrides -> one immutable [`Deployment`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tower::Layer as _;
+use tower_cognito::openapi::{ImportOptions, OpenApiImport};
+use tower_cognito::{CognitoAuth, CognitoAuthLayer, PolicySummary};
+
+use crate::answers::Answers;
+use crate::cli::{EchoMode, ServeArgs, Switch};
+use crate::integration::{Integration, ParseContext};
+use crate::pipeline::Integrations;
+
+/// The shipped export, served when no `--openapi` is given (built in, so the
+/// binary runs from any directory).
+pub(crate) const SHIPPED_EXPORT: &str = include_str!("../exports/petstore.json");
+pub(crate) const SHIPPED_EXPORT_NAME: &str = "gateway/exports/petstore.json";
+
+/// Where the document comes from.
+#[derive(Clone, Debug)]
+pub(crate) enum DocumentSource {
+    Shipped,
+    File(std::path::PathBuf),
+}
+
+impl DocumentSource {
+    pub(crate) fn name(&self) -> String {
+        match self {
+            DocumentSource::Shipped => format!("{SHIPPED_EXPORT_NAME} (shipped)"),
+            DocumentSource::File(path) => path.display().to_string(),
+        }
+    }
+
+    pub(crate) fn read(&self) -> Result<String, String> {
+        match self {
+            DocumentSource::Shipped => Ok(SHIPPED_EXPORT.to_owned()),
+            DocumentSource::File(path) => {
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+            }
+        }
+    }
+}
+
+/// The settings a deployment is built from (the CLI, checked).
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) source: DocumentSource,
+    pub(crate) stage_variables: Vec<(String, String)>,
+    pub(crate) stage: String,
+    pub(crate) pools: Option<Vec<String>>,
+    pub(crate) jwks_endpoint: Option<String>,
+    pub(crate) issuer_endpoint: Option<String>,
+    pub(crate) token_validation: Option<String>,
+    pub(crate) allow_unsupported: bool,
+    pub(crate) auth: bool,
+    pub(crate) echo: EchoMode,
+    /// `None`: default; `Some(0)`: off.
+    pub(crate) token_cache: Option<usize>,
+    pub(crate) key_refresh: Option<Duration>,
+    pub(crate) max_body_bytes: u64,
+    pub(crate) integration_bases: Vec<(String, String)>,
+    /// `NAME=VALUE` lines read on every (re)load, after `--stage-variable`.
+    pub(crate) stage_variables_file: Option<std::path::PathBuf>,
+}
+
+impl Settings {
+    pub(crate) fn from_args(args: &ServeArgs) -> Result<Self, String> {
+        let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let pools: Vec<String> = args
+            .user_pools
+            .iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        // Empty is meaningful here (it removes the document's Token
+        // validation), and clap treats an empty variable as unset.
+        let token_validation = args.token_validation.clone().or_else(|| {
+            std::env::var("COGNITO_TOKEN_VALIDATION")
+                .ok()
+                .filter(|v| v.is_empty())
+        });
+        let token_cache = match args.token_cache.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("off") => Some(0),
+            Some(n) => Some(n.parse::<usize>().map_err(|_| {
+                format!("--token-cache / GATEWAY_TOKEN_CACHE={n:?}: expected off or a number")
+            })?),
+        };
+        Ok(Self {
+            source: match &args.openapi {
+                Some(path) if !path.as_os_str().is_empty() => DocumentSource::File(path.clone()),
+                _ => DocumentSource::Shipped,
+            },
+            stage_variables: args.stage_variables.clone(),
+            stage: args.stage.clone(),
+            pools: (!pools.is_empty()).then_some(pools),
+            jwks_endpoint: nonempty(&args.jwks_endpoint),
+            issuer_endpoint: nonempty(&args.issuer_endpoint),
+            token_validation,
+            allow_unsupported: args.allow_unsupported,
+            auth: args.auth == Switch::On,
+            echo: args.echo,
+            token_cache,
+            key_refresh: args.key_refresh_secs.map(Duration::from_secs),
+            max_body_bytes: args.max_body_bytes,
+            integration_bases: args.integration_bases.clone(),
+            stage_variables_file: args.stage_variables_file.clone(),
+        })
+    }
+
+    /// These settings with the stage variables file read now.
+    pub(crate) fn with_file_variables(&self) -> Result<Self, String> {
+        let Some(path) = &self.stage_variables_file else {
+            return Ok(self.clone());
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut out = self.clone();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = line
+                .split_once('=')
+                .filter(|(name, _)| !name.trim().is_empty())
+                .ok_or_else(|| format!("{}:{}: expected NAME=VALUE", path.display(), n + 1))?;
+            out.stage_variables.retain(|(k, _)| k != name.trim());
+            out.stage_variables
+                .push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+        Ok(out)
+    }
+
+    /// Whether anything points at a real deployment (so the dev issuer
+    /// defaults to off).
+    pub(crate) fn configured(&self) -> bool {
+        matches!(self.source, DocumentSource::File(_))
+            || self.pools.is_some()
+            || self.jwks_endpoint.is_some()
+            || self.issuer_endpoint.is_some()
+            || self.token_validation.is_some()
+    }
+}
+
+/// One operation of the export.
+#[derive(Debug)]
+pub(crate) struct Operation {
+    pub(crate) integration: Integration,
+}
+
+/// The operations by route (`GET /pets/{petId}`, as
+/// [`MatchedRoute::as_str`](tower_cognito::MatchedRoute::as_str)).
+#[derive(Debug)]
+pub(crate) struct Operations {
+    pub(crate) by_route: HashMap<String, Operation>,
+    pub(crate) echo: EchoMode,
+    pub(crate) stage: String,
+    pub(crate) max_body_bytes: u64,
+}
+
+/// Everything a request needs, swapped whole on reload.
+pub(crate) struct Deployment {
+    pub(crate) layer: CognitoAuthLayer,
+    /// The authorizer around the integrations; `None` with `--auth off`.
+    pub(crate) service: Option<CognitoAuth<Integrations>>,
+    pub(crate) integrations: Integrations,
+    pub(crate) answers: Arc<Answers>,
+    pub(crate) summary: PolicySummary,
+    /// Largest request body accepted.
+    pub(crate) max_body_bytes: u64,
+    /// Whether the layer (and its keys) is the previous deployment's.
+    pub(crate) keys_kept: bool,
+}
+
+/// A parsed document: the library's import and the raw value.
+pub(crate) struct Document {
+    pub(crate) name: String,
+    pub(crate) import: OpenApiImport,
+    pub(crate) value: Value,
+}
+
+impl Document {
+    pub(crate) fn load(settings: &Settings) -> Result<Self, String> {
+        let name = settings.source.name();
+        let text = settings.source.read()?;
+        let mut options = ImportOptions::new();
+        for (k, v) in &settings.stage_variables {
+            options = options.stage_variable(k.clone(), v.clone());
+        }
+        let import = OpenApiImport::parse(&text, &options).map_err(|e| format!("{name}: {e}"))?;
+        let value = parse_value(&text).map_err(|e| format!("{name}: {e}"))?;
+        Ok(Self {
+            name,
+            import,
+            value,
+        })
+    }
+}
+
+/// `X-Amzn-Apigateway-Api-Id`: the API ID of the export's
+/// `{id}.execute-api.{region}.amazonaws.com` server, else `local`.
+fn api_id(document: &Value) -> String {
+    let host = document
+        .pointer("/servers/0/url")
+        .and_then(Value::as_str)
+        .and_then(|u| u.split_once("://").map(|(_, rest)| rest))
+        .or_else(|| document.get("host").and_then(Value::as_str))
+        .unwrap_or("");
+    match host.split_once(".execute-api.") {
+        Some((id, _)) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            id.to_owned()
+        }
+        _ => "local".to_owned(),
+    }
+}
+
+/// JSON, or else YAML, as a JSON value.
+fn parse_value(text: &str) -> Result<Value, String> {
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    } else {
+        serde_norway::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Builds a deployment; `jwks_endpoint` is the dev issuer's when it runs.
+pub(crate) fn build(
+    settings: &Settings,
+    document: &Document,
+    jwks_endpoint: Option<&str>,
+    previous: Option<&Deployment>,
+) -> Result<Deployment, String> {
+    let mut builder = CognitoAuthLayer::builder()
+        .openapi_import(&document.import)
+        .grpc_replies(false);
+    if let Some(pools) = &settings.pools {
+        builder = builder.override_user_pools(pools.iter().cloned());
+    }
+    if let Some(expression) = &settings.token_validation {
+        builder = builder.override_token_validation(expression.clone());
+    }
+    if let Some(base) = &settings.issuer_endpoint {
+        builder = builder.issuer_endpoint(base.clone());
+    }
+    if let Some(base) = jwks_endpoint.or(settings.jwks_endpoint.as_deref()) {
+        builder = builder.jwks_endpoint(base.to_owned());
+    }
+    match settings.token_cache {
+        Some(0) => builder = builder.no_token_cache(),
+        Some(entries) => builder = builder.token_cache(entries, usize::MAX),
+        None => {}
+    }
+    if let Some(every) = settings.key_refresh {
+        builder = builder.refresh_interval(every);
+    }
+    let layer = builder
+        .build()
+        .map_err(|e| format!("{} with the Cognito overrides: {e}", document.name))?;
+    // Same authorizers, pools and policies as the deployment in force: keep
+    // its layer, so its keys (and verified tokens) carry over.
+    let (layer, keys_kept) = match previous {
+        Some(p) if p.summary == layer.policy_summary() => (p.layer.clone(), true),
+        _ => (layer, false),
+    };
+
+    let stage_variables: HashMap<String, String> =
+        settings.stage_variables.iter().cloned().collect();
+    let api_id = api_id(&document.value);
+    let cx = ParseContext {
+        allow_unsupported: settings.allow_unsupported,
+        stage_variables: &stage_variables,
+        bases: &settings.integration_bases,
+        api_id: &api_id,
+    };
+    let mut by_route = HashMap::new();
+    let mut errors = Vec::new();
+    for route in &document.import.routes {
+        let method = route.method.as_ref().map_or("ANY", |m| m.as_str());
+        let key = format!("{method} {}", route.path);
+        let operation = document
+            .value
+            .pointer(&route.pointer)
+            .unwrap_or(&Value::Null);
+        match Integration::parse(operation, &cx) {
+            Ok(integration) => {
+                by_route.insert(key, Operation { integration });
+            }
+            Err(e) => errors.push(format!("operation {key} (#{}): {e}", route.pointer)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(format!("{}:\n  {}", document.name, errors.join("\n  ")));
+    }
+    let answers = Arc::new(
+        Answers::from_document(&document.value, &settings.stage)
+            .map_err(|e| format!("{}: {e}", document.name))?,
+    );
+    let integrations = Integrations::new(
+        Arc::new(Operations {
+            by_route,
+            echo: settings.echo,
+            stage: settings.stage.clone(),
+            max_body_bytes: settings.max_body_bytes,
+        }),
+        Arc::clone(&answers),
+    );
+    let service = settings.auth.then(|| layer.layer(integrations.clone()));
+    let summary = layer.policy_summary();
+    Ok(Deployment {
+        layer,
+        service,
+        integrations,
+        answers,
+        summary,
+        max_body_bytes: settings.max_body_bytes,
+        keys_kept,
+    })
+}
+
+impl Deployment {
+    /// One line per route: policy and integration.
+    pub(crate) fn route_lines(&self) -> Vec<String> {
+        self.summary
+            .routes
+            .iter()
+            .map(|r| {
+                let integration = self
+                    .integrations
+                    .operations()
+                    .by_route
+                    .get(r.route.as_str())
+                    .map_or_else(|| "echo".to_owned(), |o| o.integration.describe());
+                format!("route {}: {} -> {integration}", r.route, r.policy)
+            })
+            .collect()
+    }
+}

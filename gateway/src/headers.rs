@@ -1,0 +1,196 @@
+//! AWS's header table for `http` and `http_proxy` integrations ("Amazon API
+//! Gateway important notes", confirmed by recordings against AWS), in one
+//! place: what is not sent to the backend, and what of the backend's answer is
+//! renamed `x-amzn-Remapped-<name>` or dropped.
+
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION};
+
+/// Request headers never sent to the backend (`Host` is set from the
+/// integration URI instead). `Connection`, `Keep-Alive`, `Proxy-Connection`
+/// and `Transfer-Encoding` are hop-by-hop: the body is re-framed.
+const REQUEST_DROPPED: [&str; 14] = [
+    "host",
+    "expect",
+    "te",
+    "trailer",
+    "upgrade",
+    "via",
+    "max-forwards",
+    "content-md5",
+    "proxy-authenticate",
+    "www-authenticate",
+    "server",
+    "transfer-encoding",
+    "keep-alive",
+    "proxy-connection",
+];
+
+/// Backend response headers renamed to `x-amzn-Remapped-<name>`; the gateway
+/// writes its own `Date`.
+const RESPONSE_REMAPPED: [&str; 8] = [
+    "connection",
+    "server",
+    "date",
+    "www-authenticate",
+    "authorization",
+    "user-agent",
+    "content-md5",
+    "max-forwards",
+];
+
+/// Backend response headers dropped.
+const RESPONSE_DROPPED: [&str; 8] = [
+    "expect",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "upgrade",
+    "host",
+    "transfer-encoding",
+    "keep-alive",
+];
+
+/// The client's headers as the backend gets them (before `Host`, the added
+/// `X-Amzn-*` headers and `requestParameters`).
+pub(crate) fn to_backend(client: &HeaderMap) -> HeaderMap {
+    // Headers the client names in `Connection` are hop-by-hop too.
+    let named: Vec<String> = client
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect();
+    let mut out = HeaderMap::with_capacity(client.len() + 4);
+    for (name, value) in client {
+        let n = name.as_str();
+        if name == CONNECTION || REQUEST_DROPPED.contains(&n) || named.iter().any(|c| c == n) {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out
+}
+
+/// The backend's headers as the client gets them.
+pub(crate) fn from_backend(backend: HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(backend.len());
+    let mut last: Option<HeaderName> = None;
+    for (name, value) in backend {
+        // `into_iter` yields a name only on its first value.
+        let name = match name {
+            Some(n) => {
+                last = Some(n.clone());
+                n
+            }
+            None => match &last {
+                Some(n) => n.clone(),
+                None => continue,
+            },
+        };
+        let n = name.as_str();
+        if RESPONSE_DROPPED.contains(&n) {
+            continue;
+        }
+        if RESPONSE_REMAPPED.contains(&n) {
+            if let Ok(remapped) = HeaderName::try_from(format!("x-amzn-remapped-{n}")) {
+                out.append(remapped, value);
+            }
+            continue;
+        }
+        out.append(name, value);
+    }
+    out
+}
+
+/// `X-Amzn-Trace-Id: Root=1-{epoch hex}-{24 hex}`, the request ID's hex in
+/// the random part so the two can be matched.
+pub(crate) fn trace_id(request_id: &str, epoch_secs: u64) -> HeaderValue {
+    let hex: String = request_id
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(24)
+        .collect();
+    HeaderValue::from_str(&format!("Root=1-{epoch_secs:08x}-{hex:0<24}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("Root=1-00000000-000000000000000000000000"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_headers_follow_the_table() {
+        let mut h = HeaderMap::new();
+        for (n, v) in [
+            ("host", "gw"),
+            ("expect", "100-continue"),
+            ("te", "trailers"),
+            ("trailer", "x"),
+            ("upgrade", "h2c"),
+            ("via", "1.1 a"),
+            ("max-forwards", "3"),
+            ("content-md5", "x"),
+            ("proxy-authenticate", "x"),
+            ("www-authenticate", "x"),
+            ("connection", "keep-alive, x-hop"),
+            ("x-hop", "1"),
+            ("transfer-encoding", "chunked"),
+            ("authorization", "Bearer t"),
+            ("user-agent", "curl"),
+            ("accept", "*/*"),
+            ("x-custom", "kept"),
+        ] {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        let out = to_backend(&h);
+        let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["accept", "authorization", "user-agent", "x-custom"]);
+    }
+
+    #[test]
+    fn response_headers_are_remapped_or_dropped() {
+        let mut h = HeaderMap::new();
+        for (n, v) in [
+            ("server", "nginx"),
+            ("date", "Mon"),
+            ("connection", "close"),
+            ("www-authenticate", "Basic"),
+            ("authorization", "x"),
+            ("user-agent", "x"),
+            ("content-md5", "x"),
+            ("max-forwards", "1"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "x"),
+            ("set-cookie", "a=1"),
+            ("content-type", "text/plain"),
+        ] {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        h.append("set-cookie", HeaderValue::from_static("b=2"));
+        let out = from_backend(h);
+        assert_eq!(out["x-amzn-remapped-server"], "nginx");
+        assert_eq!(out["x-amzn-remapped-date"], "Mon");
+        assert_eq!(out["x-amzn-remapped-connection"], "close");
+        assert_eq!(out["x-amzn-remapped-www-authenticate"], "Basic");
+        for gone in [
+            "server",
+            "date",
+            "connection",
+            "transfer-encoding",
+            "upgrade",
+            "authorization",
+        ] {
+            assert!(out.get(gone).is_none(), "{gone}");
+        }
+        assert_eq!(out.get_all("set-cookie").iter().count(), 2);
+        assert_eq!(out["content-type"], "text/plain");
+    }
+
+    #[test]
+    fn trace_id_has_aws_shape() {
+        let v = trace_id("c6a1d40c-1234-4abc-9def-0123456789ab", 0x5f000000);
+        assert_eq!(v, "Root=1-5f000000-c6a1d40c12344abc9def0123");
+    }
+}

@@ -1,0 +1,466 @@
+//! `http_proxy` integrations (also `connectionType: VPC_LINK`): the request
+//! passed to the backend with API Gateway's header changes and
+//! `requestParameters`, bodies streamed both ways, `timeoutInMillis`
+//! honoured, one pooled client (HTTP/1.1, and HTTP/2 over TLS by ALPN).
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::{HeaderValue, HOST};
+use http::{Method, Request, Response, Uri};
+use http_body::Frame;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use crate::answers::Answer;
+use crate::headers;
+use crate::mapping::{self, Facts, Mapping, Source, Target};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
+
+/// API Gateway's maximum and default integration timeout.
+const MAX_TIMEOUT_MS: u64 = 29_000;
+
+/// Where integration URIs are sent instead (`--integration-base FROM=TO`).
+pub(crate) type Bases = [(String, String)];
+
+/// An `http_proxy` integration, parsed once at startup.
+#[derive(Debug)]
+pub(crate) struct HttpProxy {
+    /// `None` for `ANY`: the client's method.
+    method: Option<Method>,
+    /// `scheme://authority` the request goes to.
+    target: String,
+    /// `Host`: the authority of the integration URI as written.
+    host: HeaderValue,
+    /// The URI's path, `{name}` placeholders still in.
+    path: String,
+    /// The URI's own query, if any.
+    query: Option<String>,
+    timeout: Duration,
+    mappings: Vec<Mapping>,
+    api_id: HeaderValue,
+    /// For the startup listing.
+    uri: String,
+    /// Whether `--integration-base` sends it elsewhere.
+    via: bool,
+}
+
+/// What a request brings besides itself.
+pub(crate) struct Call<'a> {
+    pub(crate) facts: Facts<'a>,
+    pub(crate) max_body_bytes: u64,
+}
+
+impl HttpProxy {
+    /// Parses the integration; stage variables are substituted now.
+    pub(crate) fn parse(
+        integration: &Value,
+        stage_variables: &HashMap<String, String>,
+        bases: &Bases,
+        api_id: &str,
+    ) -> Result<Self, String> {
+        let raw = integration
+            .get("uri")
+            .and_then(Value::as_str)
+            .ok_or("http_proxy: no uri")?;
+        let uri = substitute_stage_variables(raw, stage_variables)?;
+        let (scheme, authority, path, query) = split_uri(&uri)?;
+        let host =
+            HeaderValue::from_str(authority).map_err(|_| format!("uri {uri:?}: bad host"))?;
+        // The first base that prefixes the URI wins; Host stays the URI's.
+        let rewritten = bases.iter().find_map(|(from, to)| {
+            uri.strip_prefix(from.as_str())
+                .map(|rest| format!("{to}{rest}"))
+        });
+        let (target, path, query) = match &rewritten {
+            Some(rewritten) => {
+                let (s, a, p, q) =
+                    split_uri(rewritten).map_err(|e| format!("after --integration-base: {e}"))?;
+                (format!("{s}://{a}"), p.to_owned(), q.map(str::to_owned))
+            }
+            None => (
+                format!("{scheme}://{authority}"),
+                path.to_owned(),
+                query.map(str::to_owned),
+            ),
+        };
+        let method = match integration.get("httpMethod").and_then(Value::as_str) {
+            None => None,
+            Some(m) if m.eq_ignore_ascii_case("ANY") => None,
+            Some(m) => Some(
+                Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| format!("httpMethod {m:?}: not a method"))?,
+            ),
+        };
+        let timeout_ms = match integration.get("timeoutInMillis") {
+            None => MAX_TIMEOUT_MS,
+            Some(v) => v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .filter(|ms| (50..=MAX_TIMEOUT_MS).contains(ms))
+                .ok_or_else(|| format!("timeoutInMillis {v}: expected 50 to {MAX_TIMEOUT_MS}"))?,
+        };
+        let mappings = mapping::parse(integration.get("requestParameters"), stage_variables)?;
+        Ok(Self {
+            via: rewritten.is_some(),
+            method,
+            target,
+            host,
+            path,
+            query,
+            timeout: Duration::from_millis(timeout_ms),
+            mappings,
+            api_id: HeaderValue::from_str(api_id).unwrap_or(HeaderValue::from_static("local")),
+            uri: uri.clone(),
+        })
+    }
+
+    /// For the startup listing: `http_proxy GET http://... (timeout 29000 ms)`.
+    pub(crate) fn describe(&self) -> String {
+        let method = self.method.as_ref().map_or("ANY", Method::as_str);
+        let via = if self.via {
+            format!(" via {}", self.target)
+        } else {
+            String::new()
+        };
+        format!(
+            "http_proxy {method} {}{via} (timeout {} ms)",
+            self.uri,
+            self.timeout.as_millis()
+        )
+    }
+
+    /// Sends the request to the backend and streams its answer back.
+    pub(crate) async fn call(
+        &self,
+        req: Request<Body>,
+        call: Call<'_>,
+    ) -> Result<Response<Body>, Answer> {
+        let facts = &call.facts;
+        let (parts, body) = req.into_parts();
+        let method = self.method.clone().unwrap_or(parts.method.clone());
+
+        // Path: `{name}` from `integration.request.path.name`, else from the
+        // path parameter of the same name (raw, as authorized).
+        let mut path_values: Vec<(String, String)> = Vec::new();
+        let mut headers = headers::to_backend(&parts.headers);
+        let mut extra_query: Vec<(String, String)> = Vec::new();
+        for m in &self.mappings {
+            let Some(value) = m.source.value(facts) else {
+                continue; // an absent claim (or parameter) leaves the target out
+            };
+            match &m.target {
+                Target::Header(name) => {
+                    // CR, LF, NUL...: never forwarded.
+                    let value = HeaderValue::from_bytes(value.as_bytes())
+                        .map_err(|_| Answer::ApiConfigurationError)?;
+                    headers.insert(name.clone(), value);
+                }
+                Target::Query(name) => extra_query.push((name.clone(), value)),
+                Target::Path(name) => {
+                    let raw = matches!(m.source, Source::PathParam(_));
+                    let value = if raw { value } else { encode(&value) };
+                    path_values.push((name.clone(), value));
+                }
+            }
+        }
+        let path = fill_path(&self.path, &path_values, facts.path_params)
+            .ok_or(Answer::ApiConfigurationError)?;
+        let mut query: Vec<String> = self.query.iter().cloned().collect();
+        if let Some(q) = parts.uri.query().filter(|q| !q.is_empty()) {
+            query.push(q.to_owned());
+        }
+        for (n, v) in &extra_query {
+            query.push(format!("{}={}", encode(n), encode(v)));
+        }
+        let target = if query.is_empty() {
+            format!("{}{path}", self.target)
+        } else {
+            format!("{}{path}?{}", self.target, query.join("&"))
+        };
+        let uri: Uri = target.parse().map_err(|_| Answer::ApiConfigurationError)?;
+
+        headers.insert(HOST, self.host.clone());
+        headers.insert(
+            "x-amzn-trace-id",
+            headers::trace_id(facts.request_id, (facts.request_time_epoch / 1000) as u64),
+        );
+        headers.insert("x-amzn-apigateway-api-id", self.api_id.clone());
+        // [choice] The client's address, as a reverse proxy says it.
+        if let Ok(ip) = HeaderValue::from_str(facts.source_ip) {
+            headers.append("x-forwarded-for", ip);
+        }
+
+        let tripped = Arc::new(AtomicBool::new(false));
+        let body = Body::new(LimitedBody {
+            inner: body,
+            seen: 0,
+            limit: call.max_body_bytes,
+            tripped: Arc::clone(&tripped),
+        });
+        let mut request = Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+
+        let response = match tokio::time::timeout(self.timeout, client().request(request)).await {
+            Err(_) => return Err(Answer::IntegrationTimeout),
+            Ok(Err(_)) if tripped.load(Ordering::Relaxed) => return Err(Answer::RequestTooLarge),
+            Ok(Err(_)) => return Err(Answer::IntegrationFailure),
+            Ok(Ok(response)) => response,
+        };
+        let (mut parts, body) = response.into_parts();
+        parts.headers = headers::from_backend(std::mem::take(&mut parts.headers));
+        Ok(Response::from_parts(parts, Body::new(body)))
+    }
+}
+
+/// The one client: a connection pool per backend, shared by every
+/// integration and deployment.
+fn client() -> &'static HttpsClient {
+    static CLIENT: OnceLock<HttpsClient> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = match hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(Arc::clone(&provider))
+        {
+            Ok(builder) => builder,
+            // No system roots: https backends fail (504), http ones work.
+            Err(_) => {
+                let config = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map(|b| {
+                        b.with_root_certificates(rustls::RootCertStore::empty())
+                            .with_no_client_auth()
+                    });
+                match config {
+                    Ok(config) => {
+                        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+                    }
+                    Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+                        rustls::ClientConfig::builder()
+                            .with_root_certificates(rustls::RootCertStore::empty())
+                            .with_no_client_auth(),
+                    ),
+                }
+            }
+        };
+        let connector = builder
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector)
+    })
+}
+
+/// `${stageVariables.NAME}` replaced; an unset variable is a startup error.
+fn substitute_stage_variables(uri: &str, vars: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(uri.len());
+    let mut rest = uri;
+    while let Some(at) = rest.find("${stageVariables.") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "${stageVariables.".len()..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("uri {uri:?}: unclosed ${{stageVariables."))?;
+        let name = &after[..end];
+        let value = vars.get(name).ok_or_else(|| {
+            format!("uri {uri:?}: stage variable {name} is not set (--stage-variable {name}=...)")
+        })?;
+        out.push_str(value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `scheme`, `authority`, `path` (at least `/`) and query of a URI whose path
+/// may hold `{name}` placeholders.
+fn split_uri(uri: &str) -> Result<(&str, &str, &str, Option<&str>), String> {
+    let (scheme, rest) = uri
+        .split_once("://")
+        .ok_or_else(|| format!("uri {uri:?}: expected http:// or https://"))?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(format!("uri {uri:?}: expected http:// or https://"));
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.is_empty() || authority.contains('@') {
+        return Err(format!("uri {uri:?}: bad host"));
+    }
+    let rest = &rest[end..];
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    Ok((scheme, authority, path, query))
+}
+
+/// The path with each `{name}` (or `{name+}`) filled; `None` when a value is
+/// missing.
+fn fill_path(
+    template: &str,
+    mapped: &[(String, String)],
+    params: &[(String, String)],
+) -> Option<String> {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}')? + open;
+        let name = rest[open + 1..close].trim_end_matches('+');
+        let value = mapped
+            .iter()
+            .chain(params.iter())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())?;
+        out.push_str(value);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters.
+pub(crate) fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` (and `+` as a space, as query strings write it).
+pub(crate) fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The request body, cut off past the limit (the flag tells why the send
+/// failed).
+struct LimitedBody {
+    inner: Body,
+    seen: u64,
+    limit: u64,
+    tripped: Arc<AtomicBool>,
+}
+
+impl http_body::Body for LimitedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.seen += data.len() as u64;
+                    if self.seen > self.limit {
+                        self.tripped.store(true, Ordering::Relaxed);
+                        return Poll::Ready(Some(Err("request body over the limit".into())));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_split_and_fill() {
+        let (s, a, p, q) = split_uri("http://backend:8080/pets/{petId}?x=1").unwrap();
+        assert_eq!(
+            (s, a, p, q),
+            ("http", "backend:8080", "/pets/{petId}", Some("x=1"))
+        );
+        assert_eq!(split_uri("https://h").unwrap().2, "/");
+        assert!(split_uri("ftp://h/").is_err());
+        assert!(split_uri("http://user@h/").is_err());
+        let params = [
+            ("petId".to_owned(), "7".to_owned()),
+            ("proxy".to_owned(), "a/b%20c".to_owned()),
+        ];
+        assert_eq!(fill_path("/pets/{petId}", &[], &params).unwrap(), "/pets/7");
+        assert_eq!(fill_path("/f/{proxy}", &[], &params).unwrap(), "/f/a/b%20c");
+        assert_eq!(
+            fill_path("/x/{id}", &[("id".into(), "9".into())], &params).unwrap(),
+            "/x/9"
+        );
+        assert_eq!(fill_path("/x/{nope}", &[], &params), None);
+    }
+
+    #[test]
+    fn stage_variables_are_substituted() {
+        let vars = HashMap::from([("host".to_owned(), "127.0.0.1:9".to_owned())]);
+        assert_eq!(
+            substitute_stage_variables("http://${stageVariables.host}/a", &vars).unwrap(),
+            "http://127.0.0.1:9/a"
+        );
+        assert!(
+            substitute_stage_variables("http://${stageVariables.nope}/", &vars)
+                .unwrap_err()
+                .contains("nope")
+        );
+    }
+
+    #[test]
+    fn percent_coding() {
+        assert_eq!(encode("a b/ü"), "a%20b%2F%C3%BC");
+        assert_eq!(decode("a%20b+c%2f%zz%"), "a b c/%zz%");
+    }
+}

@@ -1,0 +1,71 @@
+//! The integrations of an export's operations, one module per type.
+
+pub(crate) mod echo;
+pub(crate) mod http_proxy;
+pub(crate) mod mock;
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use http_proxy::HttpProxy;
+use mock::Mock;
+
+/// What parsing an integration needs from the configuration.
+pub(crate) struct ParseContext<'a> {
+    pub(crate) allow_unsupported: bool,
+    pub(crate) stage_variables: &'a HashMap<String, String>,
+    pub(crate) bases: &'a http_proxy::Bases,
+    pub(crate) api_id: &'a str,
+}
+
+/// What an operation does once authorized.
+#[derive(Debug)]
+pub(crate) enum Integration {
+    /// No `x-amazon-apigateway-integration`: the route and claims as JSON.
+    Echo,
+    /// `type: mock`.
+    Mock(Mock),
+    /// `type: http_proxy`.
+    HttpProxy(HttpProxy),
+    /// A type not supported yet, served as 500 (`--allow-unsupported`).
+    Unsupported(String),
+}
+
+impl Integration {
+    /// Parses an operation's integration; `Err` says what is wrong.
+    pub(crate) fn parse(operation: &Value, cx: &ParseContext<'_>) -> Result<Self, String> {
+        let Some(integration) = operation.get("x-amazon-apigateway-integration") else {
+            return Ok(Integration::Echo);
+        };
+        let kind = integration
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or("x-amazon-apigateway-integration: no type")?
+            .to_ascii_lowercase();
+        match kind.as_str() {
+            "mock" => Mock::parse(integration).map(Integration::Mock),
+            "http_proxy" => {
+                HttpProxy::parse(integration, cx.stage_variables, cx.bases, cx.api_id)
+                    .map(Integration::HttpProxy)
+            }
+            "http" | "aws" | "aws_proxy" if cx.allow_unsupported => {
+                Ok(Integration::Unsupported(kind))
+            }
+            "http" | "aws" | "aws_proxy" => Err(format!(
+                "integration type {kind} is not supported yet (--allow-unsupported answers 500 instead)"
+            )),
+            other => Err(format!("unknown integration type {other:?}")),
+        }
+    }
+
+    /// For the startup listing.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Integration::Echo => "echo".to_owned(),
+            Integration::Mock(mock) => mock.describe(),
+            Integration::HttpProxy(proxy) => proxy.describe(),
+            Integration::Unsupported(kind) => format!("{kind} (unsupported: answers 500)"),
+        }
+    }
+}

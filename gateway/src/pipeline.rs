@@ -1,0 +1,255 @@
+//! A request's way through the gateway: identifiers, path safety, route,
+//! authorizer (the library's layer), integration, API Gateway's answers.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use arc_swap::ArcSwap;
+use axum::body::Body;
+use http::{Request, Response};
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tower::{Service, ServiceExt};
+use tower_cognito::claims::CognitoClaims;
+
+use axum::extract::ConnectInfo;
+use tower_cognito::{AuthError, MatchedRoute, PathParams, ResponseType};
+
+use crate::integration::http_proxy::{self, Call};
+use crate::mapping::Facts;
+
+use crate::answers::{Answer, AnswerContext, Answers};
+use crate::config::{Deployment, Operations};
+use crate::ids::RequestIds;
+use crate::integration::mock::MockOutcome;
+use crate::integration::{echo, Integration};
+use crate::path_safety;
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+/// The gateway as one tower service over the current deployment.
+#[derive(Clone)]
+pub(crate) struct Gateway {
+    current: Arc<ArcSwap<Deployment>>,
+}
+
+impl Gateway {
+    pub(crate) fn new(current: Arc<ArcSwap<Deployment>>) -> Self {
+        Self { current }
+    }
+}
+
+impl Service<Request<Body>> for Gateway {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        // One snapshot per request: a reload swaps the next requests only.
+        let deployment = self.current.load_full();
+        Box::pin(async move {
+            // Made by the outermost layer (so CORS answers carry them too).
+            let ids = req
+                .extensions()
+                .get::<RequestIds>()
+                .cloned()
+                .unwrap_or_else(RequestIds::new);
+            let mut res = handle(&deployment, &ids, req).await;
+            ids.stamp(res.headers_mut());
+            Ok(res)
+        })
+    }
+}
+
+async fn handle(
+    deployment: &Deployment,
+    ids: &RequestIds,
+    mut req: Request<Body>,
+) -> Response<Body> {
+    let answer = |a| deployment.answers.respond(a, &AnswerContext { ids });
+    // An absolute-form target, or a path with dot or empty segments, never
+    // reaches route matching (API Gateway's own answer for unknown paths).
+    if req.uri().scheme().is_some()
+        || req.uri().authority().is_some()
+        || !path_safety::is_safe(req.uri().path())
+    {
+        return answer(Answer::MissingAuthenticationToken);
+    }
+    let Some(route) = deployment
+        .layer
+        .route_for(req.method(), req.uri().path())
+        .cloned()
+    else {
+        return answer(Answer::MissingAuthenticationToken);
+    };
+    // A declared length over the limit is refused before any work; a
+    // streamed body is cut off by the integration reading it.
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > deployment.max_body_bytes) {
+        return answer(Answer::RequestTooLarge);
+    }
+    req.extensions_mut().insert(ids.clone());
+    let Some(service) = &deployment.service else {
+        req.extensions_mut().insert(route);
+        let Ok(res) = deployment.integrations.clone().oneshot(req).await;
+        return res;
+    };
+    let Ok(res) = service.clone().oneshot(req).await;
+    let (parts, body) = res.into_parts();
+    if let Some(error) = parts.extensions.get::<AuthError>() {
+        let kind = match error.kind().response_type() {
+            ResponseType::Unauthorized => Some(Answer::Unauthorized),
+            ResponseType::ExpiredToken => Some(Answer::ExpiredToken),
+            ResponseType::AuthorizerConfigurationError => {
+                Some(Answer::AuthorizerConfigurationError)
+            }
+            #[allow(unreachable_patterns)]
+            _ => None,
+        };
+        if let Some(kind) = kind.filter(|k| deployment.answers.is_customized(*k)) {
+            return answer(kind);
+        }
+    }
+    Response::from_parts(parts, Body::new(body))
+}
+
+/// The integrations of a deployment, as the service the authorizer wraps.
+#[derive(Clone, Debug)]
+pub(crate) struct Integrations {
+    operations: Arc<Operations>,
+    answers: Arc<Answers>,
+}
+
+impl Integrations {
+    pub(crate) fn new(operations: Arc<Operations>, answers: Arc<Answers>) -> Self {
+        Self {
+            operations,
+            answers,
+        }
+    }
+
+    pub(crate) fn operations(&self) -> &Operations {
+        &self.operations
+    }
+}
+
+impl Service<Request<Body>> for Integrations {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.integrate(req).await) })
+    }
+}
+
+impl Integrations {
+    async fn integrate(&self, req: Request<Body>) -> Response<Body> {
+        let ids = req
+            .extensions()
+            .get::<RequestIds>()
+            .cloned()
+            .unwrap_or_else(RequestIds::new);
+        let answer = |a| self.answers.respond(a, &AnswerContext { ids: &ids });
+        let Some(route) = req.extensions().get::<MatchedRoute>().cloned() else {
+            // Only a route the layer matched gets here; fail closed.
+            return answer(Answer::ApiConfigurationError);
+        };
+        let Some(operation) = self.operations.by_route.get(route.as_str()) else {
+            return echo::respond(
+                self.operations.echo,
+                route.as_str(),
+                req.extensions().get::<CognitoClaims>(),
+            );
+        };
+        match &operation.integration {
+            Integration::Echo => echo::respond(
+                self.operations.echo,
+                route.as_str(),
+                req.extensions().get::<CognitoClaims>(),
+            ),
+            Integration::Mock(mock) => match mock.respond(req.headers()) {
+                MockOutcome::Respond(res) => res,
+                MockOutcome::Answer(a) => answer(a),
+            },
+            Integration::Unsupported(_) => answer(Answer::ApiConfigurationError),
+            Integration::HttpProxy(proxy) => {
+                let claims = req.extensions().get::<CognitoClaims>().cloned();
+                let path_params = path_params(&req);
+                let query: Vec<(String, String)> = req
+                    .uri()
+                    .query()
+                    .unwrap_or("")
+                    .split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(|pair| {
+                        let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+                        (http_proxy::decode(n), http_proxy::decode(v))
+                    })
+                    .collect();
+                let source_ip = req
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip().to_string())
+                    .unwrap_or_default();
+                let headers = req.headers().clone();
+                let method = req.method().as_str().to_owned();
+                let path = format!("/{}{}", self.operations.stage, req.uri().path());
+                let epoch = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                let call = Call {
+                    facts: Facts {
+                        path_params: &path_params,
+                        query: &query,
+                        headers: &headers,
+                        claims: claims.as_ref().map(CognitoClaims::api_gateway),
+                        request_id: ids.request_id(),
+                        extended_request_id: ids.apigw_id(),
+                        http_method: &method,
+                        resource_path: route.template(),
+                        path: &path,
+                        stage: &self.operations.stage,
+                        source_ip: &source_ip,
+                        request_time_epoch: epoch,
+                    },
+                    max_body_bytes: self.operations.max_body_bytes,
+                };
+                match proxy.call(req, call).await {
+                    Ok(res) => res,
+                    Err(a) => answer(a),
+                }
+            }
+        }
+    }
+}
+
+/// The matched route's path parameters, as the library's layer found them
+/// ([`PathParams`], beside [`MatchedRoute`]).
+fn path_params(req: &Request<Body>) -> Vec<(String, String)> {
+    req.extensions()
+        .get::<PathParams>()
+        .map(|params| {
+            params
+                .iter()
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,118 @@
+//! Redeploy without a restart: `SIGHUP`, or `--watch` polling the files,
+//! builds a new [`Deployment`] and swaps it in atomically. Requests in flight
+//! keep the deployment they started with; a document that fails to load
+//! leaves the one in force and says why. When the authorizers and policies
+//! are unchanged the layer is kept, and with it the keys already fetched.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+
+use crate::config::{self, Deployment, Document, DocumentSource, Settings};
+use crate::dev_issuer::DevIssuer;
+
+/// How long a reload waits for the keys of a changed authorizer.
+const KEY_LOAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything a reload needs.
+pub(crate) struct Reloader {
+    pub(crate) settings: Settings,
+    pub(crate) dev: Option<Arc<DevIssuer>>,
+    pub(crate) current: Arc<ArcSwap<Deployment>>,
+}
+
+impl Reloader {
+    /// Builds and swaps in a new deployment, or keeps the current one.
+    pub(crate) async fn reload(&self, why: &str) {
+        match self.try_reload().await {
+            Ok(message) => println!("reload ({why}): {message}"),
+            Err(e) => {
+                eprintln!("reload ({why}) failed, the previous deployment stays in force: {e}")
+            }
+        }
+    }
+
+    async fn try_reload(&self) -> Result<String, String> {
+        let settings = self.settings.with_file_variables()?;
+        let document = Document::load(&settings)?;
+        let previous = self.current.load_full();
+        let dev_jwks = self.dev.as_ref().map(|d| d.server.base_url().to_owned());
+        let next = config::build(&settings, &document, dev_jwks.as_deref(), Some(&previous))?;
+        if let Some(dev) = &self.dev {
+            dev.check(&next.summary)?;
+        }
+        let keys = if next.keys_kept {
+            "authorizers unchanged, keys kept"
+        } else {
+            // Keys for the new authorizers before any request needs them.
+            match tokio::time::timeout(KEY_LOAD_TIMEOUT, next.layer.key_store().load()).await {
+                Ok(Ok(())) => "authorizers changed, keys loaded",
+                Ok(Err(e)) => return Err(format!("keys: {e}")),
+                Err(_) => return Err(format!("keys not loaded within {KEY_LOAD_TIMEOUT:?}")),
+            }
+        };
+        let routes = next.summary.routes.len();
+        let lines = next.route_lines();
+        self.current.store(Arc::new(next));
+        for line in lines {
+            println!("  {line}");
+        }
+        Ok(format!(
+            "{} in force, {routes} routes; {keys}",
+            document.name
+        ))
+    }
+
+    /// Spawns the triggers: `SIGHUP` always, file polling with `watch`.
+    pub(crate) fn spawn(self: Arc<Self>, watch: Option<Duration>) {
+        #[cfg(unix)]
+        {
+            let this = Arc::clone(&self);
+            tokio::spawn(async move {
+                use tokio::signal::unix::{signal, SignalKind};
+                let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+                    eprintln!("reload: cannot listen for SIGHUP");
+                    return;
+                };
+                while hangup.recv().await.is_some() {
+                    this.reload("SIGHUP").await;
+                }
+            });
+        }
+        let Some(every) = watch else { return };
+        let mut files: Vec<PathBuf> = Vec::new();
+        if let DocumentSource::File(path) = &self.settings.source {
+            files.push(path.clone());
+        }
+        files.extend(self.settings.stage_variables_file.clone());
+        if files.is_empty() {
+            println!("watch: nothing to watch (the shipped export is built in)");
+            return;
+        }
+        tokio::spawn(async move {
+            let mut seen = stamps(&files);
+            loop {
+                tokio::time::sleep(every).await;
+                let now = stamps(&files);
+                if now != seen {
+                    seen = now;
+                    self.reload("file changed").await;
+                }
+            }
+        });
+    }
+}
+
+/// Modification time and length of each file (`None` while missing).
+fn stamps(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::metadata(f)
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len())))
+        })
+        .collect()
+}

@@ -1,0 +1,256 @@
+//! Startup and serving: settings, dev issuer, first deployment, listener,
+//! CORS, graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use http::{HeaderName, HeaderValue, Method};
+use tower_cognito::PolicySummary;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::cli::ServeArgs;
+use crate::config::{self, Document, Settings};
+use crate::dev_issuer::{DevIssuer, DEV_TOKEN_LIFETIME};
+use crate::ids::RequestIds;
+use crate::pipeline::Gateway;
+use crate::reload::Reloader;
+
+/// How long startup waits for the first key fetch.
+const KEY_LOAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the gateway stopped: bad configuration (exit status 2) or a failure
+/// while running (1).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Config(String),
+    Runtime(String),
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
+    let config = Failure::Config;
+    let settings = Settings::from_args(&args).map_err(config)?;
+    let given = settings.clone();
+    let settings = settings.with_file_variables().map_err(config)?;
+    let (dev_issuer, dev_issuer_reason) = match args.dev_issuer.as_deref() {
+        Some("1") => (true, "GATEWAY_DEV_ISSUER=1"),
+        Some("0") => (false, "GATEWAY_DEV_ISSUER=0"),
+        _ if settings.configured() => (false, "OPENAPI_FILE or COGNITO_* set"),
+        _ => (true, "no OPENAPI_FILE or COGNITO_* variable set"),
+    };
+    if dev_issuer && settings.jwks_endpoint.is_some() {
+        return Err(config(
+            "the dev issuer serves its own keys: unset COGNITO_JWKS_ENDPOINT or GATEWAY_DEV_ISSUER"
+                .into(),
+        ));
+    }
+    let document = Document::load(&settings).map_err(config)?;
+    let dev = if dev_issuer {
+        let dev = DevIssuer::start(
+            &document.import,
+            settings.pools.as_deref(),
+            settings.issuer_endpoint.as_deref(),
+        )
+        .await
+        .map_err(Failure::Runtime)?;
+        Some(dev)
+    } else {
+        None
+    };
+    let dev_jwks = dev.as_ref().map(|d| d.server.base_url());
+    let deployment = config::build(&settings, &document, dev_jwks, None).map_err(config)?;
+    if let Some(dev) = &dev {
+        dev.check(&deployment.summary).map_err(Failure::Runtime)?;
+    }
+    let summary = deployment.summary.clone();
+    let key_store = deployment.layer.key_store().clone();
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+
+    println!("OpenAPI document: {}", document.name);
+    match &dev {
+        Some(dev) => println!(
+            "dev issuer: on ({dev_issuer_reason}); keys published at {}",
+            dev.server.base_url()
+        ),
+        None => println!("dev issuer: off ({dev_issuer_reason})"),
+    }
+    println!("stage: {}", settings.stage);
+    // Pools with issuers and JWKS URLs, then routes with their integration.
+    let mut head = summary.clone();
+    head.routes.clear();
+    print!("{head}");
+    for line in deployment.route_lines() {
+        println!("{line}");
+    }
+    match tokio::time::timeout(KEY_LOAD_TIMEOUT, key_store.load()).await {
+        Ok(Ok(())) => println!("keys: loaded for every pool"),
+        Ok(Err(e)) => {
+            println!("keys: WARNING {e}; requests for those pools get 500 until a retry succeeds")
+        }
+        Err(_) => println!(
+            "keys: WARNING not loaded within {KEY_LOAD_TIMEOUT:?}; requests get 500 until they are"
+        ),
+    }
+    if !settings.auth {
+        println!("authorizer: OFF (GATEWAY_AUTH=off)");
+    }
+
+    let current = Arc::new(ArcSwap::from_pointee(deployment));
+    let dev = dev.map(Arc::new);
+    let reloader = Arc::new(Reloader {
+        settings: given,
+        dev: dev.clone(),
+        current: Arc::clone(&current),
+    });
+    let watch = args
+        .watch
+        .then(|| Duration::from_millis(args.watch_interval_ms.max(10)));
+    match watch {
+        Some(every) => {
+            println!("reload: on SIGHUP, and when the files change (polled every {every:?})")
+        }
+        None => println!("reload: on SIGHUP"),
+    }
+    reloader.spawn(watch);
+    let mut app = Router::new().fallback_service(Gateway::new(Arc::clone(&current)));
+    match args.cors_origin.as_deref().filter(|o| !o.trim().is_empty()) {
+        Some(origins) => {
+            // Outermost, so it sees every rejection and answers preflights
+            // (which carry no token) before the authorizer does.
+            app = app.layer(cors_layer(origins, &summary)?);
+            println!("CORS: allowed origins {origins}");
+        }
+        None => {
+            println!("CORS: off (set GATEWAY_CORS_ORIGIN to add CORS headers to every response)")
+        }
+    }
+    // Outermost: every response, CORS preflights included, gets the IDs.
+    let app = app.layer(axum::middleware::from_fn(stamp_ids));
+    if let Some(dev) = &dev {
+        dev.print_curl_lines(&summary, addr);
+        if let Some(path) = &args.dev_tokens_file {
+            dev.write_tokens(path, args.dev_tokens, DEV_TOKEN_LIFETIME)
+                .map_err(Failure::Runtime)?;
+            println!(
+                "dev tokens: {} written to {}",
+                args.dev_tokens,
+                path.display()
+            );
+        }
+        if let Some(path) = &args.dev_expired_tokens_file {
+            dev.write_tokens(path, args.dev_tokens, -60)
+                .map_err(Failure::Runtime)?;
+            println!(
+                "expired dev tokens: {} written to {}",
+                args.dev_tokens,
+                path.display()
+            );
+        }
+        if let Some(every) = args.dev_rotate_secs.filter(|&s| s > 0) {
+            let every = Duration::from_secs(every);
+            dev.rotate_keys(every);
+            println!("dev issuer: publishing a new extra key every {every:?}");
+        }
+    }
+    println!("listening on http://{addr} (Ctrl-C to stop)");
+
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
+    println!("stopped");
+    Ok(())
+}
+
+/// `x-amzn-RequestId` and `x-amz-apigw-id`, made once per request and put in
+/// its extensions for the pipeline (`$context.requestId`).
+async fn stamp_ids(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let ids = RequestIds::new();
+    req.extensions_mut().insert(ids.clone());
+    let mut res = next.run(req).await;
+    ids.stamp(res.headers_mut());
+    res
+}
+
+/// CORS for `origins` (`*` or a comma-separated list), allowing every
+/// authorizer's token header and exposing `x-amzn-ErrorType` to scripts.
+fn cors_layer(origins: &str, summary: &PolicySummary) -> Result<CorsLayer, Failure> {
+    let allow_origin = if origins.trim() == "*" {
+        AllowOrigin::any()
+    } else {
+        let list = origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                HeaderValue::from_str(o)
+                    .map_err(|_| Failure::Config(format!("GATEWAY_CORS_ORIGIN: bad origin {o:?}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(list)
+    };
+    // `Access-Control-Allow-Headers: *` does not cover `Authorization`, so
+    // name the headers.
+    let mut headers = vec![http::header::AUTHORIZATION, http::header::CONTENT_TYPE];
+    for authorizer in &summary.authorizers {
+        if let Ok(name) = HeaderName::try_from(authorizer.token_header.as_str()) {
+            if !headers.contains(&name) {
+                headers.push(name);
+            }
+        }
+    }
+    Ok(CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(headers)
+        .expose_headers([
+            HeaderName::from_static("x-amzn-errortype"),
+            HeaderName::from_static("x-amzn-requestid"),
+        ])
+        .max_age(Duration::from_secs(600)))
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    println!("shutting down");
+}
