@@ -1,8 +1,9 @@
 //! Helpers shared by the gateway's integration test binaries (`mod support;`).
 
-pub(crate) mod loopback;
-// The library's moto client, shared rather than copied.
 pub(crate) mod backend;
+// The library's loopback HTTP client and moto client, shared rather than copied.
+#[path = "../../../tests/support/loopback.rs"]
+pub(crate) mod loopback;
 #[path = "../../../tests/support/moto.rs"]
 pub(crate) mod moto;
 pub(crate) mod process;
