@@ -78,39 +78,40 @@ fn assert_ids(reply: &Reply, what: &str) {
     assert_eq!(apigw.len(), 16, "{what}: x-amz-apigw-id {apigw:?}");
 }
 
-/// API Gateway's 403 for unknown resources and methods, byte for byte.
-fn assert_missing_token(reply: &Reply, what: &str) {
-    assert_eq!(
-        reply.status,
-        StatusCode::FORBIDDEN,
-        "{what}: {}",
-        reply.body
-    );
-    assert_eq!(reply.body, MISSING_TOKEN, "{what}");
+/// An API Gateway error answer, byte for byte: status, JSON body, error type,
+/// content length and the request IDs.
+fn assert_error(reply: &Reply, status: StatusCode, error_type: &str, body: &str, what: &str) {
+    assert_eq!(reply.status, status, "{what}: {}", reply.body);
+    assert_eq!(reply.body, body, "{what}");
     assert_eq!(reply.header("content-type"), "application/json", "{what}");
+    assert_eq!(reply.header("x-amzn-ErrorType"), error_type, "{what}");
     assert_eq!(
-        reply.header("x-amzn-ErrorType"),
-        "MissingAuthenticationTokenException",
+        reply.header("content-length"),
+        body.len().to_string(),
         "{what}"
     );
-    assert_eq!(reply.header("content-length"), "42", "{what}");
     assert_ids(reply, what);
+}
+
+/// API Gateway's 403 for unknown resources and methods, byte for byte.
+fn assert_missing_token(reply: &Reply, what: &str) {
+    assert_error(
+        reply,
+        StatusCode::FORBIDDEN,
+        "MissingAuthenticationTokenException",
+        MISSING_TOKEN,
+        what,
+    );
 }
 
 /// API Gateway's 401, byte for byte: no other header than these six.
 fn assert_api_gateway_401(reply: &Reply, body: &str, what: &str) {
-    assert_eq!(
-        reply.status,
+    assert_error(
+        reply,
         StatusCode::UNAUTHORIZED,
-        "{what}: {}",
-        reply.body
-    );
-    assert_eq!(reply.body, body, "{what}");
-    assert_eq!(reply.header("content-type"), "application/json", "{what}");
-    assert_eq!(
-        reply.header("x-amzn-ErrorType"),
         "UnauthorizedException",
-        "{what}"
+        body,
+        what,
     );
     assert_eq!(
         header_names(&reply.headers),
@@ -122,12 +123,6 @@ fn assert_api_gateway_401(reply: &Reply, body: &str, what: &str) {
             "x-amzn-errortype",
             "x-amzn-requestid"
         ],
-        "{what}"
-    );
-    assert_ids(reply, what);
-    assert_eq!(
-        reply.header("content-length"),
-        body.len().to_string(),
         "{what}"
     );
 }
