@@ -56,6 +56,13 @@
 //!   only the greedy routes, with the path cut after the segment the greedy
 //!   parameter must cover.
 //! - *Parameter values* are read from the matched path's segments by position.
+//! - *Sharding by first segment:* routes whose first segment is static live in
+//!   one small matchit router per first segment, found by hash; the rest (a
+//!   variable first segment, and `/`) in one more router, tried when the
+//!   shard has no match. This is the same order matchit itself backtracks in
+//!   (static before variable), but a lookup among 10,000 resources no longer
+//!   walks matchit's byte-by-byte static nodes (`/svc1`, `/svc10`, ...), which
+//!   scan their children one by one and miss the cache at each level.
 
 mod path;
 #[cfg(test)]
@@ -244,8 +251,10 @@ impl<'a, T> Resource<'a, T> {
 /// Immutable route table; build it with [`RouteTable::builder`].
 #[derive(Debug)]
 pub(crate) struct RouteTable<T> {
-    /// Every path, to its entry.
-    paths: matchit::Router<usize>,
+    /// Paths with a static first segment, by that segment.
+    shards: HashMap<Box<str>, matchit::Router<usize>>,
+    /// Paths with a variable first segment, and `/`.
+    wild: matchit::Router<usize>,
     /// The paths ending in a greedy parameter, for paths with empty segments.
     greedy: matchit::Router<usize>,
     entries: Vec<PathEntry<T>>,
@@ -267,7 +276,8 @@ impl<T> Default for RouteTableBuilder<T> {
     fn default() -> Self {
         Self {
             table: RouteTable {
-                paths: matchit::Router::new(),
+                shards: HashMap::new(),
+                wild: matchit::Router::new(),
                 greedy: matchit::Router::new(),
                 entries: Vec::new(),
                 len: 0,
@@ -311,7 +321,18 @@ impl<T> RouteTable<T> {
         }
         let empty = path.len() > 1 && (path.ends_with('/') || path.contains("//"));
         if !empty {
-            return self.paths.at(path).ok().map(|m| *m.value);
+            let first = path
+                .get(1..)
+                .unwrap_or_default()
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            if let Some(shard) = self.shards.get(first) {
+                if let Ok(m) = shard.at(path) {
+                    return Some(*m.value);
+                }
+            }
+            return self.wild.at(path).ok().map(|m| *m.value);
         }
         // The first empty segment must lie inside a greedy parameter's part,
         // and the greedy part must not be empty: a trailing empty segment needs
@@ -435,11 +456,23 @@ impl<T> RouteTableBuilder<T> {
                 _ => "not a path the router accepts",
             },
         };
-        self.table.paths.insert(path, entry).map_err(refused)?;
+        let router = match segments.first() {
+            Some(Segment::Static(_)) => {
+                let first = path
+                    .get(1..)
+                    .unwrap_or_default()
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
+                self.table.shards.entry(first.into()).or_default()
+            }
+            _ => &mut self.table.wild,
+        };
+        router.insert(path, entry).map_err(refused)?;
         if matches!(segments.last(), Some(Segment::Greedy(_))) {
             if let Err(e) = self.table.greedy.insert(path, entry) {
                 // Keep both routers in step.
-                self.table.paths.remove(path);
+                router.remove(path);
                 return Err(refused(e));
             }
         }

@@ -637,3 +637,32 @@ fn refused_routes_leave_no_trace() {
     assert_eq!(found(&t, Method::GET, "/a//c"), Some(("/{proxy+}", "ANY")));
     assert_eq!(found(&t, Method::GET, "/a/b"), Some(("/a/{x}", "GET")));
 }
+
+#[test]
+fn first_segment_shards_back_off_to_variable_first_segments() {
+    let t = table(&[
+        get("/pets/y"),
+        get("/{kind}/x"),
+        get("/svc1/a"),
+        get("/svc10/{id}"),
+        get("/"),
+    ]);
+    // The `pets` shard has no `/pets/x`: the variable first segment takes it.
+    assert_eq!(
+        found(&t, Method::GET, "/pets/x"),
+        Some(("/{kind}/x", "GET"))
+    );
+    assert_eq!(found(&t, Method::GET, "/pets/y"), Some(("/pets/y", "GET")));
+    // A first segment that only starts like another is its own shard.
+    assert_eq!(
+        found(&t, Method::GET, "/svc10/7"),
+        Some(("/svc10/{id}", "GET"))
+    );
+    assert_eq!(found(&t, Method::GET, "/svc1/7"), None);
+    assert_eq!(
+        found(&t, Method::GET, "/svc1/x"),
+        Some(("/{kind}/x", "GET"))
+    );
+    assert_eq!(found(&t, Method::GET, "/"), Some(("/", "GET")));
+    assert_eq!(found(&t, Method::GET, "/other"), None);
+}
