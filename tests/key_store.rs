@@ -546,3 +546,41 @@ async fn the_unknown_kid_rate_limit_counts_from_the_completed_fetch() {
     assert_eq!(again.kind(), RejectionKind::UnknownKeyId);
     assert_eq!(jwks.requests(), 3);
 }
+
+#[tokio::test]
+async fn a_new_layer_adopts_the_keys_of_unchanged_pools_without_fetching() {
+    let server = JwksServer::start();
+    let one = TestIssuer::new(POOL);
+    let two = TestIssuer::new(POOL2);
+    server.set_jwks(POOL, one.jwks());
+    server.set_jwks(POOL2, two.jwks());
+    let old = builder(&server).build().unwrap();
+    old.key_store().load().await.unwrap();
+    assert_eq!(server.hits(POOL), 1);
+
+    // A redeployment: one more pool, and pool one's keys already fetched.
+    let new = CognitoAuthLayer::builder()
+        .user_pools([POOL, POOL2])
+        .jwks_endpoint(server.base_url())
+        .build()
+        .unwrap();
+    assert_eq!(new.key_store().adopt_keys(old.key_store()), [POOL]);
+    assert_eq!(send_token(&new, &one.id_token().sign()).await.status, 200);
+    new.key_store().load().await.unwrap();
+    assert_eq!(
+        server.hits(POOL),
+        1,
+        "adopted keys must not be fetched again"
+    );
+    assert_eq!(server.hits(POOL2), 1);
+    assert_eq!(send_token(&new, &two.id_token().sign()).await.status, 200);
+    // Already loaded: nothing more is taken over.
+    assert!(new.key_store().adopt_keys(old.key_store()).is_empty());
+
+    // Another JWKS URL for the same pool: the keys are not the same keys.
+    let elsewhere = JwksServer::start();
+    elsewhere.set_jwks(POOL, one.jwks());
+    let moved = builder(&elsewhere).build().unwrap();
+    assert!(moved.key_store().adopt_keys(old.key_store()).is_empty());
+    assert!(!moved.key_store().status().ready());
+}

@@ -173,6 +173,8 @@ pub(crate) struct Deployment {
     pub(crate) max_body_bytes: u64,
     /// Whether the layer (and its keys) is the previous deployment's.
     pub(crate) keys_kept: bool,
+    /// Otherwise, the pools whose keys the new layer took over from it.
+    pub(crate) keys_adopted: Vec<String>,
 }
 
 /// A parsed document: the library's import and the raw value.
@@ -265,6 +267,12 @@ pub(crate) fn build(
         Some(p) if p.summary == layer.policy_summary() => (p.layer.clone(), true),
         _ => (layer, false),
     };
+    // Other authorizers or policies: a new layer, which still takes over the
+    // keys of the pools it shares with the previous one (no refetch).
+    let keys_adopted = match previous {
+        Some(p) if !keys_kept => layer.key_store().adopt_keys(p.layer.key_store()),
+        _ => Vec::new(),
+    };
 
     let stage_variables: HashMap<String, String> =
         settings.stage_variables.iter().cloned().collect();
@@ -317,6 +325,7 @@ pub(crate) fn build(
         summary,
         max_body_bytes: settings.max_body_bytes,
         keys_kept,
+        keys_adopted,
     })
 }
 

@@ -2,7 +2,9 @@
 //! builds a new [`Deployment`] and swaps it in atomically. Requests in flight
 //! keep the deployment they started with; a document that fails to load
 //! leaves the one in force and says why. When the authorizers and policies
-//! are unchanged the layer is kept, and with it the keys already fetched.
+//! are unchanged the layer is kept, and with it the keys already fetched;
+//! otherwise the new layer takes over the keys of the pools it shares with
+//! the old one ([`tower_cognito::KeyStore::adopt_keys`]) and fetches the rest.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,11 +46,17 @@ impl Reloader {
             dev.check(&next.summary)?;
         }
         let keys = if next.keys_kept {
-            "authorizers unchanged, keys kept"
+            "authorizers unchanged, keys kept".to_owned()
         } else {
-            // Keys for the new authorizers before any request needs them.
+            // Fetches only the pools whose keys were not taken over.
             match tokio::time::timeout(KEY_LOAD_TIMEOUT, next.layer.key_store().load()).await {
-                Ok(Ok(())) => "authorizers changed, keys loaded",
+                Ok(Ok(())) if next.keys_adopted.is_empty() => {
+                    "authorizers changed, keys loaded".to_owned()
+                }
+                Ok(Ok(())) => format!(
+                    "authorizers changed, keys kept for {}, others loaded",
+                    next.keys_adopted.join(", ")
+                ),
                 Ok(Err(e)) => return Err(format!("keys: {e}")),
                 Err(_) => return Err(format!("keys not loaded within {KEY_LOAD_TIMEOUT:?}")),
             }
