@@ -76,10 +76,11 @@ async fn handle(
     let answer = |a| deployment.answers.respond(a, &AnswerContext { ids });
     // An absolute-form target, or a path with dot or empty segments, never
     // reaches route matching (API Gateway's own answer for unknown paths).
-    if req.uri().scheme().is_some()
-        || req.uri().authority().is_some()
-        || !path_safety::is_safe(req.uri().path())
-    {
+    // HTTP/2 requests always carry `:scheme` and `:authority`, which hyper
+    // puts in the URI: only HTTP/1 has an absolute form to refuse.
+    let absolute_form = req.version() < http::Version::HTTP_2
+        && (req.uri().scheme().is_some() || req.uri().authority().is_some());
+    if absolute_form || !path_safety::is_safe(req.uri().path()) {
         return answer(Answer::MissingAuthenticationToken);
     }
     let Some(route) = deployment

@@ -1,5 +1,6 @@
-//! The echo backend (`gateway/tests/backend/echo.py`, Python's standard
-//! library) in its own process on loopback, killed when dropped.
+//! The echo backends (`gateway/tests/backend/echo.py`, Python's standard
+//! library; `h2.js`, Node's HTTP/2 over TLS) in their own processes on
+//! loopback, killed when dropped.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::io::{BufRead, BufReader};
@@ -16,15 +17,29 @@ pub(crate) struct Backend {
 impl Backend {
     /// Starts it on a free port and waits (bounded) for `listening on PORT`.
     pub(crate) fn start() -> Self {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/backend/echo.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg("0")
+        let mut command = Command::new("python3");
+        command.arg(script("echo.py")).arg("0");
+        Self::spawn(command, "python3 (the echo backend needs it)")
+    }
+
+    /// The HTTP/2-only echo backend over TLS (`tests/backend/h2.js`, Node's
+    /// `http2` module), serving the PEM certificate chain and key given.
+    pub(crate) fn start_h2(cert: &std::path::Path, key: &std::path::Path) -> Self {
+        let mut command = Command::new("node");
+        command.arg(script("h2.js")).arg(cert).arg(key);
+        Self::spawn(
+            command,
+            "node (the HTTP/2 backend needs it: apt-get install nodejs)",
+        )
+    }
+
+    fn spawn(mut command: Command, needs: &str) -> Self {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("python3 (the echo backend needs it)");
+            .expect(needs);
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -38,13 +53,13 @@ impl Backend {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
-                panic!("the echo backend did not start");
+                panic!("the backend did not start");
             }
         };
         let port = line
             .strip_prefix("listening on ")
             .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("echo backend said {line:?}"));
+            .unwrap_or_else(|| panic!("the backend said {line:?}"));
         Self { child, port }
     }
 
@@ -52,6 +67,12 @@ impl Backend {
     pub(crate) fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+}
+
+fn script(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/backend")
+        .join(name)
 }
 
 impl Drop for Backend {
