@@ -105,7 +105,7 @@ async fn setup() -> Setup {
     let backend = tokio::task::spawn_blocking(move || Backend::start_h2(&cert, &key))
         .await
         .unwrap();
-    let args = vec![
+    let args = [
         "--openapi".to_owned(),
         certs.path("export.json").display().to_string(),
         "--stage-variable".to_owned(),
@@ -228,7 +228,7 @@ async fn an_untrusted_backend_certificate_is_a_network_error_never_a_pass() {
         .unwrap();
     // Trusting another CA's file: the backend's certificate does not verify.
     let other = Certs::new();
-    let args = vec![
+    let args = [
         "--openapi".to_owned(),
         certs.path("export.json").display().to_string(),
         "--stage-variable".to_owned(),
