@@ -8,6 +8,7 @@ the body itself when it is under 64 KiB. Special paths:
 
   .../sleep/MS        sleeps MS milliseconds before answering
   .../download/BYTES  streams BYTES bytes (chunked), computing nothing
+  .../status/CODE     answers the report with status CODE
 
 Uploads are read in chunks (Content-Length or chunked), never held whole.
 Responses carry Server and Date (from http.server) and WWW-Authenticate,
@@ -100,7 +101,10 @@ class Handler(BaseHTTPRequestHandler):
             "body": body.decode("utf-8", "replace") if body is not None else None,
         }
         data = json.dumps(report).encode()
-        self.send_response(200)
+        status = 200
+        if len(parts) >= 2 and parts[-2] == "status":
+            status = int(parts[-1])
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("WWW-Authenticate", 'Basic realm="backend"')
