@@ -414,3 +414,71 @@ fn aws_service_integrations_stop_startup_or_answer_500() {
         "the rest of the export is served"
     );
 }
+
+/// The README's `http` example, as written there, served in front of the
+/// echo backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_http_example_runs_as_written() {
+    let readme = std::fs::read_to_string(process::workspace_root().join("README.md")).unwrap();
+    let after = readme
+        .split_once("An `http` integration with templates")
+        .expect("the README's http example")
+        .1;
+    let block = after
+        .split_once("```json\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .expect("a json block")
+        .0;
+    let paths: Value = serde_json::from_str(&format!("{{{block}}}")).expect("the example is JSON");
+    let export = serde_json::json!({
+        "openapi": "3.0.1",
+        "info": {"title": "README", "version": "1"},
+        "paths": paths,
+        "components": {"securitySchemes": {"MyUserPool": {
+            "type": "apiKey", "name": "Authorization", "in": "header",
+            "x-amazon-apigateway-authtype": "cognito_user_pools",
+            "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools",
+                "providerARNs": [format!("arn:aws:cognito-idp:us-east-1:123456789012:userpool/{POOL}")]}
+        }}}
+    });
+    let dir = std::env::temp_dir().join(format!("gateway-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("readme.json");
+    std::fs::write(&path, export.to_string()).unwrap();
+
+    let issuer = TestIssuer::new(POOL);
+    let keys = issuer.serve_jwks().await.unwrap();
+    let backend = tokio::task::spawn_blocking(Backend::start).await.unwrap();
+    let args = vec![
+        "--openapi".to_owned(),
+        path.display().to_string(),
+        "--stage-variable".to_owned(),
+        format!("backendHost={}", backend.host()),
+        "--jwks-endpoint".to_owned(),
+        keys.base_url().to_owned(),
+    ];
+    let gateway = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Gateway::start_with(&[], &args)
+    })
+    .await
+    .unwrap();
+    let token = issuer.id_token().claim("sub", "user-9").sign();
+    let reply = send(
+        Method::POST,
+        &gateway.url("/orders/acme"),
+        Some(&token),
+        &[("content-type", "application/json")],
+        r#"{"item": "kibble"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // The echo backend's `id`, through the template and a body JSONPath.
+    let id = reply.header("x-order-id").to_owned();
+    assert!(
+        id.len() == 8 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{id:?}"
+    );
+    assert_eq!(reply.body, format!(r#"{{"id": "{id}", "by": "user-9"}}"#));
+    let _ = std::fs::remove_dir_all(dir);
+}

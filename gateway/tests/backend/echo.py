@@ -3,8 +3,9 @@
 
 Listens on 127.0.0.1 (port from argv[1], 0 = any) and prints
 `listening on PORT` once ready. Every request answers 200 with JSON:
-method, raw path, raw query, headers in order, body length and SHA-256, and
-the body itself when it is under 64 KiB. Special paths:
+method, raw path, raw query, headers in order, body length and SHA-256, an
+`id` (the SHA-256's first 8 hex digits, as a created resource's), and the
+body itself when it is under 64 KiB. Special paths:
 
   .../sleep/MS        sleeps MS milliseconds before answering
   .../download/BYTES  streams BYTES bytes (chunked), computing nothing
@@ -98,6 +99,7 @@ class Handler(BaseHTTPRequestHandler):
             "headers": [[k, v] for k, v in self.headers.items()],
             "body_len": total,
             "body_sha256": sha,
+            "id": sha[:8],
             "body": body.decode("utf-8", "replace") if body is not None else None,
         }
         data = json.dumps(report).encode()
