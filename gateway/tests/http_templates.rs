@@ -324,6 +324,9 @@ async fn integration_responses_are_selected_by_the_backend_status() {
     let reply = get("/status/201").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, r#"{"ok": "/backend/status/201"}"#);
+    // integration.response.body: the whole backend body as a header.
+    let whole: Value = serde_json::from_str(reply.header("x-whole")).expect("JSON header");
+    assert_eq!(whole["path"], "/backend/status/201");
     let reply = get("/status/503").await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
     assert_eq!(reply.body, r#"{"error": "backend failed: GET"}"#);
@@ -449,7 +452,7 @@ async fn the_readme_http_example_runs_as_written() {
     let issuer = TestIssuer::new(POOL);
     let keys = issuer.serve_jwks().await.unwrap();
     let backend = tokio::task::spawn_blocking(Backend::start).await.unwrap();
-    let args = vec![
+    let args = [
         "--openapi".to_owned(),
         path.display().to_string(),
         "--stage-variable".to_owned(),

@@ -238,7 +238,6 @@ impl Http {
             .select(status)
             .ok_or(Answer::ApiConfigurationError)?;
         let backend_text = String::from_utf8_lossy(&bytes);
-        let ctx = templates::context(facts, &extra, &backend_text);
         chosen.respond(
             facts.headers,
             &Backend {
@@ -246,7 +245,7 @@ impl Http {
                 body: &backend_text,
                 raw: &bytes,
             },
-            &ctx,
+            || templates::context(facts, &extra, &backend_text),
         )
     }
 }

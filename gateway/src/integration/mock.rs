@@ -94,7 +94,6 @@ impl Mock {
             .select(&status)
             .ok_or(Answer::ApiConfigurationError)?;
         let empty = HeaderMap::new();
-        let ctx = templates::context(facts, &extra, "");
         chosen.respond(
             facts.headers,
             &Backend {
@@ -102,7 +101,7 @@ impl Mock {
                 body: "",
                 raw: &bytes::Bytes::new(),
             },
-            &ctx,
+            || templates::context(facts, &extra, ""),
         )
     }
 

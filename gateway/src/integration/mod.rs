@@ -1,4 +1,9 @@
-//! The integrations of an export's operations, one module per type.
+//! The integrations of an export's operations, one module per type, and the
+//! pieces `mock` and `http` share: [`templates`] (the request side),
+//! [`responses`] (the response side), [`request`] (what a request offers).
+//! `aws` (AWS service integrations, signed calls built from templates) is
+//! not supported: a startup error naming the operation, or API Gateway's
+//! 500 with `--allow-unsupported`.
 
 pub(crate) mod echo;
 pub(crate) mod http;

@@ -22,7 +22,8 @@
 //! - A response template renders with `$input.body` the integration's
 //!   response body (empty for `mock`), the request's parameters and claims,
 //!   and may set `$context.responseOverride.status` and `.header.NAME`, which
-//!   win over the integration response's.
+//!   win over the integration response's (an override of `Content-Length`,
+//!   `Transfer-Encoding` or `Connection` is a 500 **[choice]**).
 
 use std::collections::BTreeMap;
 
@@ -35,6 +36,13 @@ use serde_json::Value;
 use super::templates::parse_templates;
 use crate::answers::{static_value, Answer};
 use crate::template::{Context, Template};
+
+/// Headers that frame the response, which no override may set.
+const FRAMING: [HeaderName; 3] = [
+    CONTENT_LENGTH,
+    http::header::TRANSFER_ENCODING,
+    http::header::CONNECTION,
+];
 
 /// An integration's `responses`, parsed once.
 #[derive(Debug)]
@@ -158,13 +166,14 @@ impl IntegrationResponse {
     }
 
     /// The method response: status, mapped headers, the body from the
-    /// template `Accept` chooses (rendered with `ctx`, whose `body` is the
-    /// integration's), or the integration's body as it is.
-    pub(crate) fn respond(
+    /// template `Accept` chooses (rendered with the context `ctx` makes,
+    /// only when there is a template; its `body` is the integration's), or
+    /// the integration's body as it is.
+    pub(crate) fn respond<'c>(
         &self,
         request_headers: &HeaderMap,
         backend: &Backend<'_>,
-        ctx: &Context<'_>,
+        ctx: impl FnOnce() -> Context<'c>,
     ) -> Result<Response<Body>, Answer> {
         let mut status = self.status;
         let mut headers = HeaderMap::new();
@@ -173,7 +182,7 @@ impl IntegrationResponse {
                 // A backend body the template cannot read is the API's
                 // fault, not the client's: 500.
                 let rendered = template
-                    .render(ctx)
+                    .render(&ctx())
                     .map_err(|_| Answer::ApiConfigurationError)?;
                 if let Some(code) = &rendered.overrides.response_status {
                     status = code
@@ -186,6 +195,10 @@ impl IntegrationResponse {
                 for (name, value) in &rendered.overrides.response_header {
                     let name = HeaderName::try_from(name.as_str())
                         .map_err(|_| Answer::ApiConfigurationError)?;
+                    // The gateway frames the body: never the template.
+                    if FRAMING.contains(&name) {
+                        return Err(Answer::ApiConfigurationError);
+                    }
                     let value = HeaderValue::try_from(value.as_str())
                         .map_err(|_| Answer::ApiConfigurationError)?;
                     headers.insert(name, value);
@@ -376,7 +389,9 @@ mod tests {
             ..Context::default()
         };
         let chosen = r.select("200").unwrap();
-        let res = chosen.respond(&HeaderMap::new(), &backend, &ctx).unwrap();
+        let res = chosen
+            .respond(&HeaderMap::new(), &backend, || ctx.clone())
+            .unwrap();
         assert_eq!(res.status(), 200);
         let h = res.headers().clone();
         assert_eq!(h["x-static"], "s");
@@ -393,7 +408,7 @@ mod tests {
             ACCEPT,
             HeaderValue::from_static("text/html, application/xml;q=0.9"),
         );
-        let res = chosen.respond(&accept, &backend, &ctx).unwrap();
+        let res = chosen.respond(&accept, &backend, || ctx.clone()).unwrap();
         assert_eq!(res.status(), 203);
         assert_eq!(res.headers()["x-static"], "o");
         assert_eq!(res.headers()["content-type"], "application/xml");
