@@ -18,7 +18,10 @@
 //! their canonical spelling (`Content-Type`, `X-Amzn-Trace-Id`): HTTP/2 and
 //! hyper lower-case names, and AWS's examples read them the way clients
 //! usually send them (`$input.params('Authorization')`).
-//! `$context.requestTime` is `dd/MMM/yyyy:HH:mm:ss +0000`, as AWS writes it.
+//! `$context.requestTime` is `dd/MMM/yyyy:HH:mm:ss +0000`, as AWS writes it;
+//! `$context.protocol` is `HTTP/1.1` **[choice]**; `$context.resourceId`,
+//! `accountId`, `domainName` and `deploymentId` render empty (a local
+//! deployment has none).
 
 use std::collections::BTreeMap;
 
