@@ -23,10 +23,14 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(&[]).await
+}
+
+async fn setup_with(extra: &[&str]) -> Setup {
     let issuer = TestIssuer::new(POOL);
     let keys = issuer.serve_jwks().await.unwrap();
     let backend = tokio::task::spawn_blocking(Backend::start).await.unwrap();
-    let args: Vec<String> = [
+    let mut args: Vec<String> = [
         "--openapi".to_owned(),
         FIXTURE.to_owned(),
         "--stage".to_owned(),
@@ -39,6 +43,7 @@ async fn setup() -> Setup {
         keys.base_url().to_owned(),
     ]
     .into();
+    args.extend(extra.iter().map(|a| a.to_string()));
     let gateway = tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Gateway::start_with(&[], &args)
@@ -484,4 +489,38 @@ async fn the_readme_http_example_runs_as_written() {
     );
     assert_eq!(reply.body, format!(r#"{{"id": "{id}", "by": "user-9"}}"#));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templated_integrations_read_at_most_max_body_bytes() {
+    let s = setup_with(&["--max-body-bytes", "64"]).await;
+    let upload = |chunks: usize| {
+        let url = s.gateway.url("/passthrough");
+        async move {
+            let parts =
+                (0..chunks).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 32])));
+            bounded("chunked upload", async {
+                let r = client()
+                    .post(url)
+                    .header("content-type", "text/plain")
+                    .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                        parts,
+                    )))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            })
+            .await
+        }
+    };
+    // Chunked, no declared length: cut off once past the limit.
+    let (status, body) = upload(3).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body, r#"{"message":"Request Too Long"}"#);
+    // At the limit: read whole and passed on.
+    let (status, body) = upload(2).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["body_len"], 64);
 }
