@@ -36,9 +36,8 @@ use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 
 use super::http_proxy::{self, encode, fill_path, HttpProxy};
-use super::mock::sorted;
 use super::responses::{Backend, Responses};
-use super::templates::{self, Choice, Extra, RequestTemplates, Scratch};
+use super::templates::{self, sorted, Choice, Extra, RequestTemplates, Scratch};
 use super::ParseContext;
 use crate::answers::Answer;
 use crate::headers;

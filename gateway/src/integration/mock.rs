@@ -18,14 +18,12 @@
 //! - A response template renders with `$input.body` empty (a mock answers
 //!   nothing itself) and the request's parameters and claims.
 
-use std::collections::HashMap;
-
 use axum::body::Body;
 use http::{HeaderMap, Response};
 use serde_json::Value;
 
 use super::responses::{Backend, Responses};
-use super::templates::{self, Choice, Extra, RequestTemplates, Scratch};
+use super::templates::{self, sorted, Choice, Extra, RequestTemplates, Scratch};
 use super::ParseContext;
 use crate::answers::Answer;
 use crate::mapping::Facts;
@@ -117,13 +115,6 @@ impl Mock {
     }
 }
 
-/// Stage variables in name order, for the template context.
-pub(crate) fn sorted(vars: &HashMap<String, String>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    out.sort();
-    out
-}
-
 /// The `statusCode` of a rendered mock template (blank: 200).
 fn status_of(rendered: &str) -> Option<String> {
     if rendered.trim().is_empty() {
@@ -154,7 +145,7 @@ mod tests {
     use serde_json::json;
 
     fn mock(v: Value) -> Mock {
-        let vars = HashMap::new();
+        let vars = std::collections::HashMap::new();
         let cx = ParseContext {
             allow_unsupported: false,
             stage_variables: &vars,

@@ -23,7 +23,7 @@
 //! `accountId`, `domainName` and `deploymentId` render empty (a local
 //! deployment has none).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use http::header::CONTENT_TYPE;
 use http::HeaderMap;
@@ -140,6 +140,13 @@ pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
                 .to_ascii_lowercase()
         })
         .filter(|v| !v.is_empty())
+}
+
+/// Stage variables in name order, for the template context.
+pub(crate) fn sorted(vars: &HashMap<String, String>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    out.sort();
+    out
 }
 
 /// What a template context borrows that `Facts` does not hold.
