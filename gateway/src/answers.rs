@@ -36,6 +36,9 @@ pub(crate) enum Answer {
     RequestTooLarge,
     /// No request template for the body's type with `passthroughBehavior: never`.
     UnsupportedMediaType,
+    /// A mapping template's `$input.json` / `$input.path` met a body that is
+    /// not JSON.
+    BadRequestBody,
 }
 
 impl Answer {
@@ -51,6 +54,7 @@ impl Answer {
             Answer::ApiConfigurationError => "API_CONFIGURATION_ERROR",
             Answer::RequestTooLarge => "REQUEST_TOO_LARGE",
             Answer::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Answer::BadRequestBody => "BAD_REQUEST_BODY",
         }
     }
 
@@ -104,6 +108,13 @@ impl Answer {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "BadRequestException",
                 "\"Unsupported Media Type\"",
+            ),
+            // [choice] AWS's message goes on with the JSON parser's own
+            // detail, which names Java classes; the first part is kept.
+            Answer::BadRequestBody => (
+                StatusCode::BAD_REQUEST,
+                "BadRequestException",
+                " \"Could not parse request body into json\"",
             ),
         }
     }

@@ -14,9 +14,11 @@
 //! A request's way through the gateway, one module per step:
 //! identifiers (`x-amzn-RequestId`, `x-amz-apigw-id`), path safety, route
 //! (unknown: 403 Missing Authentication Token), the library's authorizer, the
-//! operation's integration (`mock`, or for an operation without integration
-//! an echo of the route and claims), and API Gateway's own answers with the
-//! export's `x-amazon-apigateway-gateway-responses` applied.
+//! operation's integration (`mock`, `http` and `http_proxy`, with their
+//! mapping templates; for an operation without integration an echo of the
+//! route and claims; `aws` service integrations are refused at startup, or
+//! answer 500 with `--allow-unsupported`), and API Gateway's own answers
+//! with the export's `x-amazon-apigateway-gateway-responses` applied.
 //!
 //! [`template`] holds API Gateway's mapping-template dialect (Velocity),
 //! parsed once and rendered per request.

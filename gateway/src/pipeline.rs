@@ -10,16 +10,13 @@ use std::task::{Context, Poll};
 use arc_swap::ArcSwap;
 use axum::body::Body;
 use http::{Request, Response};
-use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tower::{Service, ServiceExt};
 use tower_cognito::claims::CognitoClaims;
 
-use axum::extract::ConnectInfo;
-use tower_cognito::{AuthError, MatchedRoute, PathParams, ResponseType};
+use tower_cognito::{AuthError, MatchedRoute, ResponseType};
 
-use crate::integration::http_proxy::{self, Call};
-use crate::mapping::Facts;
+use crate::integration::http_proxy::Call;
+use crate::integration::request::{read_body, RequestData};
 
 use crate::answers::{Answer, AnswerContext, Answers};
 use crate::config::{Deployment, Operations};
@@ -185,51 +182,37 @@ impl Integrations {
                 route.as_str(),
                 req.extensions().get::<CognitoClaims>(),
             ),
-            Integration::Mock(mock) => match mock.respond(req.headers()) {
-                MockOutcome::Respond(res) => res,
-                MockOutcome::Answer(a) => answer(a),
-            },
+            Integration::Mock(mock) => {
+                let stage = self.operations.stage.as_str();
+                let data = RequestData::new(&req, &route, stage);
+                let body = match read_body(req.into_body(), self.operations.max_body_bytes).await {
+                    Ok(body) => body,
+                    Err(a) => return answer(a),
+                };
+                match mock.respond(&data.facts(&ids, stage), &String::from_utf8_lossy(&body)) {
+                    MockOutcome::Respond(res) => res,
+                    MockOutcome::Answer(a) => answer(a),
+                }
+            }
+            Integration::Http(http) => {
+                let stage = self.operations.stage.as_str();
+                let data = RequestData::new(&req, &route, stage);
+                let method = req.method().clone();
+                let body = match read_body(req.into_body(), self.operations.max_body_bytes).await {
+                    Ok(body) => body,
+                    Err(a) => return answer(a),
+                };
+                match http.call(&method, &data.facts(&ids, stage), body).await {
+                    Ok(res) => res,
+                    Err(a) => answer(a),
+                }
+            }
             Integration::Unsupported(_) => answer(Answer::ApiConfigurationError),
             Integration::HttpProxy(proxy) => {
-                let claims = req.extensions().get::<CognitoClaims>().cloned();
-                let path_params = path_params(&req);
-                let query: Vec<(String, String)> = req
-                    .uri()
-                    .query()
-                    .unwrap_or("")
-                    .split('&')
-                    .filter(|p| !p.is_empty())
-                    .map(|pair| {
-                        let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-                        (http_proxy::decode(n), http_proxy::decode(v))
-                    })
-                    .collect();
-                let source_ip = req
-                    .extensions()
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0.ip().to_string())
-                    .unwrap_or_default();
-                let headers = req.headers().clone();
-                let method = req.method().as_str().to_owned();
-                let path = format!("/{}{}", self.operations.stage, req.uri().path());
-                let epoch = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis());
+                let stage = self.operations.stage.as_str();
+                let data = RequestData::new(&req, &route, stage);
                 let call = Call {
-                    facts: Facts {
-                        path_params: &path_params,
-                        query: &query,
-                        headers: &headers,
-                        claims: claims.as_ref().map(CognitoClaims::api_gateway),
-                        request_id: ids.request_id(),
-                        extended_request_id: ids.apigw_id(),
-                        http_method: &method,
-                        resource_path: route.template(),
-                        path: &path,
-                        stage: &self.operations.stage,
-                        source_ip: &source_ip,
-                        request_time_epoch: epoch,
-                    },
+                    facts: data.facts(&ids, stage),
                     max_body_bytes: self.operations.max_body_bytes,
                 };
                 match proxy.call(req, call).await {
@@ -239,18 +222,4 @@ impl Integrations {
             }
         }
     }
-}
-
-/// The matched route's path parameters, as the library's layer found them
-/// ([`PathParams`], beside [`MatchedRoute`]).
-fn path_params(req: &Request<Body>) -> Vec<(String, String)> {
-    req.extensions()
-        .get::<PathParams>()
-        .map(|params| {
-            params
-                .iter()
-                .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
 }

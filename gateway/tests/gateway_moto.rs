@@ -182,3 +182,81 @@ async fn gateway_maps_moto_claims_into_backend_headers() {
 
     mark_ran("gateway_maps_moto_claims_into_backend_headers");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_templates_pass_moto_claims_to_mock_and_http_integrations() {
+    let Some(moto) = MotoCognito::require() else {
+        return;
+    };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    let name = format!("tower-cognito-templates-{}-{nanos}", std::process::id());
+    let fixture = bounded("create the moto fixture", moto.fixture(&name))
+        .await
+        .unwrap_or_else(|e| panic!("moto fixture: {e}"));
+    let tokens = bounded("InitiateAuth", fixture.sign_in(&moto))
+        .await
+        .unwrap_or_else(|e| panic!("USER_PASSWORD_AUTH: {e}"));
+    let backend = tokio::task::spawn_blocking(Backend::start).await.unwrap();
+    let args = vec![
+        "--openapi".to_owned(),
+        "gateway/tests/fixtures/templates.json".to_owned(),
+        "--stage-variable".to_owned(),
+        format!("backendHost={}", backend.host()),
+        "--stage-variable".to_owned(),
+        "env=moto".to_owned(),
+        "--jwks-endpoint".to_owned(),
+        moto.endpoint().to_owned(),
+        "--user-pool".to_owned(),
+        fixture.pool.arn.clone(),
+    ];
+    let gateway = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Gateway::start_with(&[], &args)
+    })
+    .await
+    .expect("start cognito-gateway");
+    let claims = support::moto::jwt_claims(&tokens.id_token).expect("ID token claims");
+    let sub = claims["sub"].as_str().expect("sub");
+
+    let http = client();
+    // mock: the response template reads the claims and the path parameter.
+    let reply = get(&http, &gateway.url("/pets/42"), Some(&tokens.id_token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "ID token: {}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["id"], "42");
+    assert_eq!(body["owner"], sub);
+    assert_eq!(body["role"], Fixture::ROLE);
+
+    // http: the seed page's claims template is the body the backend gets.
+    let reply = bounded("POST /orders/acme", async {
+        let response = http
+            .post(gateway.url("/orders/acme"))
+            .bearer_auth(&tokens.id_token)
+            .header("content-type", "application/json")
+            .body(r#"{"items": ["kibble"]}"#)
+            .send()
+            .await
+            .expect("send");
+        let status = response.status();
+        (status, response.text().await.expect("body"))
+    })
+    .await;
+    assert_eq!(reply.0, StatusCode::OK, "{}", reply.1);
+    let out: serde_json::Value = serde_json::from_str(&reply.1).expect("JSON");
+    let sent: serde_json::Value =
+        serde_json::from_str(out["report"]["body"].as_str().expect("body")).expect("sent JSON");
+    assert_eq!(sent["context"]["sub"], sub);
+    assert_eq!(sent["context"]["email"], Fixture::EMAIL);
+    assert_eq!(sent["context"]["role"], Fixture::ROLE);
+    assert_eq!(sent["order"]["items"][0], "kibble");
+    assert_eq!(out["query"], "src=gateway&env=moto");
+
+    // The access token is refused before any template runs.
+    let reply = get(&http, &gateway.url("/pets/42"), Some(&tokens.access_token)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+
+    mark_ran("gateway_templates_pass_moto_claims_to_mock_and_http_integrations");
+}

@@ -25,7 +25,7 @@ use crate::headers;
 use crate::mapping::{self, Facts, Mapping, Source, Target};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
+pub(crate) type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
 
 /// API Gateway's maximum and default integration timeout.
 const MAX_TIMEOUT_MS: u64 = 29_000;
@@ -37,22 +37,22 @@ pub(crate) type Bases = [(String, String)];
 #[derive(Debug)]
 pub(crate) struct HttpProxy {
     /// `None` for `ANY`: the client's method.
-    method: Option<Method>,
+    pub(crate) method: Option<Method>,
     /// `scheme://authority` the request goes to.
-    target: String,
+    pub(crate) target: String,
     /// `Host`: the authority of the integration URI as written.
-    host: HeaderValue,
+    pub(crate) host: HeaderValue,
     /// The URI's path, `{name}` placeholders still in.
-    path: String,
+    pub(crate) path: String,
     /// The URI's own query, if any.
-    query: Option<String>,
-    timeout: Duration,
-    mappings: Vec<Mapping>,
-    api_id: HeaderValue,
+    pub(crate) query: Option<String>,
+    pub(crate) timeout: Duration,
+    pub(crate) mappings: Vec<Mapping>,
+    pub(crate) api_id: HeaderValue,
     /// For the startup listing.
-    uri: String,
+    pub(crate) uri: String,
     /// Whether `--integration-base` sends it elsewhere.
-    via: bool,
+    pub(crate) via: bool,
 }
 
 /// What a request brings besides itself.
@@ -227,7 +227,7 @@ impl HttpProxy {
 
 /// The one client: a connection pool per backend, shared by every
 /// integration and deployment.
-fn client() -> &'static HttpsClient {
+pub(crate) fn client() -> &'static HttpsClient {
     static CLIENT: OnceLock<HttpsClient> = OnceLock::new();
     CLIENT.get_or_init(|| {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -312,7 +312,7 @@ fn split_uri(uri: &str) -> Result<(&str, &str, &str, Option<&str>), String> {
 
 /// The path with each `{name}` (or `{name+}`) filled; `None` when a value is
 /// missing.
-fn fill_path(
+pub(crate) fn fill_path(
     template: &str,
     mapped: &[(String, String)],
     params: &[(String, String)],

@@ -1,35 +1,41 @@
-//! `mock` integrations: the request template gives `{"statusCode": N}`, which
-//! selects the integration response answered.
-
-use std::collections::BTreeMap;
+//! `mock` integrations: the request template renders `{"statusCode": N}`,
+//! whose `N` selects the integration response; its response template and
+//! parameters make the answer (see [`super::responses`]).
+//!
+//! - The request template is chosen as for `http` ([`super::templates`]):
+//!   by `Content-Type`, `passthroughBehavior` `never` (or
+//!   `when_no_templates` with templates) refusing other types with 415. It
+//!   renders with the request's body, parameters, claims and context, so
+//!   the status can depend on them (`#if($input.params('id') == "0")`).
+//! - **[choice]** No template for the request's type but passthrough
+//!   allowed: the `application/json` template decides, else the status is
+//!   200 (a mock has no backend to pass the body to).
+//! - **[choice]** A rendered template that is not a JSON object with a
+//!   `statusCode` (a number, or a string of digits) of 100 to 599 is API
+//!   Gateway's 500 `{"message": "Internal server error"}`; so is a template
+//!   that fails to render. A `$input.json` / `$input.path` over a body that
+//!   is not JSON is the client's fault: 400.
+//! - A response template renders with `$input.body` empty (a mock answers
+//!   nothing itself) and the request's parameters and claims.
 
 use axum::body::Body;
-use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderMap, Response, StatusCode};
-use regex::Regex;
+use http::{HeaderMap, Response};
 use serde_json::Value;
 
-use crate::answers::{static_value, Answer};
+use super::responses::{Backend, Responses};
+use super::templates::{self, sorted, Choice, Extra, RequestTemplates, Scratch};
+use super::ParseContext;
+use crate::answers::Answer;
+use crate::mapping::Facts;
+use crate::template::{ErrorKind, Template};
 
 /// What a mock integration does, parsed once at startup.
 #[derive(Debug)]
 pub(crate) struct Mock {
-    /// Request templates by content type: each one's status code.
-    templates: BTreeMap<String, u16>,
-    /// `passthroughBehavior: never`: a body type with no template gets 415.
-    never_pass_through: bool,
-    /// Selection patterns other than `default`, in document order.
-    selected: Vec<(Regex, IntegrationResponse)>,
-    default: Option<IntegrationResponse>,
-}
-
-/// One entry of `responses`.
-#[derive(Debug)]
-struct IntegrationResponse {
-    status: StatusCode,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    /// Content type and body of the chosen response template.
-    body: Option<(String, String)>,
+    templates: RequestTemplates,
+    responses: Responses,
+    stage_variables: Vec<(String, String)>,
+    api_id: String,
 }
 
 /// What a request gets: an answer of the gateway's own, or a response.
@@ -40,200 +46,131 @@ pub(crate) enum MockOutcome {
 
 impl Mock {
     /// Parses an `x-amazon-apigateway-integration` of type `mock`.
-    pub(crate) fn parse(integration: &Value) -> Result<Self, String> {
-        let mut templates = BTreeMap::new();
-        if let Some(map) = integration.get("requestTemplates") {
-            let map = map
-                .as_object()
-                .ok_or("requestTemplates: expected an object")?;
-            for (content_type, template) in map {
-                let text = template
-                    .as_str()
-                    .ok_or_else(|| format!("requestTemplates.{content_type}: expected a string"))?;
-                let status = status_of_template(text).ok_or_else(|| {
-                    format!(
-                        "requestTemplates.{content_type}: {text:?} needs the mapping template \
-                         engine (only a literal {{\"statusCode\": N}} is supported)"
-                    )
-                })?;
-                templates.insert(content_type.to_ascii_lowercase(), status);
-            }
-        }
-        let never_pass_through = integration
-            .get("passthroughBehavior")
-            .and_then(Value::as_str)
-            .is_some_and(|b| b.eq_ignore_ascii_case("never"));
-        let mut selected = Vec::new();
-        let mut default = None;
-        if let Some(map) = integration.get("responses") {
-            let map = map.as_object().ok_or("responses: expected an object")?;
-            for (pattern, entry) in map {
-                let response = IntegrationResponse::parse(entry)
-                    .map_err(|e| format!("responses.{pattern}: {e}"))?;
-                if pattern == "default" {
-                    default = Some(response);
-                } else {
-                    let regex = Regex::new(&format!("^(?:{pattern})$"))
-                        .map_err(|e| format!("responses: selection pattern {pattern:?}: {e}"))?;
-                    selected.push((regex, response));
-                }
-            }
-        }
+    pub(crate) fn parse(integration: &Value, cx: &ParseContext<'_>) -> Result<Self, String> {
         Ok(Self {
-            templates,
-            never_pass_through,
-            selected,
-            default,
+            templates: RequestTemplates::parse(integration)?,
+            responses: Responses::parse(integration, cx.stage_variables)?,
+            stage_variables: sorted(cx.stage_variables),
+            api_id: cx.api_id.to_owned(),
         })
     }
 
-    /// The answer to a request with these headers.
-    pub(crate) fn respond(&self, request_headers: &HeaderMap) -> MockOutcome {
-        let content_type = request_headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
-        // API Gateway takes application/json when the request names no type.
-        let wanted = content_type.as_deref().unwrap_or("application/json");
-        let status = match self.templates.get(wanted) {
-            Some(&status) => status,
-            None if self.never_pass_through && !self.templates.is_empty() => {
-                return MockOutcome::Answer(Answer::UnsupportedMediaType)
-            }
-            // [choice] No template for the type: the application/json one,
-            // else 200, the mock's status when nothing says otherwise.
-            None => self
-                .templates
-                .get("application/json")
-                .copied()
-                .unwrap_or(200),
-        };
-        let text = status.to_string();
-        let chosen = self
-            .selected
-            .iter()
-            .find(|(regex, _)| regex.is_match(&text))
-            .map(|(_, r)| r)
-            .or(self.default.as_ref());
-        match chosen {
-            Some(response) => MockOutcome::Respond(response.to_response()),
-            // No match and no default: API Gateway's configuration error.
-            None => MockOutcome::Answer(Answer::ApiConfigurationError),
+    /// The answer to a request with these facts and body.
+    pub(crate) fn respond(&self, facts: &Facts<'_>, body: &str) -> MockOutcome {
+        match self.try_respond(facts, body) {
+            Ok(res) => MockOutcome::Respond(res),
+            Err(answer) => MockOutcome::Answer(answer),
         }
     }
 
-    /// For the startup listing: `mock 200`.
-    pub(crate) fn describe(&self) -> String {
-        let status = self
-            .templates
-            .get("application/json")
-            .copied()
-            .unwrap_or(200);
-        format!("mock {status}")
-    }
-}
-
-impl IntegrationResponse {
-    fn parse(entry: &Value) -> Result<Self, String> {
-        let status = match entry.get("statusCode") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
+    fn try_respond(&self, facts: &Facts<'_>, body: &str) -> Result<Response<Body>, Answer> {
+        let scratch = Scratch::new(facts);
+        let extra = Extra {
+            api_id: &self.api_id,
+            stage_variables: &self.stage_variables,
+            scratch: &scratch,
+        };
+        let template = match self.templates.choose(facts.headers) {
+            Choice::Render(_, template) => Some(template),
+            Choice::Unsupported => return Err(Answer::UnsupportedMediaType),
+            Choice::PassThrough => self.templates.get("application/json"),
+        };
+        let status = match template {
             None => "200".to_owned(),
-            Some(other) => return Err(format!("statusCode: {other} is no status code")),
-        };
-        let status = status
-            .parse::<u16>()
-            .ok()
-            .and_then(|c| StatusCode::from_u16(c).ok())
-            .ok_or_else(|| format!("statusCode: {status:?} is no status code"))?;
-        let mut headers = Vec::new();
-        if let Some(map) = entry.get("responseParameters").and_then(Value::as_object) {
-            for (target, source) in map {
-                let name = target
-                    .strip_prefix("method.response.header.")
-                    .ok_or_else(|| format!("responseParameters: unknown target {target:?}"))?;
-                let value = source.as_str().and_then(static_value).ok_or_else(|| {
-                    format!("responseParameters.{target}: only static 'values' are supported for mock integrations, got {source}")
+            Some(template) => {
+                let ctx = templates::context(facts, &extra, body);
+                let rendered = template.render(&ctx).map_err(|e| match e.kind() {
+                    ErrorKind::InvalidBody => Answer::BadRequestBody,
+                    _ => Answer::ApiConfigurationError,
                 })?;
-                let name = HeaderName::try_from(name)
-                    .map_err(|_| format!("responseParameters: bad header name {name:?}"))?;
-                let value = HeaderValue::try_from(value)
-                    .map_err(|_| format!("responseParameters.{target}: bad header value"))?;
-                headers.push((name, value));
+                status_of(&rendered.body).ok_or(Answer::ApiConfigurationError)?
             }
-        }
-        let mut body = None;
-        if let Some(map) = entry.get("responseTemplates").and_then(Value::as_object) {
-            let chosen = map
-                .get_key_value("application/json")
-                .or_else(|| map.iter().next());
-            if let Some((content_type, template)) = chosen {
-                let text = template
-                    .as_str()
-                    .ok_or("responseTemplates: expected a string")?;
-                if text.contains('$') || text.contains('#') {
-                    return Err(format!(
-                        "responseTemplates.{content_type}: needs the mapping template engine \
-                         (only literal bodies, without $ or #, are supported)"
-                    ));
-                }
-                body = Some((content_type.clone(), text.to_owned()));
-            }
-        }
-        Ok(Self {
-            status,
-            headers,
-            body,
-        })
+        };
+        // No match and no default: API Gateway's configuration error.
+        let chosen = self
+            .responses
+            .select(&status)
+            .ok_or(Answer::ApiConfigurationError)?;
+        let empty = HeaderMap::new();
+        chosen.respond(
+            facts.headers,
+            &Backend {
+                headers: &empty,
+                body: "",
+                raw: &bytes::Bytes::new(),
+            },
+            || templates::context(facts, &extra, ""),
+        )
     }
 
-    fn to_response(&self) -> Response<Body> {
-        let (content_type, text) = match &self.body {
-            Some((content_type, text)) => (content_type.as_str(), text.as_str()),
-            None => ("application/json", ""),
-        };
-        let mut res = Response::new(Body::from(text.to_owned()));
-        *res.status_mut() = self.status;
-        let headers = res.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(content_type) {
-            headers.insert(CONTENT_TYPE, v);
+    /// For the startup listing: `mock 200`, or `mock (templated status)`.
+    pub(crate) fn describe(&self) -> String {
+        match self.templates.get("application/json").map(Template::source) {
+            None => "mock 200".to_owned(),
+            Some(text) => match literal_status(text) {
+                Some(status) => format!("mock {status}"),
+                None => "mock (templated status)".to_owned(),
+            },
         }
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(text.len()));
-        // responseParameters win over the template's type (the seed page's
-        // Content-Type: 'text/html').
-        for (name, value) in &self.headers {
-            headers.insert(name.clone(), value.clone());
-        }
-        res
     }
 }
 
-/// The status of a literal `{"statusCode": N}` template (blank: 200).
-fn status_of_template(text: &str) -> Option<u16> {
-    if text.trim().is_empty() {
-        return Some(200);
+/// The `statusCode` of a rendered mock template (blank: 200).
+fn status_of(rendered: &str) -> Option<String> {
+    if rendered.trim().is_empty() {
+        return Some("200".to_owned());
     }
-    let value: Value = serde_json::from_str(text).ok()?;
-    let object = value.as_object()?;
-    if object.len() != 1 {
+    let value: Value = serde_json::from_str(rendered).ok()?;
+    let code = match value.get("statusCode")? {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    (100..=599).contains(&code).then(|| code.to_string())
+}
+
+/// The status of a template that is a literal `{"statusCode": N}`.
+fn literal_status(text: &str) -> Option<String> {
+    if text.contains('$') || text.contains('#') {
         return None;
     }
-    let status = object.get("statusCode")?.as_u64()?;
-    u16::try_from(status)
-        .ok()
-        .filter(|s| (100..=599).contains(s))
+    status_of(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::{HeaderValue, CONTENT_TYPE};
+    use http_body_util::BodyExt;
     use serde_json::json;
+
+    fn mock(v: Value) -> Mock {
+        let vars = std::collections::HashMap::new();
+        let cx = ParseContext {
+            allow_unsupported: false,
+            stage_variables: &vars,
+            bases: &[],
+            api_id: "local",
+        };
+        Mock::parse(&v, &cx).unwrap()
+    }
+
+    fn facts<'a>(headers: &'a HeaderMap, query: &'a [(String, String)]) -> Facts<'a> {
+        Facts {
+            path_params: &[],
+            query,
+            headers,
+            claims: None,
+            request_id: "r",
+            extended_request_id: "e",
+            http_method: "GET",
+            resource_path: "/",
+            path: "/local/",
+            stage: "local",
+            source_ip: "127.0.0.1",
+            request_time_epoch: 0,
+        }
+    }
 
     fn status(outcome: MockOutcome) -> u16 {
         match outcome {
@@ -242,61 +179,103 @@ mod tests {
         }
     }
 
+    fn answer(outcome: MockOutcome) -> Answer {
+        match outcome {
+            MockOutcome::Respond(res) => panic!("responded {}", res.status()),
+            MockOutcome::Answer(a) => a,
+        }
+    }
+
     #[test]
     fn the_template_selects_the_response_by_pattern_then_default() {
-        let mock = Mock::parse(&json!({
+        let mock = mock(json!({
             "type": "mock",
             "requestTemplates": {"application/json": "{\"statusCode\": 404}", "text/plain": "{\"statusCode\": 200}"},
             "responses": {
                 "4\\d{2}": {"statusCode": "404", "responseTemplates": {"application/json": "{\"message\":\"nope\"}"}},
                 "default": {"statusCode": "200"}
             }
-        }))
-        .unwrap();
-        assert_eq!(status(mock.respond(&HeaderMap::new())), 404);
+        }));
+        assert_eq!(
+            status(mock.respond(&facts(&HeaderMap::new(), &[]), "")),
+            404
+        );
         let mut headers = HeaderMap::new();
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        assert_eq!(status(mock.respond(&headers)), 200);
+        assert_eq!(status(mock.respond(&facts(&headers, &[]), "")), 200);
+        assert_eq!(mock.describe(), "mock 404");
     }
 
-    #[test]
-    fn templates_beyond_a_literal_status_are_refused() {
-        for template in [
-            "{\"statusCode\": $input.params('code')}",
-            "#set($x = 1){\"statusCode\": 200}",
-            "{\"statusCode\": 200, \"other\": 1}",
-        ] {
-            let err = Mock::parse(&json!({"requestTemplates": {"application/json": template}}))
-                .unwrap_err();
-            assert!(err.contains("template engine"), "{err}");
-        }
-        let err = Mock::parse(&json!({
-            "responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": "$input.body"}}}
-        }))
-        .unwrap_err();
-        assert!(err.contains("template engine"), "{err}");
+    #[tokio::test]
+    async fn the_status_and_body_come_from_the_request() {
+        let mock = mock(json!({
+            "requestTemplates": {"application/json": "#if($input.params('code') != \"\"){\"statusCode\": $input.params('code')}#else{\"statusCode\": $input.json('$.s')}#end"},
+            "responses": {
+                "4\\d{2}": {"statusCode": "404", "responseTemplates": {"application/json": "{\"missing\":\"$input.params('code')\"}"}},
+                "default": {"statusCode": "200", "responseTemplates": {"application/json": "{\"body\":\"$input.body\"}"}}
+            }
+        }));
+        assert_eq!(mock.describe(), "mock (templated status)");
+        let query = [("code".to_owned(), "418".to_owned())];
+        let MockOutcome::Respond(res) = mock.respond(&facts(&HeaderMap::new(), &query), "") else {
+            panic!("answered");
+        };
+        assert_eq!(res.status(), 404);
+        let text = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&text[..], br#"{"missing":"418"}"#);
+        let h = HeaderMap::new();
+        assert_eq!(status(mock.respond(&facts(&h, &[]), r#"{"s": 201}"#)), 200);
+        // Not JSON under $input.json: the client's 400.
+        assert_eq!(
+            answer(mock.respond(&facts(&h, &[]), "nope")),
+            Answer::BadRequestBody
+        );
+        // No statusCode in the output: API Gateway's 500.
+        assert_eq!(
+            answer(mock.respond(&facts(&h, &[]), r#"{"s": "x"}"#)),
+            Answer::ApiConfigurationError
+        );
     }
 
     #[test]
     fn no_match_and_no_default_is_a_500_and_never_is_a_415() {
-        let mock = Mock::parse(&json!({
+        let mock = mock(json!({
             "requestTemplates": {"application/json": "{\"statusCode\": 500}"},
             "passthroughBehavior": "NEVER",
             "responses": {"2\\d{2}": {"statusCode": "200"}}
-        }))
-        .unwrap();
-        assert!(matches!(
-            mock.respond(&HeaderMap::new()),
-            MockOutcome::Answer(Answer::ApiConfigurationError)
-        ));
+        }));
+        let h = HeaderMap::new();
+        assert_eq!(
+            answer(mock.respond(&facts(&h, &[]), "")),
+            Answer::ApiConfigurationError
+        );
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
-        assert!(matches!(
-            mock.respond(&headers),
-            MockOutcome::Answer(Answer::UnsupportedMediaType)
-        ));
+        assert_eq!(
+            answer(mock.respond(&facts(&headers, &[]), "")),
+            Answer::UnsupportedMediaType
+        );
+    }
+
+    #[test]
+    fn status_codes_are_checked() {
+        assert_eq!(status_of("{\"statusCode\": 201}").as_deref(), Some("201"));
+        assert_eq!(
+            status_of("{\"statusCode\": \"302\"}").as_deref(),
+            Some("302")
+        );
+        assert_eq!(status_of("  ").as_deref(), Some("200"));
+        for bad in [
+            "{\"statusCode\": 99}",
+            "{\"statusCode\": 600}",
+            "{}",
+            "[1]",
+            "x",
+        ] {
+            assert_eq!(status_of(bad), None, "{bad}");
+        }
     }
 }

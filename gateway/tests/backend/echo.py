@@ -3,11 +3,13 @@
 
 Listens on 127.0.0.1 (port from argv[1], 0 = any) and prints
 `listening on PORT` once ready. Every request answers 200 with JSON:
-method, raw path, raw query, headers in order, body length and SHA-256, and
-the body itself when it is under 64 KiB. Special paths:
+method, raw path, raw query, headers in order, body length and SHA-256, an
+`id` (the SHA-256's first 8 hex digits, as a created resource's), and the
+body itself when it is under 64 KiB. Special paths:
 
   .../sleep/MS        sleeps MS milliseconds before answering
   .../download/BYTES  streams BYTES bytes (chunked), computing nothing
+  .../status/CODE     answers the report with status CODE
 
 Uploads are read in chunks (Content-Length or chunked), never held whole.
 Responses carry Server and Date (from http.server) and WWW-Authenticate,
@@ -97,10 +99,14 @@ class Handler(BaseHTTPRequestHandler):
             "headers": [[k, v] for k, v in self.headers.items()],
             "body_len": total,
             "body_sha256": sha,
+            "id": sha[:8],
             "body": body.decode("utf-8", "replace") if body is not None else None,
         }
         data = json.dumps(report).encode()
-        self.send_response(200)
+        status = 200
+        if len(parts) >= 2 and parts[-2] == "status":
+            status = int(parts[-1])
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("WWW-Authenticate", 'Basic realm="backend"')

@@ -1,0 +1,250 @@
+//! `http` (non-proxy) integrations: the backend gets what the integration
+//! builds, not the client's request, and the client gets what the chosen
+//! integration response builds from the backend's answer.
+//!
+//! Toward the backend:
+//! - the method (`httpMethod`, or the client's for `ANY`), the `uri` with
+//!   stage variables substituted at startup and `{name}` filled from
+//!   `integration.request.path.name`, and `--integration-base` applied, as
+//!   for `http_proxy` (whose client, pool and timeout are shared);
+//! - only the headers and query parameters `requestParameters` map, plus
+//!   `$context.requestOverride.header|querystring|path.NAME` set by the
+//!   request template (an override wins over a mapping of the same name);
+//!   the client's own headers and query are not passed, as on AWS;
+//! - `Host` (the URI's), `X-Amzn-Trace-Id`, `X-Amzn-Apigateway-Api-Id`, and
+//!   `Content-Type`: the chosen template's type, or the client's when the
+//!   body passes through **[choice]** (AWS documents neither);
+//! - the body: the request template's output ([`super::templates`]), the
+//!   client's body as it is when it passes through, or 415.
+//!
+//! Back to the client ([`super::responses`]): the integration response
+//! selected by the backend's status code, its status, mapped headers and
+//! template; the backend's own headers only through `responseParameters`.
+//! No response selected: 500 `{"message": "Internal server error"}`.
+//!
+//! **[choice]** An override naming `Host`, `Content-Length`,
+//! `Transfer-Encoding` or `Connection`, or a value that is no valid header
+//! value (CR, LF, NUL), is a 500: the request is never sent. A backend body
+//! over 10 MB (API Gateway's payload limit) is a 500 too. The timeout
+//! (`timeoutInMillis`) covers the whole exchange, body included.
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST};
+use http::{HeaderMap, Method, Request, Response, Uri};
+use http_body_util::{BodyExt, Limited};
+use serde_json::Value;
+
+use super::http_proxy::{self, encode, fill_path, HttpProxy};
+use super::responses::{Backend, Responses};
+use super::templates::{self, sorted, Choice, Extra, RequestTemplates, Scratch};
+use super::ParseContext;
+use crate::answers::Answer;
+use crate::headers;
+use crate::mapping::{Facts, Source, Target};
+use crate::template::ErrorKind;
+
+/// API Gateway's payload limit, for the backend's answer.
+const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Headers a template may not set on the backend request.
+const NOT_OVERRIDABLE: [HeaderName; 4] = [
+    HOST,
+    http::header::CONTENT_LENGTH,
+    http::header::TRANSFER_ENCODING,
+    http::header::CONNECTION,
+];
+
+/// An `http` integration, parsed once at startup.
+#[derive(Debug)]
+pub(crate) struct Http {
+    /// URI, method, timeout and `requestParameters`, parsed as for
+    /// `http_proxy`.
+    endpoint: HttpProxy,
+    templates: RequestTemplates,
+    responses: Responses,
+    stage_variables: Vec<(String, String)>,
+    api_id: String,
+}
+
+impl Http {
+    /// Parses an `x-amazon-apigateway-integration` of type `http`.
+    pub(crate) fn parse(integration: &Value, cx: &ParseContext<'_>) -> Result<Self, String> {
+        let endpoint = HttpProxy::parse(integration, cx.stage_variables, cx.bases, cx.api_id)
+            .map_err(|e| e.replace("http_proxy: ", "http: "))?;
+        Ok(Self {
+            endpoint,
+            templates: RequestTemplates::parse(integration)?,
+            responses: Responses::parse(integration, cx.stage_variables)?,
+            stage_variables: sorted(cx.stage_variables),
+            api_id: cx.api_id.to_owned(),
+        })
+    }
+
+    /// For the startup listing: `http GET http://... (timeout 29000 ms, 1 request template)`.
+    pub(crate) fn describe(&self) -> String {
+        let e = &self.endpoint;
+        let method = e.method.as_ref().map_or("ANY", Method::as_str);
+        let via = if e.via {
+            format!(" via {}", e.target)
+        } else {
+            String::new()
+        };
+        let templates = if self.templates.is_empty() {
+            "no request template".to_owned()
+        } else {
+            "request templates".to_owned()
+        };
+        format!(
+            "http {method} {}{via} (timeout {} ms, {templates})",
+            e.uri,
+            e.timeout.as_millis()
+        )
+    }
+
+    /// Builds the backend request, sends it, and makes the method response.
+    pub(crate) async fn call(
+        &self,
+        method: &Method,
+        facts: &Facts<'_>,
+        body: Bytes,
+    ) -> Result<Response<Body>, Answer> {
+        let scratch = Scratch::new(facts);
+        let extra = Extra {
+            api_id: &self.api_id,
+            stage_variables: &self.stage_variables,
+            scratch: &scratch,
+        };
+        let text = String::from_utf8_lossy(&body);
+        let (content_type, out_body, overrides) = match self.templates.choose(facts.headers) {
+            Choice::Unsupported => return Err(Answer::UnsupportedMediaType),
+            Choice::PassThrough => (
+                facts.headers.get(CONTENT_TYPE).cloned(),
+                body.clone(),
+                Default::default(),
+            ),
+            Choice::Render(key, template) => {
+                let ctx = templates::context(facts, &extra, &text);
+                let rendered = template.render(&ctx).map_err(|e| match e.kind() {
+                    ErrorKind::InvalidBody => Answer::BadRequestBody,
+                    _ => Answer::ApiConfigurationError,
+                })?;
+                (
+                    HeaderValue::from_str(key).ok(),
+                    Bytes::from(rendered.body),
+                    rendered.overrides,
+                )
+            }
+        };
+
+        let e = &self.endpoint;
+        let mut headers = HeaderMap::new();
+        let mut path_values: Vec<(String, String)> = Vec::new();
+        let mut query: Vec<(String, String)> = Vec::new();
+        for m in &e.mappings {
+            let Some(value) = m.source.value(facts) else {
+                continue; // an absent source leaves the target out
+            };
+            match &m.target {
+                Target::Header(name) => {
+                    let value = HeaderValue::from_bytes(value.as_bytes())
+                        .map_err(|_| Answer::ApiConfigurationError)?;
+                    headers.insert(name.clone(), value);
+                }
+                Target::Query(name) => query.push((name.clone(), value)),
+                Target::Path(name) => {
+                    let raw = matches!(m.source, Source::PathParam(_));
+                    path_values.push((name.clone(), if raw { value } else { encode(&value) }));
+                }
+            }
+        }
+        for (name, value) in &overrides.request_header {
+            let name =
+                HeaderName::try_from(name.as_str()).map_err(|_| Answer::ApiConfigurationError)?;
+            if NOT_OVERRIDABLE.contains(&name) {
+                return Err(Answer::ApiConfigurationError);
+            }
+            let value =
+                HeaderValue::try_from(value.as_str()).map_err(|_| Answer::ApiConfigurationError)?;
+            headers.insert(name, value);
+        }
+        for (name, value) in &overrides.request_querystring {
+            query.retain(|(n, _)| n != name);
+            query.push((name.clone(), value.clone()));
+        }
+        // Overrides first: fill_path takes the first value of a name.
+        let mut path_first: Vec<(String, String)> = overrides
+            .request_path
+            .iter()
+            .map(|(n, v)| (n.clone(), encode(v)))
+            .collect();
+        path_first.extend(path_values);
+        let path = fill_path(&e.path, &path_first, &[]).ok_or(Answer::ApiConfigurationError)?;
+        let mut parts: Vec<String> = e.query.iter().cloned().collect();
+        parts.extend(
+            query
+                .iter()
+                .map(|(n, v)| format!("{}={}", encode(n), encode(v))),
+        );
+        let target = if parts.is_empty() {
+            format!("{}{path}", e.target)
+        } else {
+            format!("{}{path}?{}", e.target, parts.join("&"))
+        };
+        let uri: Uri = target.parse().map_err(|_| Answer::ApiConfigurationError)?;
+
+        headers.insert(HOST, e.host.clone());
+        if let Some(content_type) = content_type {
+            headers.insert(CONTENT_TYPE, content_type);
+        }
+        headers.insert(
+            "x-amzn-trace-id",
+            headers::trace_id(facts.request_id, (facts.request_time_epoch / 1000) as u64),
+        );
+        headers.insert("x-amzn-apigateway-api-id", e.api_id.clone());
+
+        let mut request = Request::new(Body::from(out_body));
+        *request.method_mut() = e.method.clone().unwrap_or_else(|| method.clone());
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+
+        let exchange = async {
+            let response = http_proxy::client()
+                .request(request)
+                .await
+                .map_err(|_| Answer::IntegrationFailure)?;
+            let (parts, body) = response.into_parts();
+            let bytes = Limited::new(body, MAX_RESPONSE_BYTES)
+                .collect()
+                .await
+                .map_err(|err| {
+                    if err.is::<http_body_util::LengthLimitError>() {
+                        Answer::ApiConfigurationError
+                    } else {
+                        Answer::IntegrationFailure
+                    }
+                })?
+                .to_bytes();
+            Ok::<_, Answer>((parts, bytes))
+        };
+        let (parts, bytes) = tokio::time::timeout(e.timeout, exchange)
+            .await
+            .map_err(|_| Answer::IntegrationTimeout)??;
+
+        let status = parts.status.as_str();
+        let chosen = self
+            .responses
+            .select(status)
+            .ok_or(Answer::ApiConfigurationError)?;
+        let backend_text = String::from_utf8_lossy(&bytes);
+        chosen.respond(
+            facts.headers,
+            &Backend {
+                headers: &parts.headers,
+                body: &backend_text,
+                raw: &bytes,
+            },
+            || templates::context(facts, &extra, &backend_text),
+        )
+    }
+}

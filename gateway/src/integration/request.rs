@@ -1,0 +1,105 @@
+//! What an integration reads from the method request besides its body: path
+//! parameters, decoded query pairs, headers, claims and the `$context`
+//! facts, gathered once per request; and the body, read whole for the
+//! integrations that template it.
+
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use bytes::Bytes;
+use http::{HeaderMap, Request};
+use http_body_util::{BodyExt, Limited};
+use tower_cognito::claims::CognitoClaims;
+use tower_cognito::{MatchedRoute, PathParams};
+
+use super::http_proxy;
+use crate::answers::Answer;
+use crate::ids::RequestIds;
+use crate::mapping::Facts;
+
+/// The method request's facts, owned; [`RequestData::facts`] lends them.
+pub(crate) struct RequestData {
+    path_params: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    claims: Option<CognitoClaims>,
+    method: String,
+    /// `/{stage}{path}`.
+    path: String,
+    resource_path: String,
+    source_ip: String,
+    epoch_ms: u128,
+}
+
+impl RequestData {
+    pub(crate) fn new(req: &Request<Body>, route: &MatchedRoute, stage: &str) -> Self {
+        let path_params = req
+            .extensions()
+            .get::<PathParams>()
+            .map(|params| {
+                params
+                    .iter()
+                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let query = req
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (http_proxy::decode(n), http_proxy::decode(v))
+            })
+            .collect();
+        Self {
+            path_params,
+            query,
+            headers: req.headers().clone(),
+            claims: req.extensions().get::<CognitoClaims>().cloned(),
+            method: req.method().as_str().to_owned(),
+            path: format!("/{stage}{}", req.uri().path()),
+            resource_path: route.template().to_owned(),
+            source_ip: req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default(),
+            epoch_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis()),
+        }
+    }
+
+    pub(crate) fn facts<'a>(&'a self, ids: &'a RequestIds, stage: &'a str) -> Facts<'a> {
+        Facts {
+            path_params: &self.path_params,
+            query: &self.query,
+            headers: &self.headers,
+            claims: self.claims.as_ref().map(CognitoClaims::api_gateway),
+            request_id: ids.request_id(),
+            extended_request_id: ids.apigw_id(),
+            http_method: &self.method,
+            resource_path: &self.resource_path,
+            path: &self.path,
+            stage,
+            source_ip: &self.source_ip,
+            request_time_epoch: self.epoch_ms,
+        }
+    }
+}
+
+/// The whole body, at most `limit` bytes (over: 413).
+pub(crate) async fn read_body(body: Body, limit: u64) -> Result<Bytes, Answer> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Answer::RequestTooLarge),
+        // The client went away mid-body: nobody reads this answer.
+        Err(_) => Err(Answer::IntegrationFailure),
+    }
+}

@@ -1,0 +1,450 @@
+//! The response side of `mock` and `http` integrations: the integration
+//! response chosen by `selectionPattern`, its `responseParameters`, and its
+//! `responseTemplates` chosen by the request's `Accept`.
+//!
+//! - The keys of `responses` other than `default` are regular expressions
+//!   matched against the whole status code (the backend's, or the one a mock's
+//!   request template computed); the first that matches wins (keys in sorted
+//!   order, as the export's JSON object holds them), else `default`. Neither:
+//!   500 `{"message": "Internal server error"}` (the caller answers it).
+//! - `responseParameters`: `method.response.header.NAME` from `'static'`,
+//!   `integration.response.header.NAME`, `integration.response.body` (the
+//!   whole body) or `integration.response.body.JSONPath` (the value at
+//!   `$.JSONPath`; a string as itself, anything else as compact JSON), or
+//!   `stageVariables.NAME` (resolved at startup). An absent source leaves the
+//!   header out; a value that is no valid header value is a 500 (never sent).
+//! - `responseTemplates`: the one for the first media type of `Accept` that
+//!   has one; else (no `Accept`, `*/*`, or no match) `application/json`, else
+//!   the first by name **[choice]**, as LocalStack does. The response's
+//!   `Content-Type` is the chosen template's type, and `application/json`
+//!   when the body passes through untemplated **[choice]**; a mapped
+//!   `Content-Type` header wins over both (the seed page's `'text/html'`).
+//! - A response template renders with `$input.body` the integration's
+//!   response body (empty for `mock`), the request's parameters and claims,
+//!   and may set `$context.responseOverride.status` and `.header.NAME`, which
+//!   win over the integration response's (an override of `Content-Length`,
+//!   `Transfer-Encoding` or `Connection` is a 500 **[choice]**).
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, Response, StatusCode};
+use regex::Regex;
+use serde_json::Value;
+
+use super::templates::parse_templates;
+use crate::answers::{static_value, Answer};
+use crate::template::{Context, Template};
+
+/// Headers that frame the response, which no override may set.
+const FRAMING: [HeaderName; 3] = [
+    CONTENT_LENGTH,
+    http::header::TRANSFER_ENCODING,
+    http::header::CONNECTION,
+];
+
+/// An integration's `responses`, parsed once.
+#[derive(Debug)]
+pub(crate) struct Responses {
+    /// Selection patterns other than `default`, in key order.
+    selected: Vec<(Regex, IntegrationResponse)>,
+    default: Option<IntegrationResponse>,
+}
+
+/// One entry of `responses`.
+#[derive(Debug)]
+pub(crate) struct IntegrationResponse {
+    status: StatusCode,
+    parameters: Vec<(HeaderName, ResponseSource)>,
+    templates: BTreeMap<String, Template>,
+}
+
+/// Where a mapped response header comes from.
+#[derive(Debug)]
+enum ResponseSource {
+    Static(HeaderValue),
+    Header(HeaderName),
+    Body,
+    /// `$input.json('$.PATH')`, rendered over the integration's body.
+    BodyPath(Template),
+}
+
+/// The integration's answer, as the response side reads it.
+pub(crate) struct Backend<'a> {
+    pub(crate) headers: &'a HeaderMap,
+    /// The body as text, for templates and mappings.
+    pub(crate) body: &'a str,
+    /// The body as it came, passed on untemplated.
+    pub(crate) raw: &'a bytes::Bytes,
+}
+
+impl Responses {
+    /// Parses `responses`.
+    pub(crate) fn parse(
+        integration: &Value,
+        stage_variables: &std::collections::HashMap<String, String>,
+    ) -> Result<Self, String> {
+        let mut selected = Vec::new();
+        let mut default = None;
+        if let Some(map) = integration.get("responses") {
+            let map = map.as_object().ok_or("responses: expected an object")?;
+            for (pattern, entry) in map {
+                let response = IntegrationResponse::parse(entry, stage_variables)
+                    .map_err(|e| format!("responses.{pattern}: {e}"))?;
+                if pattern == "default" {
+                    default = Some(response);
+                } else {
+                    let regex = Regex::new(&format!("^(?:{pattern})$"))
+                        .map_err(|e| format!("responses: selection pattern {pattern:?}: {e}"))?;
+                    selected.push((regex, response));
+                }
+            }
+        }
+        Ok(Self { selected, default })
+    }
+
+    /// The integration response for a status code, if any.
+    pub(crate) fn select(&self, status: &str) -> Option<&IntegrationResponse> {
+        self.selected
+            .iter()
+            .find(|(regex, _)| regex.is_match(status))
+            .map(|(_, r)| r)
+            .or(self.default.as_ref())
+    }
+}
+
+impl IntegrationResponse {
+    fn parse(
+        entry: &Value,
+        stage_variables: &std::collections::HashMap<String, String>,
+    ) -> Result<Self, String> {
+        let status = match entry.get("statusCode") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            None => "200".to_owned(),
+            Some(other) => return Err(format!("statusCode: {other} is no status code")),
+        };
+        let status = status
+            .parse::<u16>()
+            .ok()
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .ok_or_else(|| format!("statusCode: {status:?} is no status code"))?;
+        let mut parameters = Vec::new();
+        if let Some(map) = entry.get("responseParameters") {
+            let map = map
+                .as_object()
+                .ok_or("responseParameters: expected an object")?;
+            for (target, source) in map {
+                let what = format!("responseParameters {target:?}");
+                let name = target
+                    .strip_prefix("method.response.header.")
+                    .ok_or_else(|| {
+                        format!("{what}: the target must be method.response.header.NAME")
+                    })?;
+                let name = HeaderName::try_from(name)
+                    .map_err(|_| format!("{what}: bad header name {name:?}"))?;
+                if name == CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
+                    return Err(format!(
+                        "{what}: {name} cannot be mapped (it frames the body)"
+                    ));
+                }
+                let source = source
+                    .as_str()
+                    .ok_or_else(|| format!("{what}: expected a string"))?;
+                let source = parse_source(source, stage_variables)
+                    .map_err(|e| format!("{what}: {source:?}: {e}"))?;
+                parameters.push((name, source));
+            }
+        }
+        let templates = parse_templates(entry.get("responseTemplates"), "responseTemplates")?;
+        Ok(Self {
+            status,
+            parameters,
+            templates,
+        })
+    }
+
+    /// The method response: status, mapped headers, the body from the
+    /// template `Accept` chooses (rendered with the context `ctx` makes,
+    /// only when there is a template; its `body` is the integration's), or
+    /// the integration's body as it is.
+    pub(crate) fn respond<'c>(
+        &self,
+        request_headers: &HeaderMap,
+        backend: &Backend<'_>,
+        ctx: impl FnOnce() -> Context<'c>,
+    ) -> Result<Response<Body>, Answer> {
+        let mut status = self.status;
+        let mut headers = HeaderMap::new();
+        let (content_type, body) = match self.choose(request_headers) {
+            Some((content_type, template)) => {
+                // A backend body the template cannot read is the API's
+                // fault, not the client's: 500.
+                let rendered = template
+                    .render(&ctx())
+                    .map_err(|_| Answer::ApiConfigurationError)?;
+                if let Some(code) = &rendered.overrides.response_status {
+                    status = code
+                        .trim()
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|c| StatusCode::from_u16(c).ok())
+                        .ok_or(Answer::ApiConfigurationError)?;
+                }
+                for (name, value) in &rendered.overrides.response_header {
+                    let name = HeaderName::try_from(name.as_str())
+                        .map_err(|_| Answer::ApiConfigurationError)?;
+                    // The gateway frames the body: never the template.
+                    if FRAMING.contains(&name) {
+                        return Err(Answer::ApiConfigurationError);
+                    }
+                    let value = HeaderValue::try_from(value.as_str())
+                        .map_err(|_| Answer::ApiConfigurationError)?;
+                    headers.insert(name, value);
+                }
+                (content_type, bytes::Bytes::from(rendered.body))
+            }
+            None => ("application/json", backend.raw.clone()),
+        };
+        for (name, source) in &self.parameters {
+            // Set by the template's override already: the override wins.
+            if headers.contains_key(name) {
+                continue;
+            }
+            if let Some(value) = source.value(backend)? {
+                headers.insert(name.clone(), value);
+            }
+        }
+        if !headers.contains_key(CONTENT_TYPE) {
+            let value =
+                HeaderValue::from_str(content_type).map_err(|_| Answer::ApiConfigurationError)?;
+            headers.insert(CONTENT_TYPE, value);
+        }
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        let mut res = Response::new(Body::from(body));
+        *res.status_mut() = status;
+        *res.headers_mut() = headers;
+        Ok(res)
+    }
+
+    /// The response template for the request's `Accept`.
+    fn choose(&self, request_headers: &HeaderMap) -> Option<(&str, &Template)> {
+        let accepted = request_headers
+            .get_all(ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| {
+                t.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        for media in accepted {
+            if let Some((k, t)) = self.templates.get_key_value(&media) {
+                return Some((k, t));
+            }
+        }
+        self.templates
+            .get_key_value("application/json")
+            .or_else(|| self.templates.iter().next())
+            .map(|(k, t)| (k.as_str(), t))
+    }
+}
+
+fn parse_source(
+    source: &str,
+    stage_variables: &std::collections::HashMap<String, String>,
+) -> Result<ResponseSource, String> {
+    let header_value =
+        |v: &str| HeaderValue::try_from(v).map_err(|_| "not a valid header value".to_owned());
+    if let Some(literal) = static_value(source) {
+        return Ok(ResponseSource::Static(header_value(literal)?));
+    }
+    if let Some(name) = source.strip_prefix("stageVariables.") {
+        let value = stage_variables.get(name).ok_or_else(|| {
+            format!("stage variable {name} is not set (--stage-variable {name}=...)")
+        })?;
+        return Ok(ResponseSource::Static(header_value(value)?));
+    }
+    if let Some(name) = source.strip_prefix("integration.response.header.") {
+        let name = HeaderName::try_from(name).map_err(|_| format!("bad header name {name:?}"))?;
+        return Ok(ResponseSource::Header(name));
+    }
+    if source == "integration.response.body" {
+        return Ok(ResponseSource::Body);
+    }
+    if let Some(path) = source.strip_prefix("integration.response.body.") {
+        if path.contains('\'') || path.is_empty() {
+            return Err("bad JSONPath".into());
+        }
+        let template = Template::parse(&format!("$input.json('$.{path}')"))
+            .map_err(|e| format!("JSONPath: {}", e.message()))?;
+        return Ok(ResponseSource::BodyPath(template));
+    }
+    Err(
+        "unsupported source (expected 'static', integration.response.header.NAME, \
+         integration.response.body[.JSONPath] or stageVariables.NAME)"
+            .into(),
+    )
+}
+
+impl ResponseSource {
+    /// The value for this response; `Ok(None)` leaves the header out.
+    fn value(&self, backend: &Backend<'_>) -> Result<Option<HeaderValue>, Answer> {
+        let text = match self {
+            ResponseSource::Static(v) => return Ok(Some(v.clone())),
+            ResponseSource::Header(name) => return Ok(backend.headers.get(name).cloned()),
+            ResponseSource::Body => backend.body.to_owned(),
+            ResponseSource::BodyPath(template) => {
+                if backend.body.trim().is_empty() {
+                    return Ok(None);
+                }
+                let ctx = Context {
+                    body: backend.body,
+                    ..Context::default()
+                };
+                let json = template
+                    .render(&ctx)
+                    .map_err(|_| Answer::ApiConfigurationError)?
+                    .body;
+                match serde_json::from_str::<Value>(&json) {
+                    Ok(Value::Null) => return Ok(None),
+                    Ok(Value::String(s)) => s,
+                    _ => json,
+                }
+            }
+        };
+        HeaderValue::try_from(text)
+            .map(Some)
+            .map_err(|_| Answer::ApiConfigurationError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    fn parse(v: Value) -> Responses {
+        Responses::parse(&v, &HashMap::from([("env".to_owned(), "beta".to_owned())])).unwrap()
+    }
+
+    async fn text(res: Response<Body>) -> String {
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn patterns_match_the_whole_status_then_default() {
+        let r = parse(json!({"responses": {
+            "4\\d{2}": {"statusCode": "400"},
+            "5": {"statusCode": "502"},
+            "default": {"statusCode": "200"}
+        }}));
+        assert_eq!(r.select("404").unwrap().status, 400);
+        assert_eq!(
+            r.select("500").unwrap().status,
+            200,
+            "5 is no full match of 500"
+        );
+        assert_eq!(r.select("5").unwrap().status, 502);
+        assert_eq!(r.select("201").unwrap().status, 200);
+        let none = parse(json!({"responses": {"2\\d{2}": {"statusCode": "200"}}}));
+        assert!(none.select("500").is_none());
+    }
+
+    #[tokio::test]
+    async fn parameters_templates_by_accept_and_overrides() {
+        let r = parse(json!({"responses": {"default": {
+            "statusCode": "200",
+            "responseParameters": {
+                "method.response.header.X-Static": "'s'",
+                "method.response.header.X-From": "integration.response.header.X-Backend",
+                "method.response.header.X-Name": "integration.response.body.pet.name",
+                "method.response.header.X-Pet": "integration.response.body.pet",
+                "method.response.header.X-Missing": "integration.response.body.nope",
+                "method.response.header.X-Env": "stageVariables.env"
+            },
+            "responseTemplates": {
+                "application/json": "{\"n\":\"$input.path('$.pet.name')\"}",
+                "application/xml": "#set($context.responseOverride.status = 203)#set($context.responseOverride.header.X-Static = 'o')<n>$input.path('$.pet.name')</n>"
+            }
+        }}}));
+        let mut backend_headers = HeaderMap::new();
+        backend_headers.insert("x-backend", HeaderValue::from_static("b"));
+        let body = r#"{"pet":{"name":"Rex"}}"#;
+        let raw = bytes::Bytes::from_static(body.as_bytes());
+        let backend = Backend {
+            headers: &backend_headers,
+            body,
+            raw: &raw,
+        };
+        let ctx = Context {
+            body,
+            ..Context::default()
+        };
+        let chosen = r.select("200").unwrap();
+        let res = chosen
+            .respond(&HeaderMap::new(), &backend, || ctx.clone())
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let h = res.headers().clone();
+        assert_eq!(h["x-static"], "s");
+        assert_eq!(h["x-from"], "b");
+        assert_eq!(h["x-name"], "Rex");
+        assert_eq!(h["x-pet"], r#"{"name":"Rex"}"#);
+        assert_eq!(h["x-env"], "beta");
+        assert!(h.get("x-missing").is_none());
+        assert_eq!(h["content-type"], "application/json");
+        assert_eq!(text(res).await, r#"{"n":"Rex"}"#);
+
+        let mut accept = HeaderMap::new();
+        accept.insert(
+            ACCEPT,
+            HeaderValue::from_static("text/html, application/xml;q=0.9"),
+        );
+        let res = chosen.respond(&accept, &backend, || ctx.clone()).unwrap();
+        assert_eq!(res.status(), 203);
+        assert_eq!(res.headers()["x-static"], "o");
+        assert_eq!(res.headers()["content-type"], "application/xml");
+        assert_eq!(text(res).await, "<n>Rex</n>");
+    }
+
+    #[test]
+    fn bad_response_parameters_are_refused() {
+        for (target, source, expected) in [
+            (
+                "method.response.header.X",
+                "integration.response.nope",
+                "unsupported source",
+            ),
+            (
+                "method.response.header.Content-Length",
+                "'1'",
+                "frames the body",
+            ),
+            (
+                "integration.response.header.X",
+                "'1'",
+                "method.response.header",
+            ),
+            (
+                "method.response.header.X",
+                "stageVariables.unset",
+                "not set",
+            ),
+        ] {
+            let err = Responses::parse(
+                &json!({"responses": {"default": {"responseParameters": {target: source}}}}),
+                &HashMap::new(),
+            )
+            .unwrap_err();
+            assert!(err.contains(expected), "{target} <- {source}: {err}");
+        }
+    }
+}
