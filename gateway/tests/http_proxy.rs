@@ -266,6 +266,27 @@ async fn claims_that_are_no_header_value_get_500_and_never_reach_the_backend() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stalls_past_the_timeout_is_cut_off_not_waited_for() {
+    let s = setup(&[]).await;
+    let started = std::time::Instant::now();
+    let response = client()
+        .get(s.gateway.url("/stall"))
+        .send()
+        .await
+        .expect("the head arrives before the timeout");
+    assert_eq!(response.status(), StatusCode::OK);
+    // The backend sends half its body, then stalls for 3 s: the 300 ms
+    // timeout covers the body too, so the stream ends in an error early.
+    let body = response.bytes().await;
+    assert!(body.is_err(), "the stalled body was waited for: {body:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "cut off after {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_and_closed_ports_are_api_gateways_504s() {
     let s = setup(&[]).await;
     let started = std::time::Instant::now();

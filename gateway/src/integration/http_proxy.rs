@@ -1,7 +1,8 @@
 //! `http_proxy` integrations (also `connectionType: VPC_LINK`): the request
 //! passed to the backend with API Gateway's header changes and
 //! `requestParameters`, bodies streamed both ways, `timeoutInMillis`
-//! honoured, one pooled client (HTTP/1.1, and HTTP/2 over TLS by ALPN).
+//! honoured for the head and the body (`deadline.rs`), one pooled client
+//! (HTTP/1.1, and HTTP/2 over TLS by ALPN).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -10,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::deadline::DeadlineBody;
 use axum::body::Body;
 use bytes::Bytes;
 use http::header::{HeaderValue, HOST};
@@ -213,7 +215,9 @@ impl HttpProxy {
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
 
-        let response = match tokio::time::timeout(self.timeout, client().request(request)).await {
+        // One deadline for the head and the body (see `deadline.rs`).
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let response = match tokio::time::timeout_at(deadline, client().request(request)).await {
             Err(_) => return Err(Answer::IntegrationTimeout),
             Ok(Err(_)) if tripped.load(Ordering::Relaxed) => return Err(Answer::RequestTooLarge),
             Ok(Err(_)) => return Err(Answer::IntegrationFailure),
@@ -221,7 +225,10 @@ impl HttpProxy {
         };
         let (mut parts, body) = response.into_parts();
         parts.headers = headers::from_backend(std::mem::take(&mut parts.headers));
-        Ok(Response::from_parts(parts, Body::new(body)))
+        Ok(Response::from_parts(
+            parts,
+            Body::new(DeadlineBody::new(body, deadline)),
+        ))
     }
 }
 

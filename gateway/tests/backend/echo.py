@@ -8,6 +8,8 @@ method, raw path, raw query, headers in order, body length and SHA-256, an
 body itself when it is under 64 KiB. Special paths:
 
   .../sleep/MS        sleeps MS milliseconds before answering
+  .../stall/MS        sends its head and half its body, then sleeps MS
+                      milliseconds before the rest
   .../download/BYTES  streams BYTES bytes (chunked), computing nothing
   .../status/CODE     answers the report with status CODE
 
@@ -78,6 +80,16 @@ class Handler(BaseHTTPRequestHandler):
         parts = path.split("/")
         if len(parts) >= 2 and parts[-2] == "sleep":
             time.sleep(int(parts[-1]) / 1000)
+        if len(parts) >= 2 and parts[-2] == "stall":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.write(b"hello")
+            self.wfile.flush()
+            time.sleep(int(parts[-1]) / 1000)
+            self.wfile.write(b"world")
+            return
         if len(parts) >= 2 and parts[-2] == "download":
             size = int(parts[-1])
             self.send_response(200)
