@@ -36,6 +36,8 @@ pub(crate) enum Answer {
     RequestTooLarge,
     /// No request template for the body's type with `passthroughBehavior: never`.
     UnsupportedMediaType,
+    /// A Lambda function error, a failed invoke or a malformed proxy response.
+    LambdaError,
 }
 
 impl Answer {
@@ -51,6 +53,8 @@ impl Answer {
             Answer::ApiConfigurationError => "API_CONFIGURATION_ERROR",
             Answer::RequestTooLarge => "REQUEST_TOO_LARGE",
             Answer::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            // [choice] AWS names no type of its own for it: DEFAULT_5XX applies.
+            Answer::LambdaError => "DEFAULT_5XX",
         }
     }
 
@@ -104,6 +108,11 @@ impl Answer {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "BadRequestException",
                 "\"Unsupported Media Type\"",
+            ),
+            Answer::LambdaError => (
+                StatusCode::BAD_GATEWAY,
+                "InternalServerErrorException",
+                " \"Internal server error\"",
             ),
         }
     }

@@ -164,6 +164,12 @@ pub struct ServeArgs {
           value_delimiter = ',', value_parser = name_value)]
     pub integration_bases: Vec<(String, String)>,
 
+    /// Base URL of the Lambda Invoke API for `aws_proxy` integrations (a local
+    /// Lambda emulator such as `cargo lambda watch`): functions are invoked
+    /// with `POST {URL}/2015-03-31/functions/{name}/invocations`.
+    #[arg(long, env = "LAMBDA_ENDPOINT", value_name = "URL")]
+    pub lambda_endpoint: Option<String>,
+
     /// Largest request body accepted (API Gateway's payload limit, 10 MB);
     /// larger: 413 `RequestTooLargeException`.
     #[arg(

@@ -189,6 +189,13 @@ impl Integrations {
                 MockOutcome::Answer(a) => answer(a),
             },
             Integration::Unsupported(_) => answer(Answer::ApiConfigurationError),
+            Integration::Lambda(lambda) => {
+                let (stage, limit) = (&self.operations.stage, self.operations.max_body_bytes);
+                match lambda.call(req, &route, &ids, stage, limit).await {
+                    Ok(res) => res,
+                    Err(a) => answer(a),
+                }
+            }
             Integration::HttpProxy(proxy) => {
                 let claims = req.extensions().get::<CognitoClaims>().cloned();
                 let path_params = path_params(&req);

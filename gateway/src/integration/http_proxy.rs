@@ -227,7 +227,7 @@ impl HttpProxy {
 
 /// The one client: a connection pool per backend, shared by every
 /// integration and deployment.
-fn client() -> &'static HttpsClient {
+pub(crate) fn client() -> &'static HttpsClient {
     static CLIENT: OnceLock<HttpsClient> = OnceLock::new();
     CLIENT.get_or_init(|| {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -267,7 +267,10 @@ fn client() -> &'static HttpsClient {
 }
 
 /// `${stageVariables.NAME}` replaced; an unset variable is a startup error.
-fn substitute_stage_variables(uri: &str, vars: &HashMap<String, String>) -> Result<String, String> {
+pub(crate) fn substitute_stage_variables(
+    uri: &str,
+    vars: &HashMap<String, String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(uri.len());
     let mut rest = uri;
     while let Some(at) = rest.find("${stageVariables.") {

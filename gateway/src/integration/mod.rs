@@ -2,6 +2,7 @@
 
 pub(crate) mod echo;
 pub(crate) mod http_proxy;
+pub(crate) mod lambda;
 pub(crate) mod mock;
 
 use std::collections::HashMap;
@@ -9,6 +10,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use http_proxy::HttpProxy;
+use lambda::{BinaryMediaTypes, Lambda, LambdaContext};
 use mock::Mock;
 
 /// What parsing an integration needs from the configuration.
@@ -17,6 +19,9 @@ pub(crate) struct ParseContext<'a> {
     pub(crate) stage_variables: &'a HashMap<String, String>,
     pub(crate) bases: &'a http_proxy::Bases,
     pub(crate) api_id: &'a str,
+    /// `--lambda-endpoint`, for `aws_proxy`.
+    pub(crate) lambda_endpoint: Option<&'a str>,
+    pub(crate) binary_media_types: &'a BinaryMediaTypes,
 }
 
 /// What an operation does once authorized.
@@ -28,6 +33,8 @@ pub(crate) enum Integration {
     Mock(Mock),
     /// `type: http_proxy`.
     HttpProxy(HttpProxy),
+    /// `type: aws_proxy` with a Lambda function.
+    Lambda(Lambda),
     /// A type not supported yet, served as 500 (`--allow-unsupported`).
     Unsupported(String),
 }
@@ -49,10 +56,22 @@ impl Integration {
                 HttpProxy::parse(integration, cx.stage_variables, cx.bases, cx.api_id)
                     .map(Integration::HttpProxy)
             }
-            "http" | "aws" | "aws_proxy" if cx.allow_unsupported => {
-                Ok(Integration::Unsupported(kind))
-            }
-            "http" | "aws" | "aws_proxy" => Err(format!(
+            "aws_proxy" => match cx.lambda_endpoint {
+                Some(endpoint) => Lambda::parse(
+                    integration,
+                    &LambdaContext {
+                        endpoint,
+                        stage_variables: cx.stage_variables,
+                        binary: cx.binary_media_types,
+                        api_id: cx.api_id,
+                    },
+                )
+                .map(Integration::Lambda),
+                None if cx.allow_unsupported => Ok(Integration::Unsupported(kind)),
+                None => Err("aws_proxy needs --lambda-endpoint URL (LAMBDA_ENDPOINT): where the Lambda Invoke API is served (--allow-unsupported answers 500 instead)".to_owned()),
+            },
+            "http" | "aws" if cx.allow_unsupported => Ok(Integration::Unsupported(kind)),
+            "http" | "aws" => Err(format!(
                 "integration type {kind} is not supported yet (--allow-unsupported answers 500 instead)"
             )),
             other => Err(format!("unknown integration type {other:?}")),
@@ -65,6 +84,7 @@ impl Integration {
             Integration::Echo => "echo".to_owned(),
             Integration::Mock(mock) => mock.describe(),
             Integration::HttpProxy(proxy) => proxy.describe(),
+            Integration::Lambda(lambda) => lambda.describe(),
             Integration::Unsupported(kind) => format!("{kind} (unsupported: answers 500)"),
         }
     }
