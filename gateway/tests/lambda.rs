@@ -373,9 +373,13 @@ async fn lambda_responses_become_http_responses() {
     mark_ran("gateway_lambda_responses_become_http_responses");
 }
 
+/// One invoke as the test's server saw it: function name, query,
+/// `Content-Type`, `X-Amz-Invocation-Type`.
+type Invoke = (String, Option<String>, String, String);
+
 /// What the test's Invoke API server saw.
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<(String, Option<String>, String, String)>>>);
+struct Seen(Arc<Mutex<Vec<Invoke>>>);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_invoke_api_contract_and_failures() {
