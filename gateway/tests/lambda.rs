@@ -413,10 +413,17 @@ async fn lambda_invoke_api_contract_and_failures() {
                     let body = match action {
                         "garbage" => "{\"statusCode\": 200, \"body\": ".to_owned(),
                         "function-error" => {
-                            // AWS's shape: 200 with X-Amz-Function-Error.
+                            // AWS's way: 200 with X-Amz-Function-Error. The body
+                            // looks like a proxy response so that only the
+                            // header can make this a 502.
                             res.headers_mut()
                                 .insert("x-amz-function-error", "Unhandled".parse().unwrap());
-                            r#"{"errorMessage":"boom","errorType":"Error"}"#.to_owned()
+                            r#"{"statusCode":200,"body":"not from a healthy function"}"#.to_owned()
+                        }
+                        "status-500" => {
+                            // An emulator's way (cargo lambda): a non-2xx status.
+                            *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                            r#"{"statusCode":200,"body":"not from a healthy function"}"#.to_owned()
                         }
                         "huge" => format!(
                             "{{\"statusCode\":200,\"body\":\"{}\"}}",
@@ -461,6 +468,7 @@ async fn lambda_invoke_api_contract_and_failures() {
     for (action, what) in [
         ("garbage", "a body that is no JSON"),
         ("function-error", "X-Amz-Function-Error"),
+        ("status-500", "the Invoke API answering 500"),
         ("huge", "an answer over the size limit"),
     ] {
         let reply = send(
