@@ -170,12 +170,14 @@ lambda_start() {
     return 1
 }
 
-# Stops what lambda_start started (the emulator's process group); safe to
-# call twice or when nothing was started.
+# Stops what lambda_start started: the emulator (which ends the function it
+# runs on SIGTERM) and, should it not, the function processes it spawned (in
+# process groups of their own). Safe to call twice or when nothing was started.
 lambda_stop() {
-    local pid="${LAMBDA_PID:-}" _
+    local pid="${LAMBDA_PID:-}" _ children child
     LAMBDA_PID=""
     [[ -n "$pid" ]] || return 0
+    children="$(pgrep -P "$pid" 2>/dev/null || true)"
     if kill -0 "$pid" 2>/dev/null; then
         kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
         for _ in $(seq 1 50); do
@@ -187,6 +189,12 @@ lambda_stop() {
         fi
     fi
     wait "$pid" 2>/dev/null || true
+    for child in $children; do
+        # Only if that id is still the function (ids are reused).
+        if [[ "$(ps -o args= -p "$child" 2>/dev/null)" == *"$LAMBDA_FUNCTION"* ]]; then
+            kill -9 "$child" 2>/dev/null || true
+        fi
+    done
     return 0
 }
 
