@@ -181,7 +181,8 @@ pub struct ServeArgs {
     pub max_body_bytes: u64,
 
     /// Operations with an integration type not supported yet (`http`, `aws`,
-    /// `aws_proxy`) answer 500 instead of stopping startup.
+    /// and `aws_proxy` without `--lambda-endpoint`) answer 500 instead of
+    /// stopping startup.
     #[arg(long, env = "GATEWAY_ALLOW_UNSUPPORTED")]
     pub allow_unsupported: bool,
 
