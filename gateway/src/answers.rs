@@ -39,6 +39,8 @@ pub(crate) enum Answer {
     /// A mapping template's `$input.json` / `$input.path` met a body that is
     /// not JSON.
     BadRequestBody,
+    /// A Lambda function error, a failed invoke or a malformed proxy response.
+    LambdaError,
 }
 
 impl Answer {
@@ -55,6 +57,8 @@ impl Answer {
             Answer::RequestTooLarge => "REQUEST_TOO_LARGE",
             Answer::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Answer::BadRequestBody => "BAD_REQUEST_BODY",
+            // [choice] AWS names no type of its own for it: DEFAULT_5XX applies.
+            Answer::LambdaError => "DEFAULT_5XX",
         }
     }
 
@@ -115,6 +119,11 @@ impl Answer {
                 StatusCode::BAD_REQUEST,
                 "BadRequestException",
                 " \"Could not parse request body into json\"",
+            ),
+            Answer::LambdaError => (
+                StatusCode::BAD_GATEWAY,
+                "InternalServerErrorException",
+                " \"Internal server error\"",
             ),
         }
     }

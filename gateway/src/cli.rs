@@ -22,10 +22,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "cognito-gateway",
     version,
-    about = "Serve an API Gateway REST export with its Cognito authorizers, mock and http_proxy integrations",
+    about = "Serve an API Gateway REST export with its Cognito authorizers, mock, http, http_proxy and Lambda aws_proxy integrations",
     long_about = "Serve an API Gateway REST export (OpenAPI 3.x or 2.0 with API Gateway's \
-extensions, JSON or YAML) as API Gateway would: COGNITO_USER_POOLS authorizers, mock and \
-http_proxy integrations, API Gateway's own error answers byte for byte.\n\nWith no arguments it \
+extensions, JSON or YAML) as API Gateway would: COGNITO_USER_POOLS authorizers, mock, http \
+and http_proxy integrations with their mapping templates, aws_proxy integrations with a Lambda \
+Invoke API (--lambda-endpoint), API Gateway's own error answers byte for byte.\n\nWith no arguments it \
 serves the shipped petstore export (mock integrations) behind an embedded dev issuer, offline, \
 and prints curl lines to paste.\n\nExit status: 0 after a clean stop, 1 on a runtime failure, \
 2 on a configuration or usage error. Apart from COGNITO_TOKEN_VALIDATION, an environment \
@@ -164,6 +165,12 @@ pub struct ServeArgs {
           value_delimiter = ',', value_parser = name_value)]
     pub integration_bases: Vec<(String, String)>,
 
+    /// Base URL of the Lambda Invoke API for `aws_proxy` integrations (a local
+    /// Lambda emulator such as `cargo lambda watch`): functions are invoked
+    /// with `POST {URL}/2015-03-31/functions/{name}/invocations`.
+    #[arg(long, env = "LAMBDA_ENDPOINT", value_name = "URL")]
+    pub lambda_endpoint: Option<String>,
+
     /// Largest request body accepted (API Gateway's payload limit, 10 MB);
     /// larger: 413 `RequestTooLargeException`.
     #[arg(
@@ -175,7 +182,8 @@ pub struct ServeArgs {
     pub max_body_bytes: u64,
 
     /// Operations with an unsupported integration type (`aws`, AWS service
-    /// integrations; `aws_proxy`) answer 500 instead of stopping startup.
+    /// integrations; `aws_proxy` without `--lambda-endpoint`) answer 500
+    /// instead of stopping startup.
     #[arg(long, env = "GATEWAY_ALLOW_UNSUPPORTED")]
     pub allow_unsupported: bool,
 

@@ -11,6 +11,7 @@ use tower_cognito::{CognitoAuth, CognitoAuthLayer, PolicySummary};
 
 use crate::answers::Answers;
 use crate::cli::{EchoMode, ServeArgs, Switch};
+use crate::integration::lambda::BinaryMediaTypes;
 use crate::integration::{Integration, ParseContext};
 use crate::pipeline::Integrations;
 
@@ -64,6 +65,8 @@ pub(crate) struct Settings {
     pub(crate) integration_bases: Vec<(String, String)>,
     /// `NAME=VALUE` lines read on every (re)load, after `--stage-variable`.
     pub(crate) stage_variables_file: Option<std::path::PathBuf>,
+    /// `--lambda-endpoint`: the Lambda Invoke API for `aws_proxy`.
+    pub(crate) lambda_endpoint: Option<String>,
 }
 
 impl Settings {
@@ -108,6 +111,7 @@ impl Settings {
             max_body_bytes: args.max_body_bytes,
             integration_bases: args.integration_bases.clone(),
             stage_variables_file: args.stage_variables_file.clone(),
+            lambda_endpoint: nonempty(&args.lambda_endpoint),
         })
     }
 
@@ -277,11 +281,15 @@ pub(crate) fn build(
     let stage_variables: HashMap<String, String> =
         settings.stage_variables.iter().cloned().collect();
     let api_id = api_id(&document.value);
+    let binary_media_types = BinaryMediaTypes::from_document(&document.value)
+        .map_err(|e| format!("{}: {e}", document.name))?;
     let cx = ParseContext {
         allow_unsupported: settings.allow_unsupported,
         stage_variables: &stage_variables,
         bases: &settings.integration_bases,
         api_id: &api_id,
+        lambda_endpoint: settings.lambda_endpoint.as_deref(),
+        binary_media_types: &binary_media_types,
     };
     let mut by_route = HashMap::new();
     let mut errors = Vec::new();

@@ -15,7 +15,8 @@
 //! identifiers (`x-amzn-RequestId`, `x-amz-apigw-id`), path safety, route
 //! (unknown: 403 Missing Authentication Token), the library's authorizer, the
 //! operation's integration (`mock`, `http` and `http_proxy`, with their
-//! mapping templates; for an operation without integration an echo of the
+//! mapping templates; `aws_proxy` with Lambda through the Invoke API at
+//! `--lambda-endpoint`; for an operation without integration an echo of the
 //! route and claims; `aws` service integrations are refused at startup, or
 //! answer 500 with `--allow-unsupported`), and API Gateway's own answers
 //! with the export's `x-amazon-apigateway-gateway-responses` applied.

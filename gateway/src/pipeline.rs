@@ -208,6 +208,13 @@ impl Integrations {
                 }
             }
             Integration::Unsupported(_) => answer(Answer::ApiConfigurationError),
+            Integration::Lambda(lambda) => {
+                let (stage, limit) = (&self.operations.stage, self.operations.max_body_bytes);
+                match lambda.call(req, &route, &ids, stage, limit).await {
+                    Ok(res) => res,
+                    Err(a) => answer(a),
+                }
+            }
             Integration::HttpProxy(proxy) => {
                 let stage = self.operations.stage.as_str();
                 let data = RequestData::new(&req, &route, stage);

@@ -68,8 +68,7 @@ async fn unsupported_integration_types_stop_startup_naming_the_operation() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("operation GET /legacy")
-            && stderr.contains("aws_proxy is not supported yet"),
+        stderr.contains("operation GET /legacy") && stderr.contains("aws is not supported yet"),
         "{stderr}"
     );
 }
@@ -120,7 +119,7 @@ async fn answers_and_gateway_responses_byte_for_byte() {
             .unwrap();
     let log = gateway.startup_text();
     assert!(
-        log.contains("route GET /legacy: public -> aws_proxy (unsupported: answers 500)"),
+        log.contains("route GET /legacy: public -> aws (unsupported: answers 500)"),
         "{log}"
     );
     assert!(

@@ -274,7 +274,10 @@ pub(crate) fn client() -> &'static HttpsClient {
 }
 
 /// `${stageVariables.NAME}` replaced; an unset variable is a startup error.
-fn substitute_stage_variables(uri: &str, vars: &HashMap<String, String>) -> Result<String, String> {
+pub(crate) fn substitute_stage_variables(
+    uri: &str,
+    vars: &HashMap<String, String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(uri.len());
     let mut rest = uri;
     while let Some(at) = rest.find("${stageVariables.") {

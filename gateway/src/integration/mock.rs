@@ -146,11 +146,14 @@ mod tests {
 
     fn mock(v: Value) -> Mock {
         let vars = std::collections::HashMap::new();
+        let binary = crate::integration::BinaryMediaTypes::default();
         let cx = ParseContext {
             allow_unsupported: false,
             stage_variables: &vars,
             bases: &[],
             api_id: "local",
+            lambda_endpoint: None,
+            binary_media_types: &binary,
         };
         Mock::parse(&v, &cx).unwrap()
     }

@@ -9,6 +9,7 @@ pub(crate) mod deadline;
 pub(crate) mod echo;
 pub(crate) mod http;
 pub(crate) mod http_proxy;
+pub(crate) mod lambda;
 pub(crate) mod mock;
 pub(crate) mod request;
 pub(crate) mod responses;
@@ -20,6 +21,7 @@ use serde_json::Value;
 
 use self::http::Http;
 use http_proxy::HttpProxy;
+use lambda::{BinaryMediaTypes, Lambda, LambdaContext};
 use mock::Mock;
 
 /// What parsing an integration needs from the configuration.
@@ -28,6 +30,9 @@ pub(crate) struct ParseContext<'a> {
     pub(crate) stage_variables: &'a HashMap<String, String>,
     pub(crate) bases: &'a http_proxy::Bases,
     pub(crate) api_id: &'a str,
+    /// `--lambda-endpoint`, for `aws_proxy`.
+    pub(crate) lambda_endpoint: Option<&'a str>,
+    pub(crate) binary_media_types: &'a BinaryMediaTypes,
 }
 
 /// What an operation does once authorized.
@@ -41,6 +46,8 @@ pub(crate) enum Integration {
     HttpProxy(HttpProxy),
     /// `type: http`.
     Http(Http),
+    /// `type: aws_proxy` with a Lambda function.
+    Lambda(Lambda),
     /// A type not supported yet, served as 500 (`--allow-unsupported`).
     Unsupported(String),
 }
@@ -63,7 +70,21 @@ impl Integration {
                 HttpProxy::parse(integration, cx.stage_variables, cx.bases, cx.api_id)
                     .map(Integration::HttpProxy)
             }
-            "aws" | "aws_proxy" if cx.allow_unsupported => Ok(Integration::Unsupported(kind)),
+            "aws_proxy" => match cx.lambda_endpoint {
+                Some(endpoint) => Lambda::parse(
+                    integration,
+                    &LambdaContext {
+                        endpoint,
+                        stage_variables: cx.stage_variables,
+                        binary: cx.binary_media_types,
+                        api_id: cx.api_id,
+                    },
+                )
+                .map(Integration::Lambda),
+                None if cx.allow_unsupported => Ok(Integration::Unsupported(kind)),
+                None => Err("aws_proxy needs --lambda-endpoint URL (LAMBDA_ENDPOINT): where the Lambda Invoke API is served (--allow-unsupported answers 500 instead)".to_owned()),
+            },
+            "aws" if cx.allow_unsupported => Ok(Integration::Unsupported(kind)),
             // AWS service integrations (signed calls built from templates)
             // are out of scope: refused by name, or 500 when allowed.
             "aws" => Err(
@@ -71,9 +92,6 @@ impl Integration {
                  (--allow-unsupported answers 500 instead)"
                     .to_owned(),
             ),
-            "aws_proxy" => Err(format!(
-                "integration type {kind} is not supported yet (--allow-unsupported answers 500 instead)"
-            )),
             other => Err(format!("unknown integration type {other:?}")),
         }
     }
@@ -85,6 +103,7 @@ impl Integration {
             Integration::Mock(mock) => mock.describe(),
             Integration::HttpProxy(proxy) => proxy.describe(),
             Integration::Http(http) => http.describe(),
+            Integration::Lambda(lambda) => lambda.describe(),
             Integration::Unsupported(kind) => format!("{kind} (unsupported: answers 500)"),
         }
     }

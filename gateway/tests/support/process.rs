@@ -21,7 +21,7 @@ pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Variables the binary reads; removed from the child's environment so the
 /// caller's shell cannot change a test's outcome.
-const GATEWAY_VARS: [&str; 26] = [
+const GATEWAY_VARS: [&str; 27] = [
     "GATEWAY_ADDR",
     "GATEWAY_DEV_ISSUER",
     "GATEWAY_CORS_ORIGIN",
@@ -45,6 +45,7 @@ const GATEWAY_VARS: [&str; 26] = [
     "GATEWAY_DEV_ROTATE_SECS",
     "GATEWAY_WATCH",
     "GATEWAY_WATCH_MILLIS",
+    "LAMBDA_ENDPOINT",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "RUST_LOG",
