@@ -68,7 +68,9 @@ async fn unsupported_integration_types_stop_startup_naming_the_operation() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("operation GET /legacy") && stderr.contains("aws is not supported yet"),
+        stderr.contains("operation GET /legacy")
+            && stderr
+                .contains("integration type aws (an AWS service integration) is not supported"),
         "{stderr}"
     );
 }
