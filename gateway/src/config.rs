@@ -64,6 +64,8 @@ pub(crate) struct Settings {
     pub(crate) integration_bases: Vec<(String, String)>,
     /// `NAME=VALUE` lines read on every (re)load, after `--stage-variable`.
     pub(crate) stage_variables_file: Option<std::path::PathBuf>,
+    /// The shared revocation list (`--redis`), kept across reloads.
+    pub(crate) revocations: Option<tower_cognito::revocation::RevocationList>,
 }
 
 impl Settings {
@@ -108,6 +110,7 @@ impl Settings {
             max_body_bytes: args.max_body_bytes,
             integration_bases: args.integration_bases.clone(),
             stage_variables_file: args.stage_variables_file.clone(),
+            revocations: None,
         })
     }
 
@@ -255,6 +258,9 @@ pub(crate) fn build(
     }
     if let Some(every) = settings.key_refresh {
         builder = builder.refresh_interval(every);
+    }
+    if let Some(list) = &settings.revocations {
+        builder = builder.revocation_list(list.clone());
     }
     let layer = builder
         .build()

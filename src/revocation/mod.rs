@@ -357,6 +357,20 @@ impl RevocationList {
         self.len() == 0
     }
 
+    /// What the list does while its store is unreachable ([`OnOutage::Serve`]
+    /// for a list without a store).
+    ///
+    /// ```
+    /// use tower_cognito::revocation::{OnOutage, RevocationList};
+    /// assert_eq!(RevocationList::new().on_outage(), OnOutage::Serve);
+    /// ```
+    pub fn on_outage(&self) -> OnOutage {
+        self.shared
+            .sync
+            .as_ref()
+            .map_or(OnOutage::Serve, |s| s.on_outage)
+    }
+
     /// Whether the list is loaded and in step with its store, and how many
     /// entries it holds: what a readiness probe
     /// (`loaded`, or `fresh` with [`OnOutage::Deny`]) and a
