@@ -234,3 +234,73 @@ async fn redis_stopped_and_restarted_with_its_data() {
     }
     assert_eq!(deny.count_output("refusing every token until it is fresh (deny)"), 1);
 }
+
+/// moto's `AdminUserGlobalSignOut` ends the user's refresh tokens (and its
+/// own access-token table), but the JWTs it issued still verify offline; a
+/// user revocation written after it refuses them, and a new sign-in passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_global_sign_out_then_a_user_revocation() {
+    use support::loopback::bounded;
+    use support::moto::{jwt_claims, mark_ran, MotoCognito};
+    let Some(moto) = MotoCognito::require() else {
+        return;
+    };
+    let redis = RedisServer::start();
+    let name = format!("tower-cognito-revoke-{}-{}", std::process::id(), now());
+    let fixture = bounded("moto fixture", moto.fixture(&name))
+        .await
+        .unwrap_or_else(|e| panic!("moto fixture: {e}"));
+    let old = bounded("sign in", fixture.sign_in(&moto)).await.unwrap();
+    let vars: Vec<(String, String)> = vec![
+        ("OPENAPI_FILE".into(), "gateway/tests/fixtures/petstore-echo.json".into()),
+        ("COGNITO_USER_POOL_ARNS".into(), fixture.pool.arn.clone()),
+        ("COGNITO_JWKS_ENDPOINT".into(), moto.endpoint().to_owned()),
+        ("REDIS_URL".into(), redis.url()),
+        ("GATEWAY_REVOCATION_RECONCILE_MS".into(), RECONCILE_MS.into()),
+    ];
+    let gateway = tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        Gateway::start(&vars)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status(&gateway, &old.id_token).await, StatusCode::OK);
+    let claims = jwt_claims(&old.id_token).unwrap();
+    let sub = claims["sub"].as_str().expect("sub").to_owned();
+    let auth_time = claims["auth_time"].as_i64().expect("auth_time");
+    // Sign out in a later second than the sign-in, as in real use.
+    while now() <= auth_time {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let signed_out_at = now();
+    bounded(
+        "AdminUserGlobalSignOut",
+        moto.call(
+            "AdminUserGlobalSignOut",
+            serde_json::json!({"UserPoolId": fixture.pool.id, "Username": support::moto::Fixture::USERNAME}),
+        ),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("AdminUserGlobalSignOut: {e}"));
+    // What moto does: the refresh token is dead...
+    let refresh = old.refresh_token.clone().expect("a refresh token");
+    assert!(
+        bounded("refresh", moto.refresh(&fixture.client_id, &refresh)).await.is_err(),
+        "moto refreshed a signed-out session"
+    );
+    // ...but the ID token still verifies: without a revocation it passes.
+    assert_eq!(status(&gateway, &old.id_token).await, StatusCode::OK);
+
+    let before = signed_out_at.to_string();
+    let (code, out, err) = revoke(&[
+        "--redis", &redis.url(), "--pool", &fixture.pool.id, "--sub", &sub, "--before", &before,
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    until_all(&[&gateway], &old.id_token, StatusCode::UNAUTHORIZED, Duration::from_secs(1)).await;
+    let new = bounded("sign in again", fixture.sign_in(&moto)).await.unwrap();
+    assert!(jwt_claims(&new.id_token).unwrap()["auth_time"].as_i64().unwrap() >= signed_out_at);
+    assert_eq!(status(&gateway, &new.id_token).await, StatusCode::OK);
+    assert_eq!(status(&gateway, &old.id_token).await, StatusCode::UNAUTHORIZED);
+    mark_ran("moto_global_sign_out_then_a_user_revocation");
+}
