@@ -56,7 +56,10 @@ async fn a_revoked_family_is_refused_on_cache_hits_too() {
 #[tokio::test]
 async fn a_token_without_origin_jti_is_revoked_by_its_jti() {
     let list = RevocationList::new();
-    let layer = seeded(issuer()).revocation_list(list.clone()).build().unwrap();
+    let layer = seeded(issuer())
+        .revocation_list(list.clone())
+        .build()
+        .unwrap();
     let token = issuer()
         .access_token()
         .without("origin_jti")
@@ -66,13 +69,19 @@ async fn a_token_without_origin_jti_is_revoked_by_its_jti() {
     let layer = layer.require_scopes(["pets/read"]).unwrap();
     assert_eq!(send_token(&layer, &token).await.status, 200);
     list.revoke(Revocation::family("lone-jti", now() + 3600));
-    assert_eq!(send_token(&layer, &token).await.kind(), RejectionKind::Revoked);
+    assert_eq!(
+        send_token(&layer, &token).await.kind(),
+        RejectionKind::Revoked
+    );
 }
 
 #[tokio::test]
 async fn a_signed_out_user_is_refused_until_a_new_sign_in() {
     let list = RevocationList::new();
-    let layer = seeded(issuer()).revocation_list(list.clone()).build().unwrap();
+    let layer = seeded(issuer())
+        .revocation_list(list.clone())
+        .build()
+        .unwrap();
     let t = now();
     let sub = "user-signed-out";
     let old = issuer()
@@ -111,12 +120,21 @@ async fn a_signed_out_user_is_refused_until_a_new_sign_in() {
 #[tokio::test]
 async fn grpc_requests_get_unauthenticated() {
     let list = RevocationList::new();
-    let layer = seeded(issuer()).revocation_list(list.clone()).build().unwrap();
-    let token = issuer().id_token().claim("origin_jti", "grpc-family").sign();
+    let layer = seeded(issuer())
+        .revocation_list(list.clone())
+        .build()
+        .unwrap();
+    let token = issuer()
+        .id_token()
+        .claim("origin_jti", "grpc-family")
+        .sign();
     list.revoke(Revocation::family("grpc-family", now() + 3600));
     let out = send_http2(
         &layer,
-        &[("authorization", &token), ("content-type", "application/grpc")],
+        &[
+            ("authorization", &token),
+            ("content-type", "application/grpc"),
+        ],
     )
     .await;
     assert_eq!(out.kind(), RejectionKind::Revoked);
@@ -136,9 +154,18 @@ async fn off_by_default_and_the_closure_still_works() {
         .revocation_list(list.clone())
         .build()
         .unwrap();
-    let blocked = issuer().id_token().claim("email", "blocked@example.com").sign();
-    assert_eq!(send_token(&layer, &blocked).await.kind(), RejectionKind::Revoked);
+    let blocked = issuer()
+        .id_token()
+        .claim("email", "blocked@example.com")
+        .sign();
+    assert_eq!(
+        send_token(&layer, &blocked).await.kind(),
+        RejectionKind::Revoked
+    );
     assert_eq!(send_token(&layer, &token).await.status, 200);
     list.revoke(Revocation::family("family-x", now() + 60));
-    assert_eq!(send_token(&layer, &token).await.kind(), RejectionKind::Revoked);
+    assert_eq!(
+        send_token(&layer, &token).await.kind(),
+        RejectionKind::Revoked
+    );
 }

@@ -63,12 +63,24 @@ async fn a_write_reaches_every_list_and_redis_expires_it() {
     loaded(&b).await;
     let store = RevocationStore::connect(&server.url()).await.unwrap();
     let until = now() + 3600;
-    assert!(store.revoke(&Revocation::family("fam-1", until)).await.unwrap());
-    assert!(store.revoke(&Revocation::user(POOL, "u1", now())).await.unwrap());
+    assert!(store
+        .revoke(&Revocation::family("fam-1", until))
+        .await
+        .unwrap());
+    assert!(store
+        .revoke(&Revocation::user(POOL, "u1", now()))
+        .await
+        .unwrap());
     // An entry already over is not written.
-    assert!(!store.revoke(&Revocation::family("old", now() - 1)).await.unwrap());
+    assert!(!store
+        .revoke(&Revocation::family("old", now() - 1))
+        .await
+        .unwrap());
     for l in [&a, &b] {
-        within("both entries applied", Duration::from_secs(1), || l.len() == 2).await;
+        within("both entries applied", Duration::from_secs(1), || {
+            l.len() == 2
+        })
+        .await;
     }
     // Stored with PXAT at the entry's expiry.
     let client = redis::Client::open(server.url()).unwrap();
@@ -93,11 +105,17 @@ async fn a_list_started_later_loads_before_it_serves() {
         .await
         .unwrap();
     let list = list(&server.url(), OnOutage::Serve);
-    let layer = seeded(issuer()).revocation_list(list.clone()).build().unwrap();
+    let layer = seeded(issuer())
+        .revocation_list(list.clone())
+        .build()
+        .unwrap();
     let revoked = issuer().id_token().claim("origin_jti", "early").sign();
     let other = issuer().id_token().sign();
     loaded(&list).await;
-    assert_eq!(send_token(&layer, &revoked).await.kind(), RejectionKind::Revoked);
+    assert_eq!(
+        send_token(&layer, &revoked).await.kind(),
+        RejectionKind::Revoked
+    );
     assert_eq!(send_token(&layer, &other).await.status, 200);
 }
 
@@ -113,9 +131,20 @@ async fn a_lost_announcement_is_made_up_by_the_reconcile() {
     let key = "{tower-cognito}:family:silent";
     let at = (now() + 3600) * 1000;
     let _: () = redis::pipe()
-        .cmd("SET").arg(key).arg(r.to_json()).arg("PXAT").arg(at).ignore()
-        .cmd("ZADD").arg("{tower-cognito}:index").arg(at).arg(key).ignore()
-        .cmd("INCR").arg("{tower-cognito}:version").ignore()
+        .cmd("SET")
+        .arg(key)
+        .arg(r.to_json())
+        .arg("PXAT")
+        .arg(at)
+        .ignore()
+        .cmd("ZADD")
+        .arg("{tower-cognito}:index")
+        .arg(at)
+        .arg(key)
+        .ignore()
+        .cmd("INCR")
+        .arg("{tower-cognito}:version")
+        .ignore()
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -134,39 +163,74 @@ async fn redis_stopped_and_restarted_keeps_serving_and_converges() {
         .revoke(&Revocation::family("before-outage", now() + 3600))
         .await
         .unwrap();
-    within("applied", Duration::from_secs(1), || serve.len() == 1 && deny.len() == 1).await;
-    let serving = seeded(issuer()).revocation_list(serve.clone()).build().unwrap();
-    let denying = seeded(issuer()).revocation_list(deny.clone()).build().unwrap();
+    within("applied", Duration::from_secs(1), || {
+        serve.len() == 1 && deny.len() == 1
+    })
+    .await;
+    let serving = seeded(issuer())
+        .revocation_list(serve.clone())
+        .build()
+        .unwrap();
+    let denying = seeded(issuer())
+        .revocation_list(deny.clone())
+        .build()
+        .unwrap();
     let good = issuer().id_token().sign();
-    let revoked = issuer().id_token().claim("origin_jti", "before-outage").sign();
+    let revoked = issuer()
+        .id_token()
+        .claim("origin_jti", "before-outage")
+        .sign();
 
     server.stop();
-    within("outage seen", Duration::from_secs(3), || !serve.status().fresh && !deny.status().fresh).await;
+    within("outage seen", Duration::from_secs(3), || {
+        !serve.status().fresh && !deny.status().fresh
+    })
+    .await;
     // Serve: the last list holds, with no stall; Deny: every token refused.
     let start = Instant::now();
     assert_eq!(send_token(&serving, &good).await.status, 200);
-    assert_eq!(send_token(&serving, &revoked).await.kind(), RejectionKind::Revoked);
+    assert_eq!(
+        send_token(&serving, &revoked).await.kind(),
+        RejectionKind::Revoked
+    );
     let out = send_token(&denying, &good).await;
     assert_eq!(out.status, 500);
     assert_eq!(out.body_str(), r#"{"message":null}"#);
     assert_eq!(out.kind(), RejectionKind::RevocationUnavailable);
-    assert!(start.elapsed() < Duration::from_millis(200), "requests stalled: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(200),
+        "requests stalled: {:?}",
+        start.elapsed()
+    );
     assert!(serve.status().loaded);
 
     server.restart();
     // A write after the restart, and the one before it kept on disk.
     let store = RevocationStore::connect(&server.url()).await.unwrap();
-    assert_eq!(store.load().await.unwrap().len(), 1, "data kept across the restart");
+    assert_eq!(
+        store.load().await.unwrap().len(),
+        1,
+        "data kept across the restart"
+    );
     store
         .revoke(&Revocation::family("after-outage", now() + 3600))
         .await
         .unwrap();
     for l in [&serve, &deny] {
-        within("converged", Duration::from_secs(10), || l.status().fresh && l.len() == 2).await;
+        within("converged", Duration::from_secs(10), || {
+            l.status().fresh && l.len() == 2
+        })
+        .await;
     }
     assert_eq!(send_token(&denying, &good).await.status, 200);
-    let after = issuer().id_token().claim("origin_jti", "after-outage").sign();
-    assert_eq!(send_token(&denying, &after).await.kind(), RejectionKind::Revoked);
+    let after = issuer()
+        .id_token()
+        .claim("origin_jti", "after-outage")
+        .sign();
+    assert_eq!(
+        send_token(&denying, &after).await.kind(),
+        RejectionKind::Revoked
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,7 +240,10 @@ async fn a_list_never_loaded_refuses_every_token() {
     server.stop();
     for mode in [OnOutage::Serve, OnOutage::Deny] {
         let list = list(&url, mode);
-        let layer = seeded(issuer()).revocation_list(list.clone()).build().unwrap();
+        let layer = seeded(issuer())
+            .revocation_list(list.clone())
+            .build()
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!list.status().loaded);
         let out = send_token(&layer, &issuer().id_token().sign()).await;

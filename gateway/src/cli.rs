@@ -305,15 +305,15 @@ pub struct RevokeArgs {
     pub before: Option<i64>,
     /// With `--pool`: the longest ID/access token validity of the pool's app
     /// clients, how long the entry is kept after `--before`.
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 86_400,
-        requires = "pool"
-    )]
+    #[arg(long, value_name = "SECS", default_value_t = 86_400, requires = "pool")]
     pub max_token_lifetime: u64,
     /// The key prefix in Redis (as the gateways').
-    #[arg(long, value_name = "PREFIX", default_value = "tower-cognito", hide = true)]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "tower-cognito",
+        hide = true
+    )]
     pub key_prefix: String,
 }
 

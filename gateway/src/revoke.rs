@@ -65,12 +65,13 @@ fn revocation(args: &RevokeArgs) -> Result<Revocation, Failure> {
 /// Writes it; the message says what was revoked.
 pub(crate) async fn run(args: RevokeArgs) -> Result<String, Failure> {
     let revocation = revocation(&args)?;
-    let store = RevocationStore::connect_with(&args.redis, &args.key_prefix, Duration::from_secs(3))
-        .await
-        .map_err(|e| match e {
-            StoreError::InvalidUrl(m) => Failure::Usage(format!("--redis: {m}")),
-            other => Failure::Store(other.to_string()),
-        })?;
+    let store =
+        RevocationStore::connect_with(&args.redis, &args.key_prefix, Duration::from_secs(3))
+            .await
+            .map_err(|e| match e {
+                StoreError::InvalidUrl(m) => Failure::Usage(format!("--redis: {m}")),
+                other => Failure::Store(other.to_string()),
+            })?;
     let written = store
         .revoke(&revocation)
         .await

@@ -140,7 +140,11 @@ impl RevocationKeys {
     }
 
     pub(crate) fn heap(&self) -> [Option<&str>; 3] {
-        [self.pool.as_deref(), self.sub.as_deref(), self.family.as_deref()]
+        [
+            self.pool.as_deref(),
+            self.sub.as_deref(),
+            self.family.as_deref(),
+        ]
     }
 }
 

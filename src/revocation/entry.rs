@@ -139,7 +139,12 @@ impl Revocation {
             .map_err(|_| err("the payload is not base64url"))?;
         let claims: Value =
             serde_json::from_slice(&bytes).map_err(|_| err("the payload is not JSON"))?;
-        let text = |k: &str| claims.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let text = |k: &str| {
+            claims
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
         let id = text("origin_jti")
             .or_else(|| text("jti"))
             .ok_or_else(|| err("the token has neither origin_jti nor jti"))?;

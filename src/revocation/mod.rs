@@ -296,9 +296,10 @@ impl RevocationList {
     }
 
     fn changed(&self) {
-        self.shared
-            .generation
-            .store(GENERATION.fetch_add(1, Ordering::Relaxed), Ordering::Release);
+        self.shared.generation.store(
+            GENERATION.fetch_add(1, Ordering::Relaxed),
+            Ordering::Release,
+        );
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Maps> {

@@ -414,7 +414,9 @@ impl Worker {
 
     async fn run(self) {
         let mut backoff = Duration::from_millis(100);
-        let max_backoff = self.reconcile.clamp(Duration::from_millis(100), Duration::from_secs(5));
+        let max_backoff = self
+            .reconcile
+            .clamp(Duration::from_millis(100), Duration::from_secs(5));
         let mut in_outage = false;
         loop {
             let error = self.session(&mut in_outage, &mut backoff).await;
@@ -425,8 +427,12 @@ impl Worker {
                 in_outage = true;
                 let entries = list.len();
                 match sync.on_outage {
-                    OnOutage::Serve => tracing::warn!(error = %error, entries, "revocation store unreachable; serving with the last list loaded until it is back"),
-                    OnOutage::Deny => tracing::warn!(error = %error, entries, "revocation store unreachable; refusing every token until the list is fresh again"),
+                    OnOutage::Serve => {
+                        tracing::warn!(error = %error, entries, "revocation store unreachable; serving with the last list loaded until it is back")
+                    }
+                    OnOutage::Deny => {
+                        tracing::warn!(error = %error, entries, "revocation store unreachable; refusing every token until the list is fresh again")
+                    }
                 }
             }
             drop(list);
@@ -486,7 +492,11 @@ impl Worker {
     }
 
     /// Reads the version, and the whole list when it moved.
-    async fn reconcile(&self, store: &RevocationStore, local: &mut Option<u64>) -> Result<(), StoreError> {
+    async fn reconcile(
+        &self,
+        store: &RevocationStore,
+        local: &mut Option<u64>,
+    ) -> Result<(), StoreError> {
         let timed = |what| unreachable(format!("{what} timed out"));
         let current = tokio::time::timeout(self.timeout, store.version())
             .await
@@ -495,11 +505,15 @@ impl Worker {
             let (version, entries) = tokio::time::timeout(self.timeout * 4, store.load_versioned())
                 .await
                 .map_err(|_| timed("list read"))??;
-            let Some(list) = self.list() else { return Ok(()) };
+            let Some(list) = self.list() else {
+                return Ok(());
+            };
             list.merge(&entries);
             *local = Some(version);
         }
-        let Some(list) = self.list() else { return Ok(()) };
+        let Some(list) = self.list() else {
+            return Ok(());
+        };
         let sync = list.shared.sync.as_ref().expect("a synced list");
         sync.last_ok.store(unix_now(), Ordering::Release);
         sync.healthy.store(true, Ordering::Release);

@@ -52,9 +52,15 @@ fn a_user_revocation_covers_earlier_sign_ins_only() {
     let no_auth_time = token(Some("f4"), "t5", "u1", None);
     list.revoke(Revocation::user(POOL, "u1", at));
     assert!(list.is_revoked(&old) && list.is_revoked(&refreshed));
-    assert!(!list.is_revoked(&new), "auth_time == before is a new sign-in");
+    assert!(
+        !list.is_revoked(&new),
+        "auth_time == before is a new sign-in"
+    );
     assert!(!list.is_revoked(&other_user));
-    assert!(list.is_revoked(&no_auth_time), "fail closed without auth_time");
+    assert!(
+        list.is_revoked(&no_auth_time),
+        "fail closed without auth_time"
+    );
     // Another pool's user with the same sub is not covered.
     let list = RevocationList::new();
     list.revoke(Revocation::user("us-east-1_Other", "u1", at));
@@ -75,7 +81,12 @@ fn entries_expire_on_their_own() {
     let t = token(Some("fam"), "t1", "u1", Some(now - 10));
     // Expired on arrival: not held, revokes nothing.
     list.revoke(Revocation::family("fam", now - 1));
-    list.revoke(Revocation::user_with_lifetime(POOL, "u1", now - 5, Duration::from_secs(4)));
+    list.revoke(Revocation::user_with_lifetime(
+        POOL,
+        "u1",
+        now - 5,
+        Duration::from_secs(4),
+    ));
     assert_eq!(list.len(), 0);
     assert!(!list.is_revoked(&t));
     // Held while their time has not passed, ignored once it has, then swept.
@@ -168,10 +179,7 @@ fn a_synced_list_refuses_until_loaded_and_deny_refuses_while_stale() {
 
 #[test]
 fn store_json_round_trips_and_refuses_junk() {
-    for r in [
-        Revocation::family("f", 10),
-        Revocation::user(POOL, "s", 20),
-    ] {
+    for r in [Revocation::family("f", 10), Revocation::user(POOL, "s", 20)] {
         assert_eq!(Revocation::from_json(&r.to_json()).unwrap(), r);
     }
     assert_eq!(

@@ -86,7 +86,10 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server did not answer PING on port {} within 20 s", self.port);
+        panic!(
+            "redis-server did not answer PING on port {} within 20 s",
+            self.port
+        );
     }
 
     fn ping(&self) -> bool {
@@ -97,7 +100,8 @@ impl RedisServer {
         let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
         let mut buf = [0u8; 16];
         s.write_all(b"PING\r\n").is_ok()
-            && s.read(&mut buf).is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
+            && s.read(&mut buf)
+                .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
     }
 
     /// `redis://127.0.0.1:PORT`.
