@@ -152,7 +152,7 @@ where
     S::Error: std::fmt::Debug,
 {
     const CALLS: u32 = 1_000;
-    let mut block = |svc: &mut S| {
+    let block = |svc: &mut S| {
         let requests: Vec<_> = (0..CALLS).map(|_| request(token)).collect();
         let start = std::time::Instant::now();
         for req in requests {

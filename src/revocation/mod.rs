@@ -29,9 +29,10 @@
 //! read locks never held across I/O), skipped for a token already found not
 //! revoked since the list last changed. No network on the request path.
 //!
-//! With feature `redis`, [`RevocationList::builder`]`.redis(url)` shares the
-//! list between replicas; see [`RevocationStore`] and the crate README's
-//! "Revocation" section for the layout in Redis and how it scales.
+//! With feature `redis`, `RevocationList::builder().redis(url)` shares the
+//! list between replicas, and `RevocationStore` writes to it; see the crate
+//! README's "Revocation" section for the layout in Redis, outages and how it
+//! scales to many replicas.
 //!
 //! ```
 //! use tower_cognito::revocation::{Revocation, RevocationList};
@@ -39,7 +40,7 @@
 //!
 //! let list = RevocationList::new();
 //! list.revoke(Revocation::family("2b5e8c41-7f1a-4c8e-9d3b-5a6f7e8d9c0b", 4_102_444_800));
-//! list.revoke(Revocation::user("us-east-1_AbCdEf123", "3c9c4f61-user", 1_700_000_000));
+//! list.revoke(Revocation::user("us-east-1_AbCdEf123", "3c9c4f61-user", 4_000_000_000));
 //! assert_eq!(list.len(), 2);
 //! let layer = CognitoAuthLayer::builder()
 //!     .user_pool("us-east-1_AbCdEf123")
@@ -108,13 +109,25 @@ struct UserEntry {
     until: i64,
 }
 
-#[derive(Default)]
 struct Maps {
     /// `origin_jti` (or `jti`) → until.
     families: HashMap<Box<str>, i64>,
     /// Pool ID → `sub` → entry.
     users: HashMap<Box<str>, HashMap<Box<str>, UserEntry>>,
     users_len: usize,
+    /// The earliest expiry held (or later): nothing to sweep before it.
+    earliest: i64,
+}
+
+impl Default for Maps {
+    fn default() -> Self {
+        Self {
+            families: HashMap::new(),
+            users: HashMap::new(),
+            users_len: 0,
+            earliest: i64::MAX,
+        }
+    }
 }
 
 impl Maps {
@@ -123,6 +136,7 @@ impl Maps {
         if revocation.expires_at() <= now {
             return false;
         }
+        self.earliest = self.earliest.min(revocation.expires_at());
         match revocation {
             Revocation::Family { id, until } => match self.families.get_mut(id.as_str()) {
                 Some(slot) if *slot >= *until => false,
@@ -165,16 +179,35 @@ impl Maps {
         }
     }
 
+    /// Drops expired entries, when the earliest expiry has passed (so a
+    /// sweep with nothing to drop costs one comparison).
     fn sweep(&mut self, now: i64) -> bool {
+        if now < self.earliest {
+            return false;
+        }
         let before = self.len();
-        self.families.retain(|_, until| *until > now);
+        let mut earliest = i64::MAX;
+        self.families.retain(|_, until| {
+            let keep = *until > now;
+            if keep {
+                earliest = earliest.min(*until);
+            }
+            keep
+        });
         let mut users_len = 0;
         self.users.retain(|_, subs| {
-            subs.retain(|_, e| e.until > now);
+            subs.retain(|_, e| {
+                let keep = e.until > now;
+                if keep {
+                    earliest = earliest.min(e.until);
+                }
+                keep
+            });
             users_len += subs.len();
             !subs.is_empty()
         });
         self.users_len = users_len;
+        self.earliest = earliest;
         self.len() != before
     }
 
@@ -225,8 +258,6 @@ pub(crate) struct Shared {
     maps: RwLock<Maps>,
     /// The state the maps are in (a number from [`GENERATION`]).
     generation: AtomicU64,
-    /// When expired entries were last swept, seconds since the epoch.
-    swept: AtomicI64,
     pub(crate) sync: Option<Sync>,
 }
 
@@ -282,7 +313,6 @@ impl RevocationList {
             shared: Arc::new(Shared {
                 maps: RwLock::default(),
                 generation: AtomicU64::new(GENERATION.fetch_add(1, Ordering::Relaxed)),
-                swept: AtomicI64::new(0),
                 sync,
             }),
         }
@@ -307,14 +337,14 @@ impl RevocationList {
     }
 
     /// Adds an entry to this process's list (a store, if any, is not written:
-    /// use [`RevocationStore::revoke`] for that). An entry whose time has
+    /// use `RevocationStore::revoke` (feature `redis`) for that). An entry whose time has
     /// passed is ignored; a family or user already held keeps the later of
     /// the two times.
     pub fn revoke(&self, revocation: Revocation) {
         let now = unix_now();
         let mut maps = self.write();
         if maps.apply(&revocation, now) {
-            self.sweep_locked(&mut maps, now, false);
+            maps.sweep(now);
             drop(maps);
             self.changed();
         }
@@ -324,11 +354,12 @@ impl RevocationList {
     /// back, only expire: merging keeps an announcement that arrived while
     /// the store was being read, and what a store that lost its data no
     /// longer has. Returns how many entries changed.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn merge(&self, revocations: &[Revocation]) -> usize {
         let now = unix_now();
         let mut maps = self.write();
         let changed = revocations.iter().filter(|r| maps.apply(r, now)).count();
-        self.sweep_locked(&mut maps, now, false);
+        maps.sweep(now);
         drop(maps);
         if changed > 0 {
             self.changed();
@@ -336,20 +367,19 @@ impl RevocationList {
         changed
     }
 
-    /// Drops expired entries at most once a second (`force` aside).
-    fn sweep_locked(&self, maps: &mut Maps, now: i64, force: bool) {
-        if force || self.shared.swept.swap(now, Ordering::Relaxed) < now {
-            // Lookups ignore expired entries already: nothing changes for
-            // them, so the generation stays.
-            maps.sweep(now);
-        }
-    }
-
-    /// Entries held, expired ones swept first.
+    /// Entries held, expired ones swept first. The write lock is taken only
+    /// when an entry has expired since the last sweep; lookups ignore expired
+    /// entries anyway, so a sweep changes no answer.
     pub fn len(&self) -> usize {
         let now = unix_now();
+        {
+            let maps = self.shared.maps.read().unwrap_or_else(|e| e.into_inner());
+            if now < maps.earliest {
+                return maps.len();
+            }
+        }
         let mut maps = self.write();
-        self.sweep_locked(&mut maps, now, false);
+        maps.sweep(now);
         maps.len()
     }
 
@@ -428,17 +458,17 @@ impl RevocationList {
     /// use tower_cognito::revocation::{Revocation, RevocationList};
     ///
     /// let claims = CognitoClaims::from_json(json!({
-    ///     "token_use": "access", "exp": 4_102_444_800, "sub": "u1",
+    ///     "token_use": "access", "exp": 4_102_444_800_i64, "sub": "u1",
     ///     "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123",
-    ///     "auth_time": 1_700_000_000, "origin_jti": "fam-1", "jti": "tok-1",
+    ///     "auth_time": 4_000_000_000_i64, "origin_jti": "fam-1", "jti": "tok-1",
     /// })).unwrap();
     /// let list = RevocationList::new();
     /// assert!(!list.is_revoked(&claims));
     /// list.revoke(Revocation::family("tok-1", 4_102_444_800)); // jti: not the family
     /// assert!(!list.is_revoked(&claims));
-    /// list.revoke(Revocation::user("us-east-1_AbCdEf123", "u1", 1_700_000_000)); // same second
+    /// list.revoke(Revocation::user("us-east-1_AbCdEf123", "u1", 4_000_000_000)); // same second
     /// assert!(!list.is_revoked(&claims));
-    /// list.revoke(Revocation::user("us-east-1_AbCdEf123", "u1", 1_700_000_001));
+    /// list.revoke(Revocation::user("us-east-1_AbCdEf123", "u1", 4_000_000_001));
     /// assert!(list.is_revoked(&claims));
     /// ```
     pub fn is_revoked(&self, claims: &CognitoClaims) -> bool {

@@ -94,8 +94,10 @@ fn entries_expire_on_their_own() {
     assert!(list.is_revoked(&t));
     assert!(!list.lookup(&t, now + 1));
     let mut maps = list.write();
+    assert!(!maps.sweep(now), "nothing expired yet");
     assert!(maps.sweep(now + 1));
     assert_eq!(maps.len(), 0);
+    assert_eq!(maps.earliest, i64::MAX);
     drop(maps);
     // A user entry: before + lifetime.
     let r = Revocation::user_with_lifetime(POOL, "u1", now, Duration::from_secs(60));
