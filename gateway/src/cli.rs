@@ -237,7 +237,7 @@ pub struct ServeArgs {
     /// refuse tokens revoked in the list shared there (see `revoke`). The
     /// list is loaded before the gateway listens. Off by default, as on API
     /// Gateway.
-    #[arg(long, env = "REDIS_URL", value_name = "URL")]
+    #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
     pub redis: Option<String>,
 
     /// With `--redis`: what to do while Redis is unreachable.
@@ -277,8 +277,8 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).args(["token", "origin_jti", "pool"]))]
 pub struct RevokeArgs {
-    /// The Redis URL the gateways use.
-    #[arg(long, env = "REDIS_URL", value_name = "URL")]
+    /// The Redis URL the gateways use (never printed: it may hold a password).
+    #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
     pub redis: String,
     /// Revoke this token's family (`origin_jti`, else `jti`) until its `exp`:
     /// what RevokeToken on its refresh token revokes. Bare or `Bearer ...`;

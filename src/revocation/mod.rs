@@ -215,7 +215,8 @@ impl RevocationList {
         let mut maps = self.write();
         if maps.apply(&revocation, now) {
             maps.sweep(now);
-            drop(maps);
+            // Under the lock: the generation a reader sees never lags a
+            // change it could have missed.
             self.changed();
         }
     }
@@ -230,7 +231,6 @@ impl RevocationList {
         let mut maps = self.write();
         let changed = revocations.iter().filter(|r| maps.apply(r, now)).count();
         maps.sweep(now);
-        drop(maps);
         if changed > 0 {
             self.changed();
         }
