@@ -138,6 +138,7 @@ impl Authorizer {
                     return Err(Err(RejectionKind::Expired));
                 }
                 self.checks.decide(requirement, &claims).map_err(Err)?;
+                self.checks.revocation(&claims, now).map_err(Err)?;
                 return Ok(claims);
             }
         }
@@ -179,6 +180,7 @@ impl Authorizer {
             cache.insert(hash, &claims, exp, now, slot, &kid, &key, version);
         }
         self.checks.decide(requirement, &claims).map_err(Err)?;
+        self.checks.revocation(&claims, now).map_err(Err)?;
         Ok(claims)
     }
 }

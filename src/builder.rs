@@ -86,6 +86,7 @@ pub struct CognitoAuthBuilder {
     groups: Option<Vec<String>>,
     accept_any_token_use: bool,
     revoked: Option<crate::policy::RevocationFn>,
+    revocation_list: Option<crate::revocation::RevocationList>,
     refresh_interval: Duration,
     retry_interval: Duration,
     miss_rate_limit: Duration,
@@ -133,6 +134,7 @@ impl Default for CognitoAuthBuilder {
             groups: None,
             accept_any_token_use: false,
             revoked: None,
+            revocation_list: None,
             refresh_interval: Duration::from_secs(3600),
             retry_interval: Duration::from_secs(10),
             miss_rate_limit: Duration::from_secs(10),
@@ -243,6 +245,7 @@ impl CognitoAuthBuilder {
                 .map(|g| g.into_iter().map(String::into_boxed_str).collect()),
             accept_any_token_use: self.accept_any_token_use,
             revoked: self.revoked,
+            revocation_list: self.revocation_list,
         };
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX / 4);
         let mut authorizers = Vec::with_capacity(defs.len());

@@ -6,7 +6,7 @@
 //! One parse, so what the checks read and what the service reads cannot
 //! disagree.
 
-use crate::claims::{PolicyClaims, TokenUse};
+use crate::claims::{PolicyClaims, RevocationKeys, TokenUse};
 use crate::error::RejectionKind;
 use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
@@ -66,6 +66,9 @@ struct Known {
     aud: Option<usize>,
     client_id: Option<usize>,
     groups: Option<usize>,
+    sub: Option<usize>,
+    jti: Option<usize>,
+    origin_jti: Option<usize>,
 }
 
 impl Known {
@@ -83,6 +86,9 @@ impl Known {
                 b"aud" => &mut known.aud,
                 b"client_id" => &mut known.client_id,
                 b"cognito:groups" => &mut known.groups,
+                b"sub" => &mut known.sub,
+                b"jti" => &mut known.jti,
+                b"origin_jti" => &mut known.origin_jti,
                 _ => continue,
             };
             *slot = Some(i);
@@ -155,12 +161,23 @@ impl Payload {
                 .collect(),
             _ => Box::default(),
         };
+        let auth_time = match self.numeric(k.auth_time) {
+            Numeric::Int(t) => Some(t),
+            _ => None,
+        };
         PolicyClaims {
             token_use: TokenUse::from_claim(self.str_claim(k.token_use)),
             scope: owned(k.scope),
             aud: owned(k.aud),
             client_id: owned(k.client_id),
             groups,
+            revocation: RevocationKeys::new(
+                self.str_claim(k.iss),
+                self.str_claim(k.sub),
+                self.str_claim(k.origin_jti),
+                self.str_claim(k.jti),
+                auth_time,
+            ),
         }
     }
 

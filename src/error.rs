@@ -44,8 +44,13 @@ pub enum RejectionKind {
     ClientNotAllowed,
     /// The user is in none of the required groups.
     GroupNotAllowed,
-    /// The revocation check refused the token.
+    /// The revocation check or the revocation list refused the token.
     Revoked,
+    /// A shared revocation list is not loaded yet, or (with
+    /// [`OnOutage::Deny`](crate::revocation::OnOutage::Deny)) not fresh:
+    /// every token is refused, with
+    /// [`ResponseType::AuthorizerConfigurationError`].
+    RevocationUnavailable,
     /// The route is not in the policy table and unlisted routes are denied, or
     /// its policy is [`RoutePolicy::deny`](crate::RoutePolicy::deny) (as for
     /// OpenAPI methods skipped for an unsupported authorizer). Answered as API
@@ -61,7 +66,9 @@ impl RejectionKind {
     pub fn response_type(self) -> ResponseType {
         match self {
             RejectionKind::Expired => ResponseType::ExpiredToken,
-            RejectionKind::KeysUnavailable => ResponseType::AuthorizerConfigurationError,
+            RejectionKind::KeysUnavailable | RejectionKind::RevocationUnavailable => {
+                ResponseType::AuthorizerConfigurationError
+            }
             RejectionKind::UnlistedRoute => ResponseType::MissingAuthenticationToken,
             _ => ResponseType::Unauthorized,
         }
@@ -88,6 +95,7 @@ impl RejectionKind {
             RejectionKind::ClientNotAllowed => "app client not allowed",
             RejectionKind::GroupNotAllowed => "user not in a required group",
             RejectionKind::Revoked => "token revoked",
+            RejectionKind::RevocationUnavailable => "revocation list unavailable",
             RejectionKind::UnlistedRoute => "route not in policy table",
             RejectionKind::KeysUnavailable => "signing keys unavailable",
         }

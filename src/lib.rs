@@ -234,6 +234,7 @@ mod path_params;
 mod policy;
 mod pool;
 mod response;
+pub mod revocation;
 mod route_table;
 mod routes;
 mod service;

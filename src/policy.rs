@@ -189,6 +189,7 @@ pub(crate) struct Checks {
     pub(crate) groups: Option<Box<[Box<str>]>>,
     pub(crate) accept_any_token_use: bool,
     pub(crate) revoked: Option<RevocationFn>,
+    pub(crate) revocation_list: Option<crate::revocation::RevocationList>,
 }
 
 impl Checks {
@@ -239,6 +240,20 @@ impl Checks {
             }
         }
         Ok(())
+    }
+}
+
+impl Checks {
+    /// The revocation list's check, after [`decide`](Self::decide) passed.
+    pub(crate) fn revocation(&self, claims: &CognitoClaims, now: i64) -> Result<(), RejectionKind> {
+        use crate::revocation::Refusal;
+        match &self.revocation_list {
+            None => Ok(()),
+            Some(list) => list.check(claims, now).map_err(|r| match r {
+                Refusal::Revoked => RejectionKind::Revoked,
+                Refusal::Unavailable => RejectionKind::RevocationUnavailable,
+            }),
+        }
     }
 }
 

@@ -360,7 +360,9 @@ fn grpc_reply(kind: RejectionKind) -> Response<Bytes> {
         | RejectionKind::GroupNotAllowed
         | RejectionKind::ClientNotAllowed => ("7", "Forbidden"),
         RejectionKind::Expired => ("16", "The incoming token has expired"),
-        RejectionKind::KeysUnavailable => ("13", "Authorizer configuration error"),
+        RejectionKind::KeysUnavailable | RejectionKind::RevocationUnavailable => {
+            ("13", "Authorizer configuration error")
+        }
         _ => ("16", "Unauthorized"),
     };
     let mut res = Response::new(Bytes::new());

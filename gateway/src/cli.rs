@@ -48,6 +48,21 @@ pub enum Command {
     /// this route, and why. Exit status: 0 allow, 1 deny, 2 usage or
     /// configuration error.
     TestInvoke(TestInvokeArgs),
+    /// Revoke tokens in the shared revocation list (Redis) that gateways
+    /// started with `--redis` hold: a token's family (what Cognito's
+    /// RevokeToken ends), a family by `origin_jti`, or a user's sessions
+    /// (global sign-out). Exit status: 0 revoked, 1 Redis unreachable, 2 bad
+    /// arguments.
+    Revoke(RevokeArgs),
+}
+
+/// What a gateway does with its shared revocation list while Redis is away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutageMode {
+    /// Keep serving with the last list loaded.
+    Serve,
+    /// Refuse every token (500) until the list is fresh again.
+    Deny,
 }
 
 /// `on` or `off`.
@@ -225,6 +240,89 @@ pub struct ServeArgs {
     /// place of the previous extra one (the signing keys stay); 0: never.
     #[arg(long, env = "GATEWAY_DEV_ROTATE_SECS", value_name = "SECS")]
     pub dev_rotate_secs: Option<u64>,
+
+    /// A Redis URL (`redis://`, `rediss://`, a managed or Cluster endpoint):
+    /// refuse tokens revoked in the list shared there (see `revoke`). The
+    /// list is loaded before the gateway listens. Off by default, as on API
+    /// Gateway.
+    #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis: Option<String>,
+
+    /// With `--redis`: what to do while Redis is unreachable.
+    #[arg(
+        long,
+        env = "GATEWAY_REVOCATION_OUTAGE",
+        value_enum,
+        default_value = "serve"
+    )]
+    pub revocation_outage: OutageMode,
+
+    /// With `--redis`: how often the list is reconciled with Redis.
+    #[arg(
+        long,
+        env = "GATEWAY_REVOCATION_RECONCILE_MS",
+        value_name = "MS",
+        default_value_t = 5000
+    )]
+    pub revocation_reconcile_ms: u64,
+}
+
+/// Options of `revoke`: one of `--token`, `--origin-jti` with `--until`, or
+/// `--pool` with `--sub`.
+///
+/// ```
+/// use clap::Parser;
+/// use tower_cognito_gateway::{Cli, Command};
+///
+/// let cli = Cli::try_parse_from([
+///     "cognito-gateway", "revoke", "--redis", "redis://127.0.0.1:6379",
+///     "--pool", "us-east-1_AbCdEf123", "--sub", "3c9c4f61",
+/// ]).unwrap();
+/// let Some(Command::Revoke(args)) = cli.command else { panic!() };
+/// assert_eq!(args.sub.as_deref(), Some("3c9c4f61"));
+/// assert!(Cli::try_parse_from(["cognito-gateway", "revoke", "--redis", "redis://x", "--origin-jti", "f"]).is_err());
+/// ```
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["token", "origin_jti", "pool"]))]
+pub struct RevokeArgs {
+    /// The Redis URL the gateways use (never printed: it may hold a password).
+    #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis: String,
+    /// Revoke this token's family (`origin_jti`, else `jti`) until its `exp`:
+    /// what RevokeToken on its refresh token revokes. Bare or `Bearer ...`;
+    /// `-` reads it from stdin. Its signature is not checked.
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["origin_jti", "pool"])]
+    pub token: Option<String>,
+    /// Revoke the family with this `origin_jti` (or `jti`).
+    #[arg(long, value_name = "ID", requires = "until", conflicts_with = "pool")]
+    pub origin_jti: Option<String>,
+    /// With `--origin-jti`: until when (seconds since the epoch), the last
+    /// `exp` of the family's tokens.
+    #[arg(long, value_name = "EPOCH", requires = "origin_jti")]
+    pub until: Option<i64>,
+    /// Revoke a user of this pool (ID or ARN): every token signed in before
+    /// `--before`.
+    #[arg(long, value_name = "POOL_ID", requires = "sub")]
+    pub pool: Option<String>,
+    /// With `--pool`: the user's `sub`.
+    #[arg(long, value_name = "SUB", requires = "pool")]
+    pub sub: Option<String>,
+    /// With `--pool`: tokens with `auth_time` before this (seconds since the
+    /// epoch) are refused; default: now, the current second included.
+    #[arg(long, value_name = "EPOCH", requires = "pool")]
+    pub before: Option<i64>,
+    /// With `--pool`: the longest ID/access token validity of the pool's app
+    /// clients, how long the entry is kept after `--before`.
+    #[arg(long, value_name = "SECS", default_value_t = 86_400, requires = "pool")]
+    pub max_token_lifetime: u64,
+    /// The key prefix in Redis (as the gateways').
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "tower-cognito",
+        hide = true
+    )]
+    pub key_prefix: String,
 }
 
 /// Options of `test-invoke`.

@@ -67,6 +67,8 @@ pub(crate) struct Settings {
     pub(crate) stage_variables_file: Option<std::path::PathBuf>,
     /// `--lambda-endpoint`: the Lambda Invoke API for `aws_proxy`.
     pub(crate) lambda_endpoint: Option<String>,
+    /// The shared revocation list (`--redis`), kept across reloads.
+    pub(crate) revocations: Option<tower_cognito::revocation::RevocationList>,
 }
 
 impl Settings {
@@ -112,6 +114,7 @@ impl Settings {
             integration_bases: args.integration_bases.clone(),
             stage_variables_file: args.stage_variables_file.clone(),
             lambda_endpoint: nonempty(&args.lambda_endpoint),
+            revocations: None,
         })
     }
 
@@ -261,6 +264,9 @@ pub(crate) fn build(
     }
     if let Some(every) = settings.key_refresh {
         builder = builder.refresh_interval(every);
+    }
+    if let Some(list) = &settings.revocations {
+        builder = builder.revocation_list(list.clone());
     }
     let layer = builder
         .build()

@@ -46,13 +46,14 @@ mod mapping;
 mod path_safety;
 mod pipeline;
 mod reload;
+mod revoke;
 mod serve;
 pub mod template;
 mod test_invoke;
 
 use std::process::ExitCode;
 
-pub use cli::{Cli, Command, EchoMode, ServeArgs, Switch, TestInvokeArgs};
+pub use cli::{Cli, Command, EchoMode, OutageMode, RevokeArgs, ServeArgs, Switch, TestInvokeArgs};
 
 /// Runs the gateway (or its subcommand) to the end and gives the exit status:
 /// serving, 0 after a clean stop, 1 on a runtime failure, 2 on a configuration
@@ -75,6 +76,20 @@ pub async fn main_with(cli: Cli) -> ExitCode {
             Err(message) => {
                 eprintln!("test-invoke: {message}");
                 ExitCode::from(2)
+            }
+        },
+        Some(Command::Revoke(args)) => match revoke::run(args).await {
+            Ok(done) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Err(revoke::Failure::Usage(message)) => {
+                eprintln!("revoke: {message}");
+                ExitCode::from(2)
+            }
+            Err(revoke::Failure::Store(message)) => {
+                eprintln!("revoke: {message}");
+                ExitCode::FAILURE
             }
         },
         None => match serve::run(cli.serve).await {

@@ -7,10 +7,11 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use axum::Router;
 use http::{HeaderName, HeaderValue, Method};
+use tower_cognito::revocation::{OnOutage, RevocationList};
 use tower_cognito::PolicySummary;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::cli::ServeArgs;
+use crate::cli::{OutageMode, ServeArgs};
 use crate::config::{self, Document, Settings};
 use crate::dev_issuer::{DevIssuer, DEV_TOKEN_LIFETIME};
 use crate::ids::RequestIds;
@@ -31,7 +32,8 @@ pub(crate) enum Failure {
 /// Serves until Ctrl-C or SIGTERM.
 pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     let config = Failure::Config;
-    let settings = Settings::from_args(&args).map_err(config)?;
+    let mut settings = Settings::from_args(&args).map_err(config)?;
+    settings.revocations = revocation_list(&args)?;
     let given = settings.clone();
     let settings = settings.with_file_variables().map_err(config)?;
     let (dev_issuer, dev_issuer_reason) = match args.dev_issuer.as_deref() {
@@ -98,6 +100,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         Err(_) => println!(
             "keys: WARNING not loaded within {KEY_LOAD_TIMEOUT:?}; requests get 500 until they are"
         ),
+    }
+    if let Some(list) = &settings.revocations {
+        wait_for_revocations(list).await;
     }
     if !settings.auth {
         println!("authorizer: OFF (GATEWAY_AUTH=off)");
@@ -171,6 +176,75 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
     println!("stopped");
     Ok(())
+}
+
+/// How long startup waits for the first load of the revocation list.
+const REVOCATION_LOAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The shared revocation list of `--redis`, its sync started.
+fn revocation_list(args: &ServeArgs) -> Result<Option<RevocationList>, Failure> {
+    let Some(url) = args.redis.as_deref().filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let on_outage = match args.revocation_outage {
+        OutageMode::Serve => OnOutage::Serve,
+        OutageMode::Deny => OnOutage::Deny,
+    };
+    RevocationList::builder()
+        .redis(url.trim())
+        .on_outage(on_outage)
+        .reconcile_interval(Duration::from_millis(args.revocation_reconcile_ms.max(10)))
+        .build()
+        .map(Some)
+        .map_err(|e| Failure::Config(format!("--redis / REDIS_URL: {e}")))
+}
+
+/// Loads the list before listening, so a token revoked before this replica
+/// started is refused from its first request. Until it is loaded, every
+/// token is refused (500).
+async fn wait_for_revocations(list: &RevocationList) {
+    let loaded = tokio::time::timeout(REVOCATION_LOAD_TIMEOUT, list.loaded())
+        .await
+        .is_ok();
+    watch_revocations(list.clone(), loaded);
+    if loaded {
+        println!(
+            "revocations: shared list loaded from Redis, {} entries",
+            list.status().entries
+        );
+    } else {
+        println!(
+            "revocations: WARNING shared list not loaded within {REVOCATION_LOAD_TIMEOUT:?}; \
+             every token gets 500 until it is"
+        );
+    }
+}
+
+/// Prints one line when the list goes stale (Redis unreachable) and one when
+/// it is fresh again: once per outage, not once per retry.
+fn watch_revocations(list: RevocationList, mut fresh: bool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            let now = list.status().fresh;
+            if now != fresh {
+                fresh = now;
+                if now {
+                    println!("revocations: Redis reachable again, list in step");
+                } else {
+                    println!(
+                        "revocations: WARNING Redis unreachable or list stale; {}",
+                        if list.on_outage() == OnOutage::Deny {
+                            "refusing every token until it is fresh (deny)"
+                        } else {
+                            "serving with the last list loaded"
+                        }
+                    );
+                }
+            }
+        }
+    });
 }
 
 /// `x-amzn-RequestId` and `x-amz-apigw-id`, made once per request and put in

@@ -127,6 +127,31 @@ impl CognitoAuthBuilder {
         self
     }
 
+    /// Beyond API Gateway (off by default, as there): refuse tokens covered
+    /// by this [`RevocationList`](crate::revocation::RevocationList) (a
+    /// revoked token family or a signed-out user) with the 401 `Unauthorized`
+    /// response and [`RejectionKind::Revoked`](crate::RejectionKind::Revoked),
+    /// token-cache hits included. Checked after the route policy and any
+    /// [`revocation_check`](Self::revocation_check). A list shared through a
+    /// store refuses every token until it is loaded; see
+    /// [`revocation`](crate::revocation).
+    ///
+    /// ```
+    /// use tower_cognito::{revocation::RevocationList, CognitoAuthLayer};
+    ///
+    /// let list = RevocationList::new();
+    /// let layer = CognitoAuthLayer::builder()
+    ///     .user_pool("us-east-1_AbCdEf123")
+    ///     .revocation_list(list.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(layer);
+    /// ```
+    pub fn revocation_list(mut self, list: crate::revocation::RevocationList) -> Self {
+        self.revocation_list = Some(list);
+        self
+    }
+
     /// How often keys are refreshed in the background; default 1 hour.
     pub fn refresh_interval(mut self, every: Duration) -> Self {
         self.refresh_interval = every;

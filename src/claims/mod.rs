@@ -41,6 +41,7 @@ mod size;
 use crate::envelope::Payload;
 use serde_json::{Map, Value};
 use std::fmt;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which kind of Cognito token the claims came from (`token_use`).
@@ -89,6 +90,9 @@ struct Inner {
     /// What route policy reads, taken from `raw` when built.
     policy: PolicyClaims,
     api_gateway: OnceLock<ApiGatewayClaims>,
+    /// The revocation list state in which this token was last found not
+    /// revoked (see `revocation::RevocationList::check`).
+    revocation_memo: AtomicU64,
 }
 
 /// The claims route policy reads (`token_use`, `scope`, `aud`, `client_id`,
@@ -102,12 +106,60 @@ pub(crate) struct PolicyClaims {
     pub(crate) aud: Option<Box<str>>,
     pub(crate) client_id: Option<Box<str>>,
     pub(crate) groups: Box<[Box<str>]>,
+    pub(crate) revocation: RevocationKeys,
+}
+
+/// What the revocation list looks up, taken once when the claims are made:
+/// the pool (the last segment of `iss`), `sub`, the family (`origin_jti`,
+/// else `jti`) and `auth_time`.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RevocationKeys {
+    pub(crate) pool: Option<Box<str>>,
+    pub(crate) sub: Option<Box<str>>,
+    pub(crate) family: Option<Box<str>>,
+    pub(crate) auth_time: Option<i64>,
+}
+
+impl RevocationKeys {
+    pub(crate) fn new(
+        iss: Option<&str>,
+        sub: Option<&str>,
+        origin_jti: Option<&str>,
+        jti: Option<&str>,
+        auth_time: Option<i64>,
+    ) -> Self {
+        fn nonempty(s: Option<&str>) -> Option<&str> {
+            s.filter(|s| !s.is_empty())
+        }
+        Self {
+            pool: nonempty(iss.and_then(|i| i.rsplit('/').next())).map(Box::from),
+            sub: nonempty(sub).map(Box::from),
+            family: nonempty(origin_jti).or(nonempty(jti)).map(Box::from),
+            auth_time,
+        }
+    }
+
+    pub(crate) fn heap(&self) -> [Option<&str>; 3] {
+        [
+            self.pool.as_deref(),
+            self.sub.as_deref(),
+            self.family.as_deref(),
+        ]
+    }
 }
 
 impl PolicyClaims {
     fn from_map(raw: &Map<String, Value>) -> Self {
         let string = |key: &str| raw.get(key).and_then(Value::as_str).map(Into::into);
+        let text = |key: &str| raw.get(key).and_then(Value::as_str);
         Self {
+            revocation: RevocationKeys::new(
+                text("iss"),
+                text("sub"),
+                text("origin_jti"),
+                text("jti"),
+                raw.get("auth_time").and_then(Value::as_i64),
+            ),
             token_use: TokenUse::from_claim(raw.get("token_use").and_then(Value::as_str)),
             scope: string("scope"),
             aud: string("aud"),
@@ -178,6 +230,7 @@ impl CognitoClaims {
             exp,
             policy,
             api_gateway: OnceLock::new(),
+            revocation_memo: AtomicU64::new(0),
         })))
     }
 
@@ -193,6 +246,7 @@ impl CognitoClaims {
             exp,
             policy,
             api_gateway: OnceLock::new(),
+            revocation_memo: AtomicU64::new(0),
         })))
     }
 
@@ -307,6 +361,15 @@ impl CognitoClaims {
     /// `auth_time`, seconds since the epoch.
     pub fn auth_time(&self) -> Option<i64> {
         self.raw().get("auth_time").and_then(Value::as_i64)
+    }
+
+    /// What the revocation list looks up.
+    pub(crate) fn revocation_keys(&self) -> &RevocationKeys {
+        &self.0.policy.revocation
+    }
+
+    pub(crate) fn revocation_memo(&self) -> &AtomicU64 {
+        &self.0.revocation_memo
     }
 
     /// The claims as API Gateway renders them for `$context.authorizer.claims`.

@@ -135,7 +135,13 @@ impl CognitoClaims {
             + boxed(&policy.aud)
             + boxed(&policy.client_id)
             + alloc(policy.groups.len() * size_of::<Box<str>>())
-            + policy.groups.iter().map(|g| alloc(g.len())).sum::<usize>();
+            + policy.groups.iter().map(|g| alloc(g.len())).sum::<usize>()
+            + policy
+                .revocation
+                .heap()
+                .iter()
+                .map(|s| s.map_or(0, |s| alloc(s.len())))
+                .sum::<usize>();
         // The shared allocation: `Inner` and the two reference counts.
         alloc(size_of::<Inner>() + 2 * size_of::<usize>())
             + map(raw, Built::Packed)

@@ -7,3 +7,5 @@ pub(crate) mod loopback;
 #[path = "../../../tests/support/moto.rs"]
 pub(crate) mod moto;
 pub(crate) mod process;
+#[path = "../../../tests/support/redis.rs"]
+pub(crate) mod redis;

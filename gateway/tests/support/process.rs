@@ -21,7 +21,7 @@ pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Variables the binary reads; removed from the child's environment so the
 /// caller's shell cannot change a test's outcome.
-const GATEWAY_VARS: [&str; 27] = [
+const GATEWAY_VARS: [&str; 30] = [
     "GATEWAY_ADDR",
     "GATEWAY_DEV_ISSUER",
     "GATEWAY_CORS_ORIGIN",
@@ -49,6 +49,9 @@ const GATEWAY_VARS: [&str; 27] = [
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "RUST_LOG",
+    "REDIS_URL",
+    "GATEWAY_REVOCATION_OUTAGE",
+    "GATEWAY_REVOCATION_RECONCILE_MS",
 ];
 
 /// The repository's root, the children's working directory.
