@@ -67,6 +67,76 @@ impl RejectionKind {
         }
     }
 
+    /// The kind in snake_case (`missing_token`, `invalid_signature`...): the
+    /// `reason` label of the `tower_cognito_requests_total` metric, stable
+    /// across releases and never token material.
+    ///
+    /// ```
+    /// use tower_cognito::RejectionKind;
+    ///
+    /// assert_eq!(RejectionKind::InvalidSignature.code(), "invalid_signature");
+    /// assert_eq!(RejectionKind::KeysUnavailable.code(), "keys_unavailable");
+    /// ```
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectionKind::MissingToken => "missing_token",
+            RejectionKind::MultipleTokens => "multiple_tokens",
+            RejectionKind::TokenTooLarge => "token_too_large",
+            RejectionKind::MalformedToken => "malformed_token",
+            RejectionKind::UnsupportedHeader => "unsupported_header",
+            RejectionKind::MissingKeyId => "missing_key_id",
+            RejectionKind::UnknownIssuer => "unknown_issuer",
+            RejectionKind::UnknownKeyId => "unknown_key_id",
+            RejectionKind::InvalidSignature => "invalid_signature",
+            RejectionKind::InvalidClaims => "invalid_claims",
+            RejectionKind::Expired => "expired",
+            RejectionKind::NotYetValid => "not_yet_valid",
+            RejectionKind::WrongTokenUse => "wrong_token_use",
+            RejectionKind::InsufficientScope => "insufficient_scope",
+            RejectionKind::AudienceMismatch => "audience_mismatch",
+            RejectionKind::ClientNotAllowed => "client_not_allowed",
+            RejectionKind::GroupNotAllowed => "group_not_allowed",
+            RejectionKind::Revoked => "revoked",
+            RejectionKind::UnlistedRoute => "unlisted_route",
+            RejectionKind::KeysUnavailable => "keys_unavailable",
+        }
+    }
+
+    /// How many kinds there are.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) const COUNT: usize = 20;
+
+    /// Every kind, in declaration order.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) const ALL: [RejectionKind; Self::COUNT] = [
+        RejectionKind::MissingToken,
+        RejectionKind::MultipleTokens,
+        RejectionKind::TokenTooLarge,
+        RejectionKind::MalformedToken,
+        RejectionKind::UnsupportedHeader,
+        RejectionKind::MissingKeyId,
+        RejectionKind::UnknownIssuer,
+        RejectionKind::UnknownKeyId,
+        RejectionKind::InvalidSignature,
+        RejectionKind::InvalidClaims,
+        RejectionKind::Expired,
+        RejectionKind::NotYetValid,
+        RejectionKind::WrongTokenUse,
+        RejectionKind::InsufficientScope,
+        RejectionKind::AudienceMismatch,
+        RejectionKind::ClientNotAllowed,
+        RejectionKind::GroupNotAllowed,
+        RejectionKind::Revoked,
+        RejectionKind::UnlistedRoute,
+        RejectionKind::KeysUnavailable,
+    ];
+
+    /// The kind's position in [`ALL`](Self::ALL).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
     /// A short, fixed description; never contains token material.
     pub fn as_str(self) -> &'static str {
         match self {

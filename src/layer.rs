@@ -5,6 +5,7 @@ use crate::builder::CognitoAuthBuilder;
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
 use crate::keys::KeyStore;
+use crate::observe::RequestMetrics;
 use crate::policy::{Requirement, RoutePolicy, Rule};
 use crate::response::Responses;
 use crate::routes::{AuthorizerSummary, MatchedRoute, PolicySource, PolicySummary, PoolSummary};
@@ -27,6 +28,8 @@ pub(crate) struct Core {
     pub(crate) responses: Responses,
     /// OpenAPI import warnings, for the summary.
     pub(crate) warnings: Vec<String>,
+    /// Counters of requests denied before any authorizer saw them.
+    pub(crate) route_metrics: RequestMetrics,
 }
 
 impl Core {
