@@ -58,9 +58,22 @@ impl RequestMetrics {
                     "reason" => reason,
                 )
             };
+            // Before any authorizer, only the route table refuses (and a
+            // policy naming no authorizer): no series for the other reasons.
+            let route_level = [RejectionKind::UnlistedRoute, RejectionKind::KeysUnavailable];
+            let denied = KINDS
+                .iter()
+                .map(|k| match name {
+                    None if !route_level.contains(k) => metrics::Counter::noop(),
+                    _ => counter("denied", k.code()),
+                })
+                .collect();
             Self {
-                allowed: counter("allowed", "none"),
-                denied: KINDS.iter().map(|k| counter("denied", k.code())).collect(),
+                allowed: match name {
+                    Some(_) => counter("allowed", "none"),
+                    None => metrics::Counter::noop(),
+                },
+                denied,
             }
         }
         #[cfg(not(feature = "metrics"))]

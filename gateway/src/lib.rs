@@ -32,6 +32,8 @@
 //! }
 //! ```
 
+mod access_log;
+mod admin;
 mod answers;
 mod cli;
 mod config;
@@ -40,6 +42,7 @@ mod headers;
 mod ids;
 mod integration;
 mod mapping;
+mod observe;
 mod path_safety;
 mod pipeline;
 mod reload;

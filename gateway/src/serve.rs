@@ -10,10 +10,13 @@ use http::{HeaderName, HeaderValue, Method};
 use tower_cognito::PolicySummary;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::access_log::AccessLogFormat;
+use crate::admin;
 use crate::cli::ServeArgs;
 use crate::config::{self, Document, Settings};
 use crate::dev_issuer::{DevIssuer, DEV_TOKEN_LIFETIME};
 use crate::ids::RequestIds;
+use crate::observe::{self, Observer};
 use crate::pipeline::Gateway;
 use crate::reload::Reloader;
 
@@ -46,6 +49,25 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
                 .into(),
         ));
     }
+    let access_log = args
+        .access_log_format
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .map(AccessLogFormat::parse)
+        .transpose()
+        .map_err(|e| config(format!("GATEWAY_ACCESS_LOG_FORMAT: {e}")))?;
+    if args.admin_listen == Some(args.listen) && args.listen.port() != 0 {
+        return Err(config(format!(
+            "GATEWAY_ADMIN_ADDR: the admin listener cannot be the public one ({})",
+            args.listen
+        )));
+    }
+    init_tracing();
+    // Before any layer is built: the library registers its metrics then.
+    let metrics = match args.admin_listen {
+        Some(_) => Some(admin::install_recorder().map_err(Failure::Runtime)?),
+        None => None,
+    };
     let document = Document::load(&settings).map_err(config)?;
     let dev = if dev_issuer {
         let dev = DevIssuer::start(
@@ -90,6 +112,25 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     for line in deployment.route_lines() {
         println!("{line}");
     }
+    let current = Arc::new(ArcSwap::from_pointee(deployment));
+    // Up before the keys, so `/ready` answers 503 while they load.
+    if let (Some(admin_addr), Some(handle)) = (args.admin_listen, &metrics) {
+        let listener = tokio::net::TcpListener::bind(admin_addr)
+            .await
+            .map_err(|e| Failure::Runtime(format!("cannot listen on {admin_addr}: {e}")))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+        let sources: Vec<Box<dyn admin::ReadinessSource>> = vec![Box::new(admin::KeysReady {
+            current: Arc::clone(&current),
+        })];
+        admin::spawn(listener, admin::router(handle.clone(), sources));
+        println!("admin: listening on http://{bound} (/metrics, /ready, /live)");
+    }
+    match &access_log {
+        Some(_) => println!("access log: on (one line per request below)"),
+        None => println!("access log: off (set GATEWAY_ACCESS_LOG_FORMAT to log each request)"),
+    }
     match tokio::time::timeout(KEY_LOAD_TIMEOUT, key_store.load()).await {
         Ok(Ok(())) => println!("keys: loaded for every pool"),
         Ok(Err(e)) => {
@@ -103,7 +144,6 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         println!("authorizer: OFF (GATEWAY_AUTH=off)");
     }
 
-    let current = Arc::new(ArcSwap::from_pointee(deployment));
     let dev = dev.map(Arc::new);
     let reloader = Arc::new(Reloader {
         settings: given,
@@ -132,6 +172,17 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
             println!("CORS: off (set GATEWAY_CORS_ORIGIN to add CORS headers to every response)")
         }
     }
+    // Outside CORS: preflights are timed and logged too.
+    let observer = Observer::new(
+        Arc::clone(&current),
+        access_log,
+        metrics.is_some(),
+        settings.stage.clone(),
+    );
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        Arc::new(observer),
+        observe::observe,
+    ));
     // Outermost: every response, CORS preflights included, gets the IDs.
     let app = app.layer(axum::middleware::from_fn(stamp_ids));
     if let Some(dev) = &dev {
@@ -171,6 +222,21 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
     println!("stopped");
     Ok(())
+}
+
+/// Tracing to standard error when `RUST_LOG` is set (`RUST_LOG=info`: one
+/// line per request span as it closes, with its route, authorizer, outcome,
+/// reason and verification time).
+fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_none_or(|v| v.is_empty()) {
+        return;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }
 
 /// `x-amzn-RequestId` and `x-amz-apigw-id`, made once per request and put in

@@ -21,7 +21,7 @@ pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Variables the binary reads; removed from the child's environment so the
 /// caller's shell cannot change a test's outcome.
-const GATEWAY_VARS: [&str; 26] = [
+const GATEWAY_VARS: [&str; 28] = [
     "GATEWAY_ADDR",
     "GATEWAY_DEV_ISSUER",
     "GATEWAY_CORS_ORIGIN",
@@ -43,6 +43,8 @@ const GATEWAY_VARS: [&str; 26] = [
     "GATEWAY_DEV_EXPIRED_TOKENS_FILE",
     "GATEWAY_DEV_TOKENS",
     "GATEWAY_DEV_ROTATE_SECS",
+    "GATEWAY_ADMIN_ADDR",
+    "GATEWAY_ACCESS_LOG_FORMAT",
     "GATEWAY_WATCH",
     "GATEWAY_WATCH_MILLIS",
     "HTTP_PROXY",
