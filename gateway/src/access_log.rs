@@ -162,9 +162,7 @@ impl AccessLogFormat {
         if !text.is_empty() {
             parts.push(Part::Text(text));
         }
-        let uses_claims = parts
-            .iter()
-            .any(|p| matches!(p, Part::Var(Var::Claim(_))));
+        let uses_claims = parts.iter().any(|p| matches!(p, Part::Var(Var::Claim(_))));
         Ok(Self { parts, uses_claims })
     }
 
@@ -347,7 +345,11 @@ mod tests {
     fn formats_are_one_line_and_not_empty() {
         assert!(AccessLogFormat::parse("").is_err());
         assert!(AccessLogFormat::parse("$context.status\n$context.path").is_err());
-        assert!(!AccessLogFormat::parse("$context.status").unwrap().uses_claims);
+        assert!(
+            !AccessLogFormat::parse("$context.status")
+                .unwrap()
+                .uses_claims
+        );
     }
 
     #[test]

@@ -25,8 +25,8 @@ use crate::config::Deployment;
 /// `http.server.request.duration`, with finer steps below 5 ms where a
 /// cached authorization and a mock integration answer.
 const BUCKETS: [f64; 19] = [
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
-    0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
+    1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
 /// Installs the Prometheus recorder as the process's recorder and returns
@@ -107,7 +107,10 @@ pub(crate) fn router(metrics: PrometheusHandle, sources: Vec<Box<dyn ReadinessSo
 
 async fn render_metrics(State(state): State<AdminState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()

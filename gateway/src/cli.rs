@@ -231,7 +231,11 @@ pub struct ServeArgs {
     /// `$context.error.message`, `$context.integrationLatency`,
     /// `$context.responseLatency`... (AWS's CLF and JSON examples work as
     /// given; what the gateway cannot know is `-`).
-    #[arg(long = "access-log-format", env = "GATEWAY_ACCESS_LOG_FORMAT", value_name = "FORMAT")]
+    #[arg(
+        long = "access-log-format",
+        env = "GATEWAY_ACCESS_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
     pub access_log_format: Option<String>,
 }
 

@@ -136,7 +136,10 @@ pub(crate) fn integration_finished<B>(seen: Option<Arc<Seen>>, res: &http::Respo
 
 /// The span of an integration call.
 pub(crate) fn integration_span(route: Option<&MatchedRoute>) -> Span {
-    tracing::info_span!("integration", route = route.map_or("", MatchedRoute::as_str))
+    tracing::info_span!(
+        "integration",
+        route = route.map_or("", MatchedRoute::as_str)
+    )
 }
 
 /// The observation layer (`axum::middleware::from_fn_with_state`).
@@ -378,7 +381,9 @@ impl Done {
             request_time_ms: self.epoch_ms,
             stage: &self.observer.stage,
             domain_name: log.host.as_deref(),
-            claim: format.uses_claims.then_some(&claim as &dyn Fn(&str) -> Option<String>),
+            claim: format
+                .uses_claims
+                .then_some(&claim as &dyn Fn(&str) -> Option<String>),
             error_message: message,
             error_response_type: self.answer.map(Answer::type_name),
             integration_latency_ms: integration.map(|(d, _)| d.as_millis()),

@@ -270,6 +270,22 @@ impl Gateway {
                 .count()
     }
 
+    /// Standard output after startup, line by line.
+    pub(crate) fn later_lines(&self) -> Vec<String> {
+        self.later.lock().unwrap().clone()
+    }
+
+    /// The `admin: listening on http://ADDR ...` startup line's base URL.
+    pub(crate) fn admin_url(&self, path: &str) -> String {
+        let line = self
+            .startup
+            .iter()
+            .find_map(|l| l.strip_prefix("admin: listening on "))
+            .unwrap_or_else(|| panic!("no admin listener:\n{}", self.startup_text()));
+        let base = line.split_whitespace().next().unwrap_or_default();
+        format!("{base}{path}")
+    }
+
     /// Sends SIGHUP.
     #[cfg(unix)]
     pub(crate) fn hangup(&self) {
