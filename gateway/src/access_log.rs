@@ -91,6 +91,9 @@ pub(crate) struct AccessLogFormat {
     pub(crate) uses_claims: bool,
 }
 
+/// A verified claim by name (`$context.authorizer.claims.NAME`).
+pub(crate) type ClaimLookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 /// What one request's line is made of.
 #[derive(Default)]
 pub(crate) struct Entry<'a> {
@@ -110,7 +113,7 @@ pub(crate) struct Entry<'a> {
     pub(crate) request_time_ms: u128,
     pub(crate) stage: &'a str,
     pub(crate) domain_name: Option<&'a str>,
-    pub(crate) claim: Option<&'a dyn Fn(&str) -> Option<String>>,
+    pub(crate) claim: Option<&'a ClaimLookup<'a>>,
     /// API Gateway's message for an error answer (`Unauthorized`...).
     pub(crate) error_message: Option<&'a str>,
     pub(crate) error_response_type: Option<&'a str>,

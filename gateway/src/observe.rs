@@ -27,7 +27,7 @@ use tower_cognito::{AuthError, MatchedRoute, ResponseType};
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
-use crate::access_log::{AccessLogFormat, Entry};
+use crate::access_log::{AccessLogFormat, ClaimLookup, Entry};
 use crate::answers::Answer;
 use crate::config::Deployment;
 use crate::ids::RequestIds;
@@ -381,9 +381,7 @@ impl Done {
             request_time_ms: self.epoch_ms,
             stage: &self.observer.stage,
             domain_name: log.host.as_deref(),
-            claim: format
-                .uses_claims
-                .then_some(&claim as &dyn Fn(&str) -> Option<String>),
+            claim: format.uses_claims.then_some(&claim as &ClaimLookup<'_>),
             error_message: message,
             error_response_type: self.answer.map(Answer::type_name),
             integration_latency_ms: integration.map(|(d, _)| d.as_millis()),

@@ -360,7 +360,7 @@ async fn access_log_lines_follow_awss_clf_example() {
     let gateway = start(vars, Vec::new()).await;
     let valid = issuer.id_token().sign();
     let expired = issuer.id_token().expires_in(-30).sign();
-    let replies = vec![
+    let replies = [
         send(&gateway.url("/pets/7"), Some(&valid), &[]).await,
         send(&gateway.url("/pets/8"), Some(&expired), &[]).await,
         send(&gateway.url("/health"), None, &[]).await,
