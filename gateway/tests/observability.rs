@@ -222,6 +222,23 @@ async fn metrics_count_known_traffic_exactly() {
     }
     assert!(!text.contains("sub-never-a-label"));
 
+    // Every series the Grafana dashboard queries is one the gateway exports.
+    let dashboard = std::fs::read_to_string(
+        support::process::workspace_root().join("docs/grafana-dashboard.json"),
+    )
+    .unwrap();
+    let names = regex::Regex::new(r"\b(?:tower_cognito|http_server)_[a-z_]+").unwrap();
+    let mut queried: Vec<&str> = names.find_iter(&dashboard).map(|m| m.as_str()).collect();
+    queried.sort();
+    queried.dedup();
+    assert!(queried.len() >= 8, "{queried:?}");
+    for name in queried {
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "the dashboard queries {name}, not in /metrics"
+        );
+    }
+
     let live = get(&client(), &gateway.admin_url("/live"), None).await;
     assert_eq!(live.status, StatusCode::OK);
     assert_eq!(live.json(), serde_json::json!({"live": true}));
