@@ -106,7 +106,8 @@ impl RejectionKind {
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) const COUNT: usize = 20;
 
-    /// Every kind, in declaration order.
+    /// Every kind, in declaration order. A new kind must join it (and
+    /// `COUNT`), or its requests are counted under no reason.
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) const ALL: [RejectionKind; Self::COUNT] = [
         RejectionKind::MissingToken,
@@ -324,3 +325,27 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_index_and_a_distinct_snake_case_code() {
+        let mut codes = std::collections::HashSet::new();
+        for (i, kind) in RejectionKind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), i, "{kind:?}");
+            let code = kind.code();
+            assert!(
+                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{code}"
+            );
+            assert!(codes.insert(code), "{code} twice");
+        }
+        // The list ends with the enum's last variant.
+        assert_eq!(
+            RejectionKind::KeysUnavailable.index(),
+            RejectionKind::COUNT - 1
+        );
+    }
+}
