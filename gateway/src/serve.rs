@@ -62,7 +62,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
             args.listen
         )));
     }
-    init_tracing();
+    let tracing_on = init_tracing();
     // Before any layer is built: the library registers its metrics then.
     let metrics = match args.admin_listen {
         Some(_) => Some(admin::install_recorder().map_err(Failure::Runtime)?),
@@ -172,17 +172,20 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
             println!("CORS: off (set GATEWAY_CORS_ORIGIN to add CORS headers to every response)")
         }
     }
-    // Outside CORS: preflights are timed and logged too.
-    let observer = Observer::new(
-        Arc::clone(&current),
-        access_log,
-        metrics.is_some(),
-        settings.stage.clone(),
-    );
-    let app = app.layer(axum::middleware::from_fn_with_state(
-        Arc::new(observer),
-        observe::observe,
-    ));
+    // Outside CORS: preflights are timed and logged too. Only when something
+    // takes what it observes: otherwise a request costs nothing more.
+    if metrics.is_some() || access_log.is_some() || tracing_on {
+        let observer = Observer::new(
+            Arc::clone(&current),
+            access_log,
+            metrics.is_some(),
+            settings.stage.clone(),
+        );
+        app = app.layer(axum::middleware::from_fn_with_state(
+            Arc::new(observer),
+            observe::observe,
+        ));
+    }
     // Outermost: every response, CORS preflights included, gets the IDs.
     let app = app.layer(axum::middleware::from_fn(stamp_ids));
     if let Some(dev) = &dev {
@@ -227,16 +230,18 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
 /// Tracing to standard error when `RUST_LOG` is set (`RUST_LOG=info`: one
 /// line per request span as it closes, with its route, authorizer, outcome,
 /// reason and verification time).
-fn init_tracing() {
+/// Returns whether it is on.
+fn init_tracing() -> bool {
     if std::env::var_os("RUST_LOG").is_none_or(|v| v.is_empty()) {
-        return;
+        return false;
     }
-    let _ = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .try_init();
+        .try_init()
+        .is_ok()
 }
 
 /// `x-amzn-RequestId` and `x-amz-apigw-id`, made once per request and put in
