@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -45,7 +45,14 @@ pub(crate) struct Observer {
     pub(crate) metrics: bool,
     pub(crate) stage: String,
     authorizers: ArcSwapOption<RouteAuthorizers>,
+    /// Duration histograms by (method, status), then route template: each
+    /// label set's handle is registered once, not looked up per request.
+    durations: RwLock<Durations>,
 }
+
+/// `http_server_request_duration_seconds` handles by (method label,
+/// status), then by route template.
+type Durations = HashMap<(&'static str, u16), HashMap<String, metrics::Histogram>>;
 
 /// Each route's authorizer, for the deployment it was made from.
 struct RouteAuthorizers {
@@ -66,7 +73,33 @@ impl Observer {
             metrics,
             stage,
             authorizers: ArcSwapOption::empty(),
+            durations: RwLock::default(),
         }
+    }
+
+    /// Records one request's duration under its labels.
+    fn record_duration(&self, method: &Method, route: &str, status: u16, seconds: f64) {
+        let key = (method_label(method), status);
+        let read = self.durations.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(histogram) = read.get(&key).and_then(|by_route| by_route.get(route)) {
+            histogram.record(seconds);
+            return;
+        }
+        drop(read);
+        let histogram = metrics::histogram!(
+            REQUEST_DURATION,
+            "http_request_method" => key.0,
+            // The resource path template: `/pets/{petId}`, never the path.
+            "http_route" => route.to_owned(),
+            "http_response_status_code" => status.to_string(),
+        );
+        histogram.record(seconds);
+        self.durations
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .insert(route.to_owned(), histogram);
     }
 
     /// The authorizer checking `route` (`None` for a public route), rebuilt
@@ -345,14 +378,12 @@ impl Done {
     fn finish(self, bytes: u64) {
         let elapsed = self.start.elapsed();
         if self.observer.metrics {
-            metrics::histogram!(
-                REQUEST_DURATION,
-                "http_request_method" => method_label(&self.method),
-                // The resource path template: `/pets/{petId}`, never the path.
-                "http_route" => self.route.as_ref().map_or_else(String::new, |r| r.template().to_owned()),
-                "http_response_status_code" => self.status.to_string(),
-            )
-            .record(elapsed.as_secs_f64());
+            self.observer.record_duration(
+                &self.method,
+                self.route.as_ref().map_or("", MatchedRoute::template),
+                self.status,
+                elapsed.as_secs_f64(),
+            );
         }
         let (Some(format), Some(log)) = (&self.observer.access_log, &self.log) else {
             return;
