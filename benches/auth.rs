@@ -320,5 +320,59 @@ fn bench_verify(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_verify);
+/// Feature `metrics` on the cached path: no recorder (each metric a branch),
+/// Prometheus's recorder (each an atomic add), and the two no-op increments
+/// a cached request makes on its own. Rounds alternate as above.
+fn bench_metrics(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    let issuer = TestIssuer::new(POOL);
+    let token = issuer.access_token().scopes(["pets/read"]).sign();
+    let mut plain = seeded(&issuer).build().unwrap().layer(noop());
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let mut counted = metrics::with_local_recorder(&recorder, || seeded(&issuer).build())
+        .unwrap()
+        .layer(noop());
+    assert_eq!(call(&mut plain, request(&token)), 200);
+    assert_eq!(call(&mut counted, request(&token)), 200);
+    let mut group = c.benchmark_group("metrics");
+    for round in ["", "_round2", "_round3"] {
+        group.bench_function(format!("cached_no_recorder{round}"), |b| {
+            b.iter_batched(
+                || request(&token),
+                |req| call(&mut plain, req),
+                BatchSize::PerIteration,
+            )
+        });
+        group.bench_function(format!("cached_prometheus{round}"), |b| {
+            b.iter_batched(
+                || request(&token),
+                |req| call(&mut counted, req),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    let noop = metrics::counter!("bench_noop_total");
+    group.bench_function("two_noop_increments", |b| {
+        b.iter(|| {
+            black_box(&noop).increment(1);
+            black_box(&noop).increment(1);
+        })
+    });
+    group.finish();
+    // The recorder really counted: one allowed request per call.
+    let text = handle.render();
+    assert!(
+        text.contains(
+            r#"tower_cognito_requests_total{authorizer="default",outcome="allowed",reason="none"}"#
+        ),
+        "{text}"
+    );
+}
+
+criterion_group!(benches, bench_verify, bench_metrics);
 criterion_main!(benches);

@@ -75,6 +75,18 @@ check("lookup/10000 / cached_call", b / a, 0.5, "max", f"{b / a:.3f} ({fmt(b)} v
 b1 = median_ns("routes", "lookup/1")
 rows.append(("lookup/10000 / lookup/1", f"{b / b1:.3f} ({fmt(b)} vs {fmt(b1)})", "", "(info)"))
 
+# Feature `metrics`: Prometheus's recorder against none on the cached path,
+# three rounds back to back, the median ratio checked.
+rounds = [
+    median_ns("metrics", f"cached_prometheus{s}") / median_ns("metrics", f"cached_no_recorder{s}")
+    for s in ["", "_round2", "_round3"]
+]
+r = sorted(rounds)[1]
+shown = ", ".join(f"{x:.3f}" for x in rounds)
+check("cached with Prometheus recorder / without (median of 3 rounds)", r, 1.1, "max", f"{r:.3f} ({shown})")
+ns = median_ns("metrics", "two_noop_increments")
+rows.append(("a cached request's metric calls, no recorder", fmt(ns) if ns >= 1 else f"{ns:.2f} ns", "", "(info)"))
+
 width = max(len(r[0]) for r in rows)
 print(f"| {'measure'.ljust(width)} | value | target | |")
 print(f"|{'-' * (width + 2)}|---|---|---|")

@@ -35,7 +35,7 @@ start_gateway() {
     GATEWAY_PIDS+=("$GATEWAY_PID")
     local i
     for ((i = 0; i < 600; i++)); do
-        if GATEWAY_URL="$(grep -oE 'listening on http://[0-9.]+:[0-9]+' "$log" | sed 's/listening on //')" &&
+        if GATEWAY_URL="$(grep -oE '^listening on http://[0-9.]+:[0-9]+' "$log" | sed 's/listening on //')" &&
             [[ -n "$GATEWAY_URL" ]]; then
             return 0
         fi
@@ -49,6 +49,11 @@ start_gateway() {
     echo "gateway did not start within 60 s:" >&2
     cat "$log" >&2
     exit 1
+}
+
+# admin_url LOG: the admin listener's base URL from the gateway's startup log.
+admin_url() {
+    grep -oE '^admin: listening on http://[0-9.]+:[0-9]+' "$1" | sed 's/admin: listening on //'
 }
 
 stop_gateways() {

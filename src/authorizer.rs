@@ -6,6 +6,7 @@ use crate::claims::CognitoClaims;
 use crate::envelope::{Numeric, Payload};
 use crate::error::RejectionKind;
 use crate::keys::KeyStore;
+use crate::observe::RequestMetrics;
 use crate::policy::{Checks, Requirement};
 use crate::token;
 use http::header::{HeaderMap, HeaderName};
@@ -35,6 +36,8 @@ pub(crate) struct Authorizer {
     pub(crate) issuers: HashMap<Box<str>, usize>,
     pub(crate) leeway: i64,
     pub(crate) checks: Checks,
+    /// Its request counters (feature `metrics`).
+    pub(crate) metrics: RequestMetrics,
 }
 
 /// The outcome of one attempt.

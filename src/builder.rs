@@ -5,6 +5,7 @@ use crate::cache::{CacheLimits, TokenCache};
 use crate::error::ConfigError;
 use crate::keys::{FetchLimits, KeyStore, PoolSpec, StoreSettings};
 use crate::layer::{CognitoAuthLayer, Core};
+use crate::observe::RequestMetrics;
 use crate::policy::{anchored_regex, Checks, Requirement, RoutePolicy, Rule};
 use crate::pool::{default_base, UserPool};
 use crate::response::Responses;
@@ -292,6 +293,7 @@ impl CognitoAuthBuilder {
                 .map(anchored_regex)
                 .transpose()?;
             authorizers.push(Authorizer {
+                metrics: RequestMetrics::new(Some(&name)),
                 name: name.into(),
                 slots: slots.into(),
                 token_validation_source: config.token_validation.map(String::into_boxed_str),
@@ -414,6 +416,7 @@ impl CognitoAuthBuilder {
             keys,
             responses: self.responses,
             warnings: self.warnings,
+            route_metrics: RequestMetrics::new(None),
         };
         Ok(CognitoAuthLayer::from_parts(Arc::new(core), policy))
     }

@@ -10,6 +10,7 @@
 
 use crate::claims::CognitoClaims;
 use crate::keys::{KeyEntry, KeyStore};
+use crate::observe::CacheMetrics;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -143,6 +144,7 @@ pub(crate) struct TokenCache {
     shards: Box<[Mutex<Shard>]>,
     shard_entries: usize,
     shard_bytes: usize,
+    metrics: CacheMetrics,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -176,6 +178,7 @@ impl TokenCache {
             shards: (0..shards).map(|_| Mutex::default()).collect(),
             shard_entries: limits.max_entries.div_ceil(shards),
             shard_bytes: limits.max_bytes.div_ceil(shards),
+            metrics: CacheMetrics::new(),
         })
     }
 
@@ -211,6 +214,7 @@ impl TokenCache {
         });
         if let Some(v) = memo_hit {
             if allowed(v.slot) {
+                self.metrics.hit();
                 return (Lookup::Hit(v.claims.clone(), v.exp), None);
             }
         }
@@ -218,18 +222,23 @@ impl TokenCache {
         let verified = {
             let mut shard = self.shard(&hash).lock().unwrap_or_else(|e| e.into_inner());
             let Some(entry) = shard.map.get(&hash) else {
+                self.metrics.miss();
                 return (Lookup::Miss, Some(hash));
             };
             if !allowed(entry.verified.slot) {
                 // Another authorizer's pool: let the full path give the reason.
+                self.metrics.miss();
                 return (Lookup::Miss, None);
             }
             if !entry.verified.live(keys) {
                 shard.remove(&hash);
+                self.metrics.miss();
+                self.metrics.entries(-1);
                 return (Lookup::Miss, Some(hash));
             }
             Arc::clone(&entry.verified)
         };
+        self.metrics.hit();
         let hit = Lookup::Hit(verified.claims.clone(), verified.exp);
         MEMO.with(|memo| {
             memo.borrow_mut()[index] = Some(MemoSlot {
@@ -254,10 +263,11 @@ impl TokenCache {
             }
         });
         let hash = hash(token);
-        self.shard(&hash)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&hash);
+        let mut shard = self.shard(&hash).lock().unwrap_or_else(|e| e.into_inner());
+        let before = shard.map.len();
+        shard.remove(&hash);
+        self.metrics
+            .entries(shard.map.len() as isize - before as isize);
     }
 
     /// Stores verified claims, charged for the byte limit with what they can
@@ -280,7 +290,9 @@ impl TokenCache {
             return;
         }
         let mut shard = self.shard(&hash).lock().unwrap_or_else(|e| e.into_inner());
+        let before = shard.map.len();
         shard.remove(&hash);
+        let replaced = before - shard.map.len();
         if shard.map.len() >= self.shard_entries || shard.bytes + bytes > self.shard_bytes {
             // Expired entries go first, then any: keys are random, so the map's
             // order is as good as a random choice.
@@ -316,6 +328,12 @@ impl TokenCache {
                 exp,
             },
         );
+        let after = shard.map.len();
+        drop(shard);
+        // Entries gone beyond the one replaced were evicted to make room.
+        self.metrics
+            .evicted((before + 1).saturating_sub(after + replaced));
+        self.metrics.entries(after as isize - before as isize);
     }
 
     /// Entries held, over all shards.

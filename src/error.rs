@@ -74,6 +74,79 @@ impl RejectionKind {
         }
     }
 
+    /// The kind in snake_case (`missing_token`, `invalid_signature`...): the
+    /// `reason` label of the `tower_cognito_requests_total` metric, stable
+    /// across releases and never token material.
+    ///
+    /// ```
+    /// use tower_cognito::RejectionKind;
+    ///
+    /// assert_eq!(RejectionKind::InvalidSignature.code(), "invalid_signature");
+    /// assert_eq!(RejectionKind::KeysUnavailable.code(), "keys_unavailable");
+    /// ```
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectionKind::MissingToken => "missing_token",
+            RejectionKind::MultipleTokens => "multiple_tokens",
+            RejectionKind::TokenTooLarge => "token_too_large",
+            RejectionKind::MalformedToken => "malformed_token",
+            RejectionKind::UnsupportedHeader => "unsupported_header",
+            RejectionKind::MissingKeyId => "missing_key_id",
+            RejectionKind::UnknownIssuer => "unknown_issuer",
+            RejectionKind::UnknownKeyId => "unknown_key_id",
+            RejectionKind::InvalidSignature => "invalid_signature",
+            RejectionKind::InvalidClaims => "invalid_claims",
+            RejectionKind::Expired => "expired",
+            RejectionKind::NotYetValid => "not_yet_valid",
+            RejectionKind::WrongTokenUse => "wrong_token_use",
+            RejectionKind::InsufficientScope => "insufficient_scope",
+            RejectionKind::AudienceMismatch => "audience_mismatch",
+            RejectionKind::ClientNotAllowed => "client_not_allowed",
+            RejectionKind::GroupNotAllowed => "group_not_allowed",
+            RejectionKind::Revoked => "revoked",
+            RejectionKind::RevocationUnavailable => "revocation_unavailable",
+            RejectionKind::UnlistedRoute => "unlisted_route",
+            RejectionKind::KeysUnavailable => "keys_unavailable",
+        }
+    }
+
+    /// How many kinds there are.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) const COUNT: usize = 21;
+
+    /// Every kind, in declaration order. A new kind must join it (and
+    /// `COUNT`), or its requests are counted under no reason.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) const ALL: [RejectionKind; Self::COUNT] = [
+        RejectionKind::MissingToken,
+        RejectionKind::MultipleTokens,
+        RejectionKind::TokenTooLarge,
+        RejectionKind::MalformedToken,
+        RejectionKind::UnsupportedHeader,
+        RejectionKind::MissingKeyId,
+        RejectionKind::UnknownIssuer,
+        RejectionKind::UnknownKeyId,
+        RejectionKind::InvalidSignature,
+        RejectionKind::InvalidClaims,
+        RejectionKind::Expired,
+        RejectionKind::NotYetValid,
+        RejectionKind::WrongTokenUse,
+        RejectionKind::InsufficientScope,
+        RejectionKind::AudienceMismatch,
+        RejectionKind::ClientNotAllowed,
+        RejectionKind::GroupNotAllowed,
+        RejectionKind::Revoked,
+        RejectionKind::RevocationUnavailable,
+        RejectionKind::UnlistedRoute,
+        RejectionKind::KeysUnavailable,
+    ];
+
+    /// The kind's position in [`ALL`](Self::ALL).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
     /// A short, fixed description; never contains token material.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -262,3 +335,27 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_index_and_a_distinct_snake_case_code() {
+        let mut codes = std::collections::HashSet::new();
+        for (i, kind) in RejectionKind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), i, "{kind:?}");
+            let code = kind.code();
+            assert!(
+                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{code}"
+            );
+            assert!(codes.insert(code), "{code} twice");
+        }
+        // The list ends with the enum's last variant.
+        assert_eq!(
+            RejectionKind::KeysUnavailable.index(),
+            RejectionKind::COUNT - 1
+        );
+    }
+}

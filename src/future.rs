@@ -119,7 +119,8 @@ where
                     let core = &layer.core;
                     // The rule `call` found: the path is the one it passed on.
                     let rule = layer.policy.resolved_rule(&req);
-                    let verdict = match core.authorizers.get(rule.authorizer) {
+                    let authorizer = core.authorizers.get(rule.authorizer);
+                    let verdict = match authorizer {
                         Some(a) => a.authorize_final(
                             &core.keys,
                             core.cache.as_ref(),
@@ -129,6 +130,11 @@ where
                         ),
                         None => Err(RejectionKind::KeysUnavailable),
                     };
+                    let metrics = authorizer.map_or(&core.route_metrics, |a| &a.metrics);
+                    match verdict {
+                        Ok(_) => metrics.allowed(),
+                        Err(kind) => metrics.denied(kind),
+                    }
                     match verdict {
                         Ok(claims) => {
                             req.extensions_mut().insert(claims);

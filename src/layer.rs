@@ -5,6 +5,8 @@ use crate::builder::CognitoAuthBuilder;
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
 use crate::keys::KeyStore;
+use crate::observe::RequestMetrics;
+use crate::path_params::PathParams;
 use crate::policy::{Requirement, RoutePolicy, Rule};
 use crate::response::Responses;
 use crate::routes::{AuthorizerSummary, MatchedRoute, PolicySource, PolicySummary, PoolSummary};
@@ -27,6 +29,8 @@ pub(crate) struct Core {
     pub(crate) responses: Responses,
     /// OpenAPI import warnings, for the summary.
     pub(crate) warnings: Vec<String>,
+    /// Counters of requests denied before any authorizer saw them.
+    pub(crate) route_metrics: RequestMetrics,
 }
 
 impl Core {
@@ -164,6 +168,31 @@ impl CognitoAuthLayer {
     pub fn route_for(&self, method: &Method, path: &str) -> Option<&MatchedRoute> {
         match &self.policy {
             PolicySource::Table(t) => t.route_for(method, path),
+            PolicySource::Fixed(_) => None,
+        }
+    }
+
+    /// The path parameter values a request with this method and raw path (no
+    /// query string) gets, as the layer adds them to the request's extensions
+    /// beside its [`MatchedRoute`]: for a service that routes with the layer's
+    /// table without running the layer (an authorizer switched off).
+    /// `None` without a table or when no route matches.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_cognito::{CognitoAuthLayer, RoutePolicy};
+    ///
+    /// let layer = CognitoAuthLayer::builder()
+    ///     .route("GET", "/pets/{petId}", RoutePolicy::public())
+    ///     .build()
+    ///     .unwrap();
+    /// let params = layer.path_params_for(&Method::GET, "/pets/7").unwrap();
+    /// assert_eq!(params.get("petId"), Some("7"));
+    /// assert!(layer.path_params_for(&Method::GET, "/cats/7").is_none());
+    /// ```
+    pub fn path_params_for(&self, method: &Method, path: &str) -> Option<PathParams> {
+        match &self.policy {
+            PolicySource::Table(t) => t.path_params_for(method, path),
             PolicySource::Fixed(_) => None,
         }
     }

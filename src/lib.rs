@@ -204,6 +204,52 @@
 //! is decided on every request from the cached claims; failures are never
 //! cached.
 //!
+//! # Metrics
+//!
+//! Feature `metrics` reports through the [`metrics`](https://docs.rs/metrics)
+//! facade, to whichever recorder the application installs (Prometheus,
+//! StatsD, OpenTelemetry...):
+//!
+//! | name | type | labels |
+//! |---|---|---|
+//! | `tower_cognito_requests_total` | counter | `authorizer`, `outcome` (`allowed`/`denied`), `reason` ([`RejectionKind::code`], `none` when allowed) |
+//! | `tower_cognito_jwks_fetches_total` | counter | `pool`, `result` (`success`/`failure`) |
+//! | `tower_cognito_jwks_fetch_duration_seconds` | histogram | `pool` |
+//! | `tower_cognito_token_cache_hits_total`, `_misses_total`, `_evictions_total` | counters | |
+//! | `tower_cognito_token_cache_entries` | gauge | |
+//! | `tower_cognito_keys` | gauge | `pool` |
+//!
+//! Requests on public routes are not counted (no authorizer looks at them);
+//! requests refused by the route table before any authorizer are counted
+//! with `authorizer="none"`. Labels come from the configuration only: never
+//! from `sub`, `jti`, a username or any part of a token.
+//!
+//! Handles are registered when the layer is built, so **install the recorder
+//! before building the layer**; a request then costs an atomic add per
+//! metric, and with no recorder a branch.
+//!
+//! ```
+//! use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+//! use tower_cognito::CognitoAuthLayer;
+//!
+//! let recorder = DebuggingRecorder::new();
+//! let snapshotter = recorder.snapshotter();
+//! // An application would call `metrics::set_global_recorder` once instead.
+//! let auth = metrics::with_local_recorder(&recorder, || {
+//!     CognitoAuthLayer::builder().user_pool("us-east-1_AbCdEf123").build()
+//! })?;
+//! let names: Vec<String> = snapshotter
+//!     .snapshot()
+//!     .into_vec()
+//!     .into_iter()
+//!     .filter(|(_, _, _, value)| *value == DebugValue::Counter(0))
+//!     .map(|(key, ..)| key.key().name().to_owned())
+//!     .collect();
+//! assert!(names.iter().any(|n| n == "tower_cognito_requests_total"));
+//! # drop(auth);
+//! # Ok::<(), tower_cognito::ConfigError>(())
+//! ```
+//!
 //! # Crypto backend
 //!
 //! Feature `aws-lc-rs` (default) verifies with pre-parsed aws-lc keys. Feature
@@ -227,6 +273,7 @@ mod extract;
 mod future;
 mod keys;
 mod layer;
+mod observe;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;

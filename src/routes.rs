@@ -237,6 +237,13 @@ impl PolicyTable {
         }
     }
 
+    /// The parameters of the route a request with this method and raw path gets.
+    pub(crate) fn path_params_for(&self, method: &Method, path: &str) -> Option<PathParams> {
+        let path = normalise_request_path(path);
+        self.pick(method, &path)
+            .map(|m| PathParams::from_pairs(m.params(&path)))
+    }
+
     /// The route reported for a request with this method and raw path.
     pub(crate) fn route_for(&self, method: &Method, path: &str) -> Option<&MatchedRoute> {
         let path = normalise_request_path(path);

@@ -68,10 +68,11 @@ where
             match with_path(req.uri(), &path) {
                 Some(uri) => *req.uri_mut() = uri,
                 None => {
+                    core.route_metrics.denied(RejectionKind::UnlistedRoute);
                     return ResponseFuture::rejected(
                         core.responses
                             .reject_request(RejectionKind::UnlistedRoute, &req),
-                    )
+                    );
                 }
             }
         }
@@ -86,6 +87,7 @@ where
                 return ResponseFuture::inner(self.inner.call(req));
             }
             Requirement::Deny => {
+                core.route_metrics.denied(RejectionKind::UnlistedRoute);
                 return ResponseFuture::rejected(
                     core.responses
                         .reject_request(RejectionKind::UnlistedRoute, &req),
@@ -95,6 +97,7 @@ where
         }
         // Indices come from the builder; a miss would be a bug, so fail closed.
         let Some(authorizer) = core.authorizers.get(rule.authorizer) else {
+            core.route_metrics.denied(RejectionKind::KeysUnavailable);
             return ResponseFuture::rejected(
                 core.responses
                     .reject_request(RejectionKind::KeysUnavailable, &req),
@@ -110,10 +113,12 @@ where
             true,
         ) {
             Verdict::Allow(claims) => {
+                authorizer.metrics.allowed();
                 req.extensions_mut().insert(claims);
                 ResponseFuture::inner(self.inner.call(req))
             }
             Verdict::Deny(kind) => {
+                authorizer.metrics.denied(kind);
                 ResponseFuture::rejected(core.responses.reject_request(kind, &req))
             }
             Verdict::Miss { slot, kid } => {

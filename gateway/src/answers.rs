@@ -62,6 +62,13 @@ impl Answer {
         }
     }
 
+    /// `$context.error.message`: the message without quotes (`None` for
+    /// the authorizer configuration error's `null`).
+    pub(crate) fn message(self) -> Option<&'static str> {
+        let quoted = self.defaults().2.trim_start();
+        quoted.strip_prefix('"')?.strip_suffix('"')
+    }
+
     /// Status, `x-amzn-ErrorType` and `$context.error.messageString` (the
     /// quoted message, with the leading space AWS writes for integration
     /// errors).
@@ -243,6 +250,8 @@ impl Answers {
         };
         let mut res = Response::new(Body::from(body.clone()));
         *res.status_mut() = status;
+        // Which answer this is, for the access log's `$context.error.*`.
+        res.extensions_mut().insert(answer);
         let headers = res.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));

@@ -265,6 +265,26 @@ pub struct ServeArgs {
         default_value_t = 5000
     )]
     pub revocation_reconcile_ms: u64,
+
+    /// The admin listener (off by default; never the public one): `/metrics`
+    /// (Prometheus text), `/ready` (200 once every pool has keys, 503 with the
+    /// missing pools otherwise) and `/live`.
+    #[arg(long = "admin-listen", env = "GATEWAY_ADMIN_ADDR", value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
+
+    /// One line per request on standard output, in API Gateway's access-log
+    /// format: `$context.requestId`, `$context.identity.sourceIp`,
+    /// `$context.httpMethod`, `$context.resourcePath`, `$context.status`,
+    /// `$context.responseLength`, `$context.authorizer.claims.NAME`,
+    /// `$context.error.message`, `$context.integrationLatency`,
+    /// `$context.responseLatency`... (AWS's CLF and JSON examples work as
+    /// given; what the gateway cannot know is `-`).
+    #[arg(
+        long = "access-log-format",
+        env = "GATEWAY_ACCESS_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
+    pub access_log_format: Option<String>,
 }
 
 /// Options of `revoke`: one of `--token`, `--origin-jti` with `--until`, or

@@ -21,6 +21,12 @@
 //! answer 500 with `--allow-unsupported`), and API Gateway's own answers
 //! with the export's `x-amazon-apigateway-gateway-responses` applied.
 //!
+//! Around the pipeline, each request is observed once its response body is
+//! sent: a tracing span (`RUST_LOG`), a sample of
+//! `http_server_request_duration_seconds` for the admin listener's `/metrics`
+//! (`--admin-listen`, with `/ready` and `/live`), and an access-log line in
+//! API Gateway's format (`--access-log-format`).
+//!
 //! [`template`] holds API Gateway's mapping-template dialect (Velocity),
 //! parsed once and rendered per request.
 //!
@@ -35,6 +41,8 @@
 //! }
 //! ```
 
+mod access_log;
+mod admin;
 mod answers;
 mod cli;
 mod config;
@@ -43,6 +51,7 @@ mod headers;
 mod ids;
 mod integration;
 mod mapping;
+mod observe;
 mod path_safety;
 mod pipeline;
 mod reload;

@@ -23,7 +23,9 @@ use crate::config::{Deployment, Operations};
 use crate::ids::RequestIds;
 use crate::integration::mock::MockOutcome;
 use crate::integration::{echo, Integration};
+use crate::observe;
 use crate::path_safety;
+use tracing::Instrument;
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
@@ -99,6 +101,13 @@ async fn handle(
     }
     req.extensions_mut().insert(ids.clone());
     let Some(service) = &deployment.service else {
+        // Authorizer off: the route and its parameters the layer would add.
+        if let Some(params) = deployment
+            .layer
+            .path_params_for(req.method(), req.uri().path())
+        {
+            req.extensions_mut().insert(params);
+        }
         req.extensions_mut().insert(route);
         let Ok(res) = deployment.integrations.clone().oneshot(req).await;
         return res;
@@ -116,7 +125,10 @@ async fn handle(
             _ => None,
         };
         if let Some(kind) = kind.filter(|k| deployment.answers.is_customized(*k)) {
-            return answer(kind);
+            let mut res = answer(kind);
+            // The rejection's reason stays visible to metrics and logs.
+            res.extensions_mut().insert(error.clone());
+            return res;
         }
     }
     Response::from_parts(parts, Body::new(body))
@@ -153,7 +165,13 @@ impl Service<Request<Body>> for Integrations {
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let this = self.clone();
-        Box::pin(async move { Ok(this.integrate(req).await) })
+        let seen = observe::integration_started(&req);
+        let span = observe::integration_span(req.extensions().get::<MatchedRoute>());
+        Box::pin(async move {
+            let res = this.integrate(req).instrument(span).await;
+            observe::integration_finished(seen, &res);
+            Ok(res)
+        })
     }
 }
 

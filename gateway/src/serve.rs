@@ -11,10 +11,13 @@ use tower_cognito::revocation::{OnOutage, RevocationList};
 use tower_cognito::PolicySummary;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::access_log::AccessLogFormat;
+use crate::admin;
 use crate::cli::{OutageMode, ServeArgs};
 use crate::config::{self, Document, Settings};
 use crate::dev_issuer::{DevIssuer, DEV_TOKEN_LIFETIME};
 use crate::ids::RequestIds;
+use crate::observe::{self, Observer};
 use crate::pipeline::Gateway;
 use crate::reload::Reloader;
 
@@ -32,6 +35,13 @@ pub(crate) enum Failure {
 /// Serves until Ctrl-C or SIGTERM.
 pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     let config = Failure::Config;
+    let tracing_on = init_tracing();
+    // Before any layer or revocation list is made: the library registers
+    // its metrics then.
+    let metrics = match args.admin_listen {
+        Some(_) => Some(admin::install_recorder().map_err(Failure::Runtime)?),
+        None => None,
+    };
     let mut settings = Settings::from_args(&args).map_err(config)?;
     settings.revocations = revocation_list(&args)?;
     let given = settings.clone();
@@ -47,6 +57,19 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
             "the dev issuer serves its own keys: unset COGNITO_JWKS_ENDPOINT or GATEWAY_DEV_ISSUER"
                 .into(),
         ));
+    }
+    let access_log = args
+        .access_log_format
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .map(AccessLogFormat::parse)
+        .transpose()
+        .map_err(|e| config(format!("GATEWAY_ACCESS_LOG_FORMAT: {e}")))?;
+    if args.admin_listen == Some(args.listen) && args.listen.port() != 0 {
+        return Err(config(format!(
+            "GATEWAY_ADMIN_ADDR: the admin listener cannot be the public one ({})",
+            args.listen
+        )));
     }
     let document = Document::load(&settings).map_err(config)?;
     let dev = if dev_issuer {
@@ -92,6 +115,28 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     for line in deployment.route_lines() {
         println!("{line}");
     }
+    let current = Arc::new(ArcSwap::from_pointee(deployment));
+    // Up before the keys, so `/ready` answers 503 while they load.
+    if let (Some(admin_addr), Some(handle)) = (args.admin_listen, &metrics) {
+        let listener = tokio::net::TcpListener::bind(admin_addr)
+            .await
+            .map_err(|e| Failure::Runtime(format!("cannot listen on {admin_addr}: {e}")))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+        let mut sources: Vec<Box<dyn admin::ReadinessSource>> = vec![Box::new(admin::KeysReady {
+            current: Arc::clone(&current),
+        })];
+        if let Some(list) = &settings.revocations {
+            sources.push(Box::new(admin::RevocationsReady { list: list.clone() }));
+        }
+        admin::spawn(listener, admin::router(handle.clone(), sources));
+        println!("admin: listening on http://{bound} (/metrics, /ready, /live)");
+    }
+    match &access_log {
+        Some(_) => println!("access log: on (one line per request below)"),
+        None => println!("access log: off (set GATEWAY_ACCESS_LOG_FORMAT to log each request)"),
+    }
     match tokio::time::timeout(KEY_LOAD_TIMEOUT, key_store.load()).await {
         Ok(Ok(())) => println!("keys: loaded for every pool"),
         Ok(Err(e)) => {
@@ -108,7 +153,6 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         println!("authorizer: OFF (GATEWAY_AUTH=off)");
     }
 
-    let current = Arc::new(ArcSwap::from_pointee(deployment));
     let dev = dev.map(Arc::new);
     let reloader = Arc::new(Reloader {
         settings: given,
@@ -136,6 +180,20 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         None => {
             println!("CORS: off (set GATEWAY_CORS_ORIGIN to add CORS headers to every response)")
         }
+    }
+    // Outside CORS: preflights are timed and logged too. Only when something
+    // takes what it observes: otherwise a request costs nothing more.
+    if metrics.is_some() || access_log.is_some() || tracing_on {
+        let observer = Observer::new(
+            Arc::clone(&current),
+            access_log,
+            metrics.is_some(),
+            settings.stage.clone(),
+        );
+        app = app.layer(axum::middleware::from_fn_with_state(
+            Arc::new(observer),
+            observe::observe,
+        ));
     }
     // Outermost: every response, CORS preflights included, gets the IDs.
     let app = app.layer(axum::middleware::from_fn(stamp_ids));
@@ -245,6 +303,23 @@ fn watch_revocations(list: RevocationList, mut fresh: bool) {
             }
         }
     });
+}
+
+/// Tracing to standard error when `RUST_LOG` is set (`RUST_LOG=info`: one
+/// line per request span as it closes, with its route, authorizer, outcome,
+/// reason and verification time).
+/// Returns whether it is on.
+fn init_tracing() -> bool {
+    if std::env::var_os("RUST_LOG").is_none_or(|v| v.is_empty()) {
+        return false;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init()
+        .is_ok()
 }
 
 /// `x-amzn-RequestId` and `x-amz-apigw-id`, made once per request and put in

@@ -425,3 +425,16 @@ async fn hundred_megabytes_up_and_down_stream_with_memory_bounded() {
         "peak RSS grew from {before} KiB to {after} KiB: a body was buffered"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_authorizer_off_path_parameters_still_fill_the_uri() {
+    let s = setup(&["--auth", "off"]).await;
+    let reply = send(Method::GET, &s.gateway.url("/pets/7"), None, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let report: Value = serde_json::from_str(&reply.body).expect("the backend's report");
+    assert_eq!(report["path"], "/backend/pets/7");
+    let reply = send(Method::GET, &s.gateway.url("/files/a/b.txt"), None, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let report: Value = serde_json::from_str(&reply.body).expect("the backend's report");
+    assert_eq!(report["path"], "/files/a/b.txt");
+}

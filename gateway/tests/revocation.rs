@@ -454,3 +454,127 @@ async fn moto_global_sign_out_then_a_user_revocation() {
     );
     mark_ran("moto_global_sign_out_then_a_user_revocation");
 }
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_waits_for_the_revocation_list_and_metrics_show_its_size() {
+    let setup = Setup::new().await;
+    let mut redis = tokio::task::spawn_blocking(RedisServer::start)
+        .await
+        .unwrap();
+    let url = redis.url();
+    redis.stop();
+    let admin_port = closed_port();
+    let admin = format!("http://127.0.0.1:{admin_port}");
+    let mut vars: Vec<(String, String)> = vec![
+        (
+            "OPENAPI_FILE".into(),
+            "gateway/tests/fixtures/petstore-echo.json".into(),
+        ),
+        ("COGNITO_USER_POOL_ARNS".into(), POOL.into()),
+        (
+            "COGNITO_JWKS_ENDPOINT".into(),
+            setup.jwks.base_url().to_owned(),
+        ),
+        ("GATEWAY_DEV_ISSUER".into(), "0".into()),
+        ("REDIS_URL".into(), url.clone()),
+        (
+            "GATEWAY_REVOCATION_RECONCILE_MS".into(),
+            RECONCILE_MS.into(),
+        ),
+    ];
+    vars.push((
+        "GATEWAY_ADMIN_ADDR".into(),
+        format!("127.0.0.1:{admin_port}"),
+    ));
+    // It listens only once the list is loaded (or after 10 s): started in
+    // the background while /ready is watched.
+    let starting = tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        Gateway::start(&vars)
+    });
+    let http = client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let not_ready = loop {
+        assert!(Instant::now() < deadline, "/ready never answered");
+        if let Ok(res) = http.get(format!("{admin}/ready")).send().await {
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            break res.json::<serde_json::Value>().await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let check = not_ready["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "revocations")
+        .cloned()
+        .unwrap_or_else(|| panic!("no revocations check: {not_ready}"));
+    assert_eq!(check["ready"], false, "{not_ready}");
+    assert_eq!(check["loaded"], false, "{not_ready}");
+
+    // Redis comes up: the list loads and /ready turns 200.
+    let mut redis = tokio::task::spawn_blocking(move || {
+        redis.restart();
+        redis
+    })
+    .await
+    .unwrap();
+    let ready = loop {
+        assert!(Instant::now() < deadline, "/ready never turned 200");
+        let res = http.get(format!("{admin}/ready")).send().await.unwrap();
+        if res.status() == StatusCode::OK {
+            break res.json::<serde_json::Value>().await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        ready["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "revocations" && c["loaded"] == true),
+        "{ready}"
+    );
+    let gateway = starting.await.unwrap();
+
+    // One revocation through the CLI: the gauge says so once it arrives.
+    let mut revoke = command();
+    revoke.args([
+        "revoke",
+        "--redis",
+        &url,
+        "--origin-jti",
+        "fam-gauge",
+        "--until",
+    ]);
+    revoke.arg((now() + 3600).to_string());
+    let out = tokio::task::spawn_blocking(move || run(revoke, None, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = get(&http, &gateway.admin_url("/metrics"), None).await.body;
+        if text.lines().any(|l| l == "tower_cognito_revocations 1") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no revocations gauge at 1:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    redis.stop();
+}

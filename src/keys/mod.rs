@@ -14,12 +14,14 @@ mod miss;
 mod status;
 
 use crate::error::ConfigError;
+use crate::observe::PoolMetrics;
 use arc_swap::ArcSwap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 pub(crate) use fetch::FetchLimits;
 pub(crate) use jwks::{KeyEntry, KeyMap};
@@ -60,6 +62,8 @@ struct PoolEntry {
     /// The miss-caused fetch under way, if any: its completion signal.
     miss_inflight: Mutex<Option<miss::Done>>,
     status: Mutex<StatusInner>,
+    /// Fetch counters and the key gauge (feature `metrics`).
+    metrics: PoolMetrics,
 }
 
 #[derive(Default)]
@@ -139,6 +143,7 @@ impl KeyStore {
         let pools = pools
             .into_iter()
             .map(|p| PoolEntry {
+                metrics: PoolMetrics::new(&p.pool_id),
                 pool_id: p.pool_id,
                 issuer: p.issuer,
                 jwks_url: p.jwks_url,
@@ -374,6 +379,7 @@ impl StoreInner {
                     .iter()
                     .any(|(k, v)| old.keys.get(k).is_none_or(|o| !Arc::ptr_eq(o, v)))
         };
+        entry.metrics.keys(parsed.keys.len());
         entry.keys.store(Arc::new(PoolKeys {
             keys: parsed.keys,
             loaded: true,
@@ -391,6 +397,8 @@ impl StoreInner {
     /// One fetch of a pool. The caller holds the pool's gate.
     async fn fetch_locked(&self, slot: usize) -> Result<(), String> {
         let entry = &self.pools[slot];
+        let span = tracing::debug_span!("jwks_fetch", pool = %entry.pool_id);
+        let started = Instant::now();
         let result = async {
             let body = fetch::fetch(
                 &self.client,
@@ -400,7 +408,9 @@ impl StoreInner {
             .await?;
             jwks::parse(&body, Some(&entry.keys.load().keys))
         }
+        .instrument(span)
         .await;
+        entry.metrics.fetched(result.is_ok(), started.elapsed());
         entry
             .status
             .lock()

@@ -129,6 +129,7 @@ pub(crate) struct Shared {
     /// The state the maps are in (a number from [`GENERATION`]).
     generation: AtomicU64,
     pub(crate) sync: Option<Sync>,
+    metrics: crate::observe::RevocationMetrics,
 }
 
 /// The revoked token families and users, held in memory and checked on every
@@ -184,6 +185,7 @@ impl RevocationList {
                 maps: RwLock::default(),
                 generation: AtomicU64::new(GENERATION.fetch_add(1, Ordering::Relaxed)),
                 sync,
+                metrics: crate::observe::RevocationMetrics::new(),
             }),
         }
     }
@@ -215,6 +217,7 @@ impl RevocationList {
         let mut maps = self.write();
         if maps.apply(&revocation, now) {
             maps.sweep(now);
+            self.shared.metrics.entries(maps.len());
             // Under the lock: the generation a reader sees never lags a
             // change it could have missed.
             self.changed();
@@ -231,6 +234,7 @@ impl RevocationList {
         let mut maps = self.write();
         let changed = revocations.iter().filter(|r| maps.apply(r, now)).count();
         maps.sweep(now);
+        self.shared.metrics.entries(maps.len());
         if changed > 0 {
             self.changed();
         }
@@ -250,6 +254,7 @@ impl RevocationList {
         }
         let mut maps = self.write();
         maps.sweep(now);
+        self.shared.metrics.entries(maps.len());
         maps.len()
     }
 

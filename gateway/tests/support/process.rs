@@ -21,7 +21,7 @@ pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Variables the binary reads; removed from the child's environment so the
 /// caller's shell cannot change a test's outcome.
-const GATEWAY_VARS: [&str; 30] = [
+const GATEWAY_VARS: [&str; 32] = [
     "GATEWAY_ADDR",
     "GATEWAY_DEV_ISSUER",
     "GATEWAY_CORS_ORIGIN",
@@ -43,6 +43,8 @@ const GATEWAY_VARS: [&str; 30] = [
     "GATEWAY_DEV_EXPIRED_TOKENS_FILE",
     "GATEWAY_DEV_TOKENS",
     "GATEWAY_DEV_ROTATE_SECS",
+    "GATEWAY_ADMIN_ADDR",
+    "GATEWAY_ACCESS_LOG_FORMAT",
     "GATEWAY_WATCH",
     "GATEWAY_WATCH_MILLIS",
     "LAMBDA_ENDPOINT",
@@ -270,6 +272,22 @@ impl Gateway {
                 .lines()
                 .filter(|l| l.contains(text))
                 .count()
+    }
+
+    /// Standard output after startup, line by line.
+    pub(crate) fn later_lines(&self) -> Vec<String> {
+        self.later.lock().unwrap().clone()
+    }
+
+    /// The `admin: listening on http://ADDR ...` startup line's base URL.
+    pub(crate) fn admin_url(&self, path: &str) -> String {
+        let line = self
+            .startup
+            .iter()
+            .find_map(|l| l.strip_prefix("admin: listening on "))
+            .unwrap_or_else(|| panic!("no admin listener:\n{}", self.startup_text()));
+        let base = line.split_whitespace().next().unwrap_or_default();
+        format!("{base}{path}")
     }
 
     /// Sends SIGHUP.
