@@ -218,6 +218,7 @@
 //! | `tower_cognito_token_cache_hits_total`, `_misses_total`, `_evictions_total` | counters | |
 //! | `tower_cognito_token_cache_entries` | gauge | |
 //! | `tower_cognito_keys` | gauge | `pool` |
+//! | `tower_cognito_revocations` | gauge | (entries of a [`revocation::RevocationList`], registered when it is made) |
 //!
 //! Requests on public routes are not counted (no authorizer looks at them);
 //! requests refused by the route table before any authorizer are counted
