@@ -183,6 +183,7 @@ impl CognitoAuthLayer {
     /// use tower_cognito::{CognitoAuthLayer, RoutePolicy};
     ///
     /// let layer = CognitoAuthLayer::builder()
+    ///     .user_pool("us-east-1_AbCdEf123")
     ///     .route("GET", "/pets/{petId}", RoutePolicy::public())
     ///     .build()
     ///     .unwrap();
