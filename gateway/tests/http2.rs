@@ -105,22 +105,7 @@ async fn setup() -> Setup {
     let backend = tokio::task::spawn_blocking(move || Backend::start_h2(&cert, &key))
         .await
         .unwrap();
-    let args = [
-        "--openapi".to_owned(),
-        certs.path("export.json").display().to_string(),
-        "--stage-variable".to_owned(),
-        format!("h2port={}", backend.port),
-        "--jwks-endpoint".to_owned(),
-        keys.base_url().to_owned(),
-    ];
-    let ca = certs.path("ca.pem");
-    let gateway = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let ca = ca.display().to_string();
-        Gateway::start_with(&[("SSL_CERT_FILE", ca.as_str())], &args)
-    })
-    .await
-    .unwrap();
+    let gateway = start_gateway(&certs, &certs, backend.port, &keys).await;
     Setup {
         _certs: certs,
         _backend: backend,
@@ -128,6 +113,31 @@ async fn setup() -> Setup {
         gateway,
         issuer,
     }
+}
+
+/// The gateway on `certs`' export, to the backend on `h2_port`, trusting
+/// `trusted`'s CA (through `SSL_CERT_FILE`).
+async fn start_gateway(
+    certs: &Certs,
+    trusted: &Certs,
+    h2_port: u16,
+    keys: &tower_cognito::testing::JwksServer,
+) -> Gateway {
+    let args = [
+        "--openapi".to_owned(),
+        certs.path("export.json").display().to_string(),
+        "--stage-variable".to_owned(),
+        format!("h2port={h2_port}"),
+        "--jwks-endpoint".to_owned(),
+        keys.base_url().to_owned(),
+    ];
+    let ca = trusted.path("ca.pem").display().to_string();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Gateway::start_with(&[("SSL_CERT_FILE", ca.as_str())], &args)
+    })
+    .await
+    .unwrap()
 }
 
 fn h2_client() -> reqwest::Client {
@@ -228,22 +238,7 @@ async fn an_untrusted_backend_certificate_is_a_network_error_never_a_pass() {
         .unwrap();
     // Trusting another CA's file: the backend's certificate does not verify.
     let other = Certs::new();
-    let args = [
-        "--openapi".to_owned(),
-        certs.path("export.json").display().to_string(),
-        "--stage-variable".to_owned(),
-        format!("h2port={}", backend.port),
-        "--jwks-endpoint".to_owned(),
-        keys.base_url().to_owned(),
-    ];
-    let ca = other.path("ca.pem");
-    let gateway = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let ca = ca.display().to_string();
-        Gateway::start_with(&[("SSL_CERT_FILE", ca.as_str())], &args)
-    })
-    .await
-    .unwrap();
+    let gateway = start_gateway(&certs, &other, backend.port, &keys).await;
     let reply = support::loopback::client()
         .post(gateway.url("/h2/7"))
         .header("authorization", issuer.id_token().sign())
