@@ -100,6 +100,12 @@ pub struct ServeArgs {
     )]
     pub listen: SocketAddr,
 
+    /// Serving threads, each with its own runtime, listener (one port,
+    /// shared with `SO_REUSEPORT`) and backend connection pool; default: one
+    /// per CPU. Outside Linux always 1.
+    #[arg(long, env = "GATEWAY_WORKERS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
+
     /// A stage variable for `${stageVariables.NAME}` (repeatable; the variable
     /// takes a comma-separated list).
     #[arg(long = "stage-variable", env = "STAGE_VARIABLES", value_name = "NAME=VALUE",

@@ -5,6 +5,14 @@
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION};
 
+/// Added to every request an `http` or `http_proxy` integration sends.
+pub(crate) const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+/// The API's ID, on every backend request.
+pub(crate) const X_AMZN_APIGATEWAY_API_ID: HeaderName =
+    HeaderName::from_static("x-amzn-apigateway-api-id");
+/// The client's address, appended.
+pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// Request headers never sent to the backend (`Host` is set from the
 /// integration URI instead). `Connection`, `Keep-Alive`, `Proxy-Connection`
 /// and `Transfer-Encoding` are hop-by-hop: the body is re-framed.
@@ -26,16 +34,34 @@ const REQUEST_DROPPED: [&str; 14] = [
 ];
 
 /// Backend response headers renamed to `x-amzn-Remapped-<name>`; the gateway
-/// writes its own `Date`.
-const RESPONSE_REMAPPED: [&str; 8] = [
-    "connection",
-    "server",
-    "date",
-    "www-authenticate",
-    "authorization",
-    "user-agent",
-    "content-md5",
-    "max-forwards",
+/// writes its own `Date`. The new names are made once, at compile time.
+const RESPONSE_REMAPPED: [(&str, HeaderName); 8] = [
+    (
+        "connection",
+        HeaderName::from_static("x-amzn-remapped-connection"),
+    ),
+    ("server", HeaderName::from_static("x-amzn-remapped-server")),
+    ("date", HeaderName::from_static("x-amzn-remapped-date")),
+    (
+        "www-authenticate",
+        HeaderName::from_static("x-amzn-remapped-www-authenticate"),
+    ),
+    (
+        "authorization",
+        HeaderName::from_static("x-amzn-remapped-authorization"),
+    ),
+    (
+        "user-agent",
+        HeaderName::from_static("x-amzn-remapped-user-agent"),
+    ),
+    (
+        "content-md5",
+        HeaderName::from_static("x-amzn-remapped-content-md5"),
+    ),
+    (
+        "max-forwards",
+        HeaderName::from_static("x-amzn-remapped-max-forwards"),
+    ),
 ];
 
 /// Backend response headers dropped.
@@ -74,7 +100,8 @@ pub(crate) fn to_backend(client: &HeaderMap) -> HeaderMap {
 
 /// The backend's headers as the client gets them.
 pub(crate) fn from_backend(backend: HeaderMap) -> HeaderMap {
-    let mut out = HeaderMap::with_capacity(backend.len());
+    // Room for the identifiers stamped on the way out.
+    let mut out = HeaderMap::with_capacity(backend.len() + 2);
     let mut last: Option<HeaderName> = None;
     for (name, value) in backend {
         // `into_iter` yields a name only on its first value.
@@ -92,26 +119,39 @@ pub(crate) fn from_backend(backend: HeaderMap) -> HeaderMap {
         if RESPONSE_DROPPED.contains(&n) {
             continue;
         }
-        if RESPONSE_REMAPPED.contains(&n) {
-            if let Ok(remapped) = HeaderName::try_from(format!("x-amzn-remapped-{n}")) {
-                out.append(remapped, value);
-            }
-            continue;
-        }
-        out.append(name, value);
+        match RESPONSE_REMAPPED.iter().find(|(from, _)| *from == n) {
+            Some((_, remapped)) => out.append(remapped.clone(), value),
+            None => out.append(name, value),
+        };
     }
     out
 }
 
 /// `X-Amzn-Trace-Id: Root=1-{epoch hex}-{24 hex}`, the request ID's hex in
-/// the random part so the two can be matched.
+/// the random part so the two can be matched. Written into a buffer on the
+/// stack: this runs on every proxied request.
 pub(crate) fn trace_id(request_id: &str, epoch_secs: u64) -> HeaderValue {
-    let hex: String = request_id
-        .chars()
-        .filter(char::is_ascii_hexdigit)
-        .take(24)
-        .collect();
-    HeaderValue::from_str(&format!("Root=1-{epoch_secs:08x}-{hex:0<24}"))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let Ok(epoch) = u32::try_from(epoch_secs) else {
+        let hex: String = request_id
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .take(24)
+            .collect();
+        return HeaderValue::from_str(&format!("Root=1-{epoch_secs:08x}-{hex:0<24}"))
+            .unwrap_or_else(|_| {
+                HeaderValue::from_static("Root=1-00000000-000000000000000000000000")
+            });
+    };
+    let mut buf = *b"Root=1-00000000-000000000000000000000000";
+    for (i, slot) in buf[7..15].iter_mut().enumerate() {
+        *slot = HEX[((epoch >> (28 - 4 * i)) & 0xf) as usize];
+    }
+    let digits = request_id.bytes().filter(u8::is_ascii_hexdigit).take(24);
+    for (slot, digit) in buf[16..].iter_mut().zip(digits) {
+        *slot = digit;
+    }
+    HeaderValue::from_bytes(&buf)
         .unwrap_or_else(|_| HeaderValue::from_static("Root=1-00000000-000000000000000000000000"))
 }
 
@@ -192,5 +232,15 @@ mod tests {
     fn trace_id_has_aws_shape() {
         let v = trace_id("c6a1d40c-1234-4abc-9def-0123456789ab", 0x5f000000);
         assert_eq!(v, "Root=1-5f000000-c6a1d40c12344abc9def0123");
+        // Fewer than 24 hex digits: padded with zeros; an epoch past 32 bits
+        // keeps all its digits.
+        assert_eq!(
+            trace_id("ab-c", 1),
+            "Root=1-00000001-abc000000000000000000000"
+        );
+        assert_eq!(
+            trace_id("ab", 0x1_0000_0000),
+            "Root=1-100000000-ab0000000000000000000000"
+        );
     }
 }

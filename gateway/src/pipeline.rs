@@ -54,15 +54,17 @@ impl Service<Request<Body>> for Gateway {
         // One snapshot per request: a reload swaps the next requests only.
         let deployment = self.current.load_full();
         Box::pin(async move {
-            // Made by the outermost layer (so CORS answers carry them too).
-            let ids = req
-                .extensions()
-                .get::<RequestIds>()
-                .cloned()
-                .unwrap_or_else(RequestIds::new);
-            let mut res = handle(&deployment, &ids, req).await;
-            ids.stamp(res.headers_mut());
-            Ok(res)
+            // Made by the outermost layer when there is one (so CORS answers
+            // carry them too), which then stamps them; else here.
+            match req.extensions().get::<RequestIds>().cloned() {
+                Some(ids) => Ok(handle(&deployment, &ids, req).await),
+                None => {
+                    let ids = RequestIds::new();
+                    let mut res = handle(&deployment, &ids, req).await;
+                    ids.stamp(res.headers_mut());
+                    Ok(res)
+                }
+            }
         })
     }
 }
@@ -202,8 +204,9 @@ impl Integrations {
             ),
             Integration::Mock(mock) => {
                 let stage = self.operations.stage.as_str();
-                let data = RequestData::new(&req, &route, stage);
-                let body = match read_body(req.into_body(), self.operations.max_body_bytes).await {
+                let (parts, body) = req.into_parts();
+                let data = RequestData::new(&parts, &route, stage);
+                let body = match read_body(body, self.operations.max_body_bytes).await {
                     Ok(body) => body,
                     Err(a) => return answer(a),
                 };
@@ -214,13 +217,16 @@ impl Integrations {
             }
             Integration::Http(http) => {
                 let stage = self.operations.stage.as_str();
-                let data = RequestData::new(&req, &route, stage);
-                let method = req.method().clone();
-                let body = match read_body(req.into_body(), self.operations.max_body_bytes).await {
+                let (parts, body) = req.into_parts();
+                let data = RequestData::new(&parts, &route, stage);
+                let body = match read_body(body, self.operations.max_body_bytes).await {
                     Ok(body) => body,
                     Err(a) => return answer(a),
                 };
-                match http.call(&method, &data.facts(&ids, stage), body).await {
+                match http
+                    .call(&parts.method, &data.facts(&ids, stage), body)
+                    .await
+                {
                     Ok(res) => res,
                     Err(a) => answer(a),
                 }
@@ -235,12 +241,13 @@ impl Integrations {
             }
             Integration::HttpProxy(proxy) => {
                 let stage = self.operations.stage.as_str();
-                let data = RequestData::new(&req, &route, stage);
+                let (parts, body) = req.into_parts();
+                let data = RequestData::new(&parts, &route, stage);
                 let call = Call {
                     facts: data.facts(&ids, stage),
                     max_body_bytes: self.operations.max_body_bytes,
                 };
-                match proxy.call(req, call).await {
+                match proxy.call(&parts, body, call).await {
                     Ok(res) => res,
                     Err(a) => answer(a),
                 }

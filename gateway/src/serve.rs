@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use axum::Router;
 use http::{HeaderName, HeaderValue, Method};
+use tower::util::BoxCloneService;
 use tower_cognito::revocation::{OnOutage, RevocationList};
 use tower_cognito::PolicySummary;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -20,6 +20,7 @@ use crate::ids::RequestIds;
 use crate::observe::{self, Observer};
 use crate::pipeline::Gateway;
 use crate::reload::Reloader;
+use crate::workers;
 
 /// How long startup waits for the first key fetch.
 const KEY_LOAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -92,12 +93,12 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     let summary = deployment.summary.clone();
     let key_store = deployment.layer.key_store().clone();
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
+    let workers = args
+        .workers
+        .map_or_else(workers::default_workers, usize::from);
+    let listeners = workers::bind(args.listen, workers)
         .map_err(|e| Failure::Runtime(format!("cannot listen on {}: {e}", args.listen)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let addr = listeners.addr;
 
     println!("OpenAPI document: {}", document.name);
     match &dev {
@@ -169,34 +170,41 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         None => println!("reload: on SIGHUP"),
     }
     reloader.spawn(watch);
-    let mut app = Router::new().fallback_service(Gateway::new(Arc::clone(&current)));
-    match args.cors_origin.as_deref().filter(|o| !o.trim().is_empty()) {
+    let cors = match args.cors_origin.as_deref().filter(|o| !o.trim().is_empty()) {
         Some(origins) => {
-            // Outermost, so it sees every rejection and answers preflights
-            // (which carry no token) before the authorizer does.
-            app = app.layer(cors_layer(origins, &summary)?);
+            let layer = cors_layer(origins, &summary)?;
             println!("CORS: allowed origins {origins}");
+            Some(layer)
         }
         None => {
-            println!("CORS: off (set GATEWAY_CORS_ORIGIN to add CORS headers to every response)")
+            println!("CORS: off (set GATEWAY_CORS_ORIGIN to add CORS headers to every response)");
+            None
         }
-    }
-    // Outside CORS: preflights are timed and logged too. Only when something
-    // takes what it observes: otherwise a request costs nothing more.
-    if metrics.is_some() || access_log.is_some() || tracing_on {
-        let observer = Observer::new(
+    };
+    // Only when something takes what it observes: otherwise a request
+    // costs nothing more.
+    let observer = (metrics.is_some() || access_log.is_some() || tracing_on).then(|| {
+        Arc::new(Observer::new(
             Arc::clone(&current),
             access_log,
             metrics.is_some(),
             settings.stage.clone(),
-        );
-        app = app.layer(axum::middleware::from_fn_with_state(
-            Arc::new(observer),
-            observe::observe,
-        ));
-    }
-    // Outermost: every response, CORS preflights included, gets the IDs.
-    let app = app.layer(axum::middleware::from_fn(stamp_ids));
+        ))
+    });
+    // The identifiers are made outermost when a layer answers or logs
+    // before the gateway does (CORS preflights, the access log); without
+    // such a layer the gateway makes and stamps them itself.
+    let outer_ids = cors.is_some() || observer.is_some();
+    // No router: the gateway's own route table is the only one, and a
+    // request goes through just the layers that are on.
+    let app = tower::ServiceBuilder::new()
+        .option_layer(outer_ids.then(|| axum::middleware::from_fn(stamp_ids)))
+        // Outside CORS: preflights are timed and logged too.
+        .option_layer(observer.map(|o| axum::middleware::from_fn_with_state(o, observe::observe)))
+        // Outside the gateway, so it sees every rejection and answers
+        // preflights (which carry no token) before the authorizer does.
+        .option_layer(cors)
+        .service(Gateway::new(Arc::clone(&current)));
     if let Some(dev) = &dev {
         dev.print_curl_lines(&summary, addr);
         if let Some(path) = &args.dev_tokens_file {
@@ -225,13 +233,13 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     }
     println!("listening on http://{addr} (Ctrl-C to stop)");
 
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| Failure::Runtime(format!("server error: {e}")))?;
+    println!(
+        "serving threads: {} (one runtime each; set GATEWAY_WORKERS to change)",
+        listeners.len()
+    );
+    workers::serve(listeners, BoxCloneService::new(app), shutdown_signal())
+        .await
+        .map_err(Failure::Runtime)?;
     println!("stopped");
     Ok(())
 }

@@ -198,10 +198,10 @@ impl Http {
             headers.insert(CONTENT_TYPE, content_type);
         }
         headers.insert(
-            "x-amzn-trace-id",
+            headers::X_AMZN_TRACE_ID,
             headers::trace_id(facts.request_id, (facts.request_time_epoch / 1000) as u64),
         );
-        headers.insert("x-amzn-apigateway-api-id", e.api_id.clone());
+        headers.insert(headers::X_AMZN_APIGATEWAY_API_ID, e.api_id.clone());
 
         let mut request = Request::new(Body::from(out_body));
         *request.method_mut() = e.method.clone().unwrap_or_else(|| method.clone());

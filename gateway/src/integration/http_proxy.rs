@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -145,11 +145,11 @@ impl HttpProxy {
     /// Sends the request to the backend and streams its answer back.
     pub(crate) async fn call(
         &self,
-        req: Request<Body>,
+        parts: &http::request::Parts,
+        body: Body,
         call: Call<'_>,
     ) -> Result<Response<Body>, Answer> {
         let facts = &call.facts;
-        let (parts, body) = req.into_parts();
         let method = self.method.clone().unwrap_or(parts.method.clone());
 
         // Path: `{name}` from `integration.request.path.name`, else from the
@@ -194,13 +194,13 @@ impl HttpProxy {
 
         headers.insert(HOST, self.host.clone());
         headers.insert(
-            "x-amzn-trace-id",
+            headers::X_AMZN_TRACE_ID,
             headers::trace_id(facts.request_id, (facts.request_time_epoch / 1000) as u64),
         );
-        headers.insert("x-amzn-apigateway-api-id", self.api_id.clone());
+        headers.insert(headers::X_AMZN_APIGATEWAY_API_ID, self.api_id.clone());
         // [choice] The client's address, as a reverse proxy says it.
         if let Ok(ip) = HeaderValue::from_str(facts.source_ip) {
-            headers.append("x-forwarded-for", ip);
+            headers.append(headers::X_FORWARDED_FOR, ip);
         }
 
         let tripped = Arc::new(AtomicBool::new(false));
@@ -232,45 +232,48 @@ impl HttpProxy {
     }
 }
 
-/// The one client: a connection pool per backend, shared by every
-/// integration and deployment.
-pub(crate) fn client() -> &'static HttpsClient {
-    static CLIENT: OnceLock<HttpsClient> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let builder = match hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(Arc::clone(&provider))
-        {
-            Ok(builder) => builder,
-            // No system roots: https backends fail (504), http ones work.
-            Err(_) => {
-                let config = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map(|b| {
-                        b.with_root_certificates(rustls::RootCertStore::empty())
-                            .with_no_client_auth()
-                    });
-                match config {
-                    Ok(config) => {
-                        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
-                    }
-                    Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                        rustls::ClientConfig::builder()
-                            .with_root_certificates(rustls::RootCertStore::empty())
-                            .with_no_client_auth(),
-                    ),
-                }
+/// This thread's client: a connection pool per backend, shared by every
+/// integration and deployment. One per thread, so a serving thread's
+/// requests use connections driven by that same thread (`workers.rs`).
+pub(crate) fn client() -> HttpsClient {
+    thread_local! {
+        static CLIENT: HttpsClient = new_client();
+    }
+    CLIENT.with(HttpsClient::clone)
+}
+
+fn new_client() -> HttpsClient {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(Arc::clone(&provider))
+    {
+        Ok(builder) => builder,
+        // No system roots: https backends fail (504), http ones work.
+        Err(_) => {
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|b| {
+                    b.with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth()
+                });
+            match config {
+                Ok(config) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config),
+                Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+                    rustls::ClientConfig::builder()
+                        .with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth(),
+                ),
             }
-        };
-        let connector = builder
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .build();
-        Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector)
-    })
+        }
+    };
+    let connector = builder
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build(connector)
 }
 
 /// `${stageVariables.NAME}` replaced; an unset variable is a startup error.

@@ -9,7 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use bytes::Bytes;
-use http::{HeaderMap, Request};
+use http::request::Parts;
+use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
 use tower_cognito::claims::CognitoClaims;
 use tower_cognito::{MatchedRoute, PathParams};
@@ -19,12 +20,14 @@ use crate::answers::Answer;
 use crate::ids::RequestIds;
 use crate::mapping::Facts;
 
-/// The method request's facts, owned; [`RequestData::facts`] lends them.
-pub(crate) struct RequestData {
+/// The method request's facts, gathered from its head (borrowed where they
+/// can be: the headers and claims are not copied); [`RequestData::facts`]
+/// lends them.
+pub(crate) struct RequestData<'r> {
     path_params: Vec<(String, String)>,
     query: Vec<(String, String)>,
-    headers: HeaderMap,
-    claims: Option<CognitoClaims>,
+    headers: &'r HeaderMap,
+    claims: Option<&'r CognitoClaims>,
     method: String,
     /// `/{stage}{path}`.
     path: String,
@@ -33,10 +36,10 @@ pub(crate) struct RequestData {
     epoch_ms: u128,
 }
 
-impl RequestData {
-    pub(crate) fn new(req: &Request<Body>, route: &MatchedRoute, stage: &str) -> Self {
+impl<'r> RequestData<'r> {
+    pub(crate) fn new(req: &'r Parts, route: &MatchedRoute, stage: &str) -> Self {
         let path_params = req
-            .extensions()
+            .extensions
             .get::<PathParams>()
             .map(|params| {
                 params
@@ -46,7 +49,7 @@ impl RequestData {
             })
             .unwrap_or_default();
         let query = req
-            .uri()
+            .uri
             .query()
             .unwrap_or("")
             .split('&')
@@ -59,13 +62,13 @@ impl RequestData {
         Self {
             path_params,
             query,
-            headers: req.headers().clone(),
-            claims: req.extensions().get::<CognitoClaims>().cloned(),
-            method: req.method().as_str().to_owned(),
-            path: format!("/{stage}{}", req.uri().path()),
+            headers: &req.headers,
+            claims: req.extensions.get::<CognitoClaims>(),
+            method: req.method.as_str().to_owned(),
+            path: format!("/{stage}{}", req.uri.path()),
             resource_path: route.template().to_owned(),
             source_ip: req
-                .extensions()
+                .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip().to_string())
                 .unwrap_or_default(),
@@ -79,8 +82,8 @@ impl RequestData {
         Facts {
             path_params: &self.path_params,
             query: &self.query,
-            headers: &self.headers,
-            claims: self.claims.as_ref().map(CognitoClaims::api_gateway),
+            headers: self.headers,
+            claims: self.claims.map(CognitoClaims::api_gateway),
             request_id: ids.request_id(),
             extended_request_id: ids.apigw_id(),
             http_method: &self.method,

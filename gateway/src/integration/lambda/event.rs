@@ -110,11 +110,11 @@ pub(crate) fn build(r: &Request<'_>) -> Value {
     // Headers: the client's, and what API Gateway adds.
     let mut header_map = parts.headers.clone();
     header_map.insert(
-        "x-amzn-trace-id",
+        headers::X_AMZN_TRACE_ID,
         headers::trace_id(r.ids.request_id(), now.as_secs()),
     );
     if let Ok(ip) = http::HeaderValue::from_str(&source_ip) {
-        header_map.append("x-forwarded-for", ip);
+        header_map.append(headers::X_FORWARDED_FOR, ip);
     }
     let mut single = Map::new();
     let mut multi: Map<String, Value> = Map::new();
