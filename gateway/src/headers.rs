@@ -34,8 +34,9 @@ const REQUEST_DROPPED: [&str; 14] = [
 ];
 
 /// Backend response headers renamed to `x-amzn-Remapped-<name>`; the gateway
-/// writes its own `Date`. The new names are made once, at compile time.
-const RESPONSE_REMAPPED: [(&str, HeaderName); 8] = [
+/// writes its own `Date`. The new names are made once, at compile time (a
+/// `static`: a `const` would build and drop the table at every use).
+static RESPONSE_REMAPPED: [(&str, HeaderName); 8] = [
     (
         "connection",
         HeaderName::from_static("x-amzn-remapped-connection"),

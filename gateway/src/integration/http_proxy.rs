@@ -185,11 +185,13 @@ impl HttpProxy {
         for (n, v) in &extra_query {
             query.push(format!("{}={}", encode(n), encode(v)));
         }
-        let target = if query.is_empty() {
-            format!("{}{path}", self.target)
-        } else {
-            format!("{}{path}?{}", self.target, query.join("&"))
-        };
+        let mut target = String::with_capacity(self.target.len() + path.len() + 1);
+        target.push_str(&self.target);
+        target.push_str(&path);
+        for (i, q) in query.iter().enumerate() {
+            target.push(if i == 0 { '?' } else { '&' });
+            target.push_str(q);
+        }
         let uri: Uri = target.parse().map_err(|_| Answer::ApiConfigurationError)?;
 
         headers.insert(HOST, self.host.clone());
