@@ -84,13 +84,14 @@ need_nginx() {
 
 NGINX_PIDS=()
 
-# start_nginx DIR PORT BODY: nginx in the foreground under DIR, one worker,
-# on 127.0.0.1:PORT; BODY is the server block's location content.
+# start_nginx DIR PORT BODY: nginx in the foreground under DIR, NGINX_WORKERS
+# workers (default 1), on 127.0.0.1:PORT; BODY is the server block's
+# location content.
 start_nginx() {
     local dir="$1" port="$2" body="$3"
     mkdir -p "$dir"
     cat >"$dir/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes ${NGINX_WORKERS:-1};
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log;
