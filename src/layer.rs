@@ -198,6 +198,38 @@ impl CognitoAuthLayer {
         }
     }
 
+    /// [`route_for`](Self::route_for) and
+    /// [`path_params_for`](Self::path_params_for) from one lookup of the
+    /// table: what a service that routes with the layer's table without
+    /// running the layer puts in a request's extensions.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_cognito::{CognitoAuthLayer, RoutePolicy};
+    ///
+    /// let layer = CognitoAuthLayer::builder()
+    ///     .user_pool("us-east-1_AbCdEf123")
+    ///     .route("GET", "/files/{proxy+}", RoutePolicy::public())
+    ///     .build()
+    ///     .unwrap();
+    /// let (route, params) = layer
+    ///     .route_and_params_for(&Method::GET, "/files/a/b.txt")
+    ///     .unwrap();
+    /// assert_eq!(route.template(), "/files/{proxy+}");
+    /// assert_eq!(params.get("proxy"), Some("a/b.txt"));
+    /// assert!(layer.route_and_params_for(&Method::POST, "/files/a").is_none());
+    /// ```
+    pub fn route_and_params_for(
+        &self,
+        method: &Method,
+        path: &str,
+    ) -> Option<(&MatchedRoute, PathParams)> {
+        match &self.policy {
+            PolicySource::Table(t) => t.route_and_params_for(method, path),
+            PolicySource::Fixed(_) => None,
+        }
+    }
+
     /// What this layer enforces: each authorizer with its token header, Token
     /// validation and pools (issuer and JWKS URL), each route of the table and
     /// the import's warnings. Meant for startup logs.

@@ -244,6 +244,17 @@ impl PolicyTable {
             .map(|m| PathParams::from_pairs(m.params(&path)))
     }
 
+    /// Both of the above from one lookup.
+    pub(crate) fn route_and_params_for(
+        &self,
+        method: &Method,
+        path: &str,
+    ) -> Option<(&MatchedRoute, PathParams)> {
+        let path = normalise_request_path(path);
+        self.pick(method, &path)
+            .map(|m| (&m.value.route, PathParams::from_pairs(m.params(&path))))
+    }
+
     /// The route reported for a request with this method and raw path.
     pub(crate) fn route_for(&self, method: &Method, path: &str) -> Option<&MatchedRoute> {
         let path = normalise_request_path(path);

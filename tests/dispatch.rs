@@ -381,3 +381,45 @@ async fn path_parameters_are_in_the_extensions() {
         r#"Some("GET /pets/{petId}/toys/{toyId}") Some("petId=1,toyId=x-9") /pets/1/toys/x-9"#
     );
 }
+
+#[tokio::test]
+async fn one_lookup_gives_what_route_for_and_path_params_for_give() {
+    let auth = seeded(issuer())
+        .route("GET", "/pets", RoutePolicy::public())
+        .route("GET", "/pets/{petId}", RoutePolicy::identity_token())
+        .route("ANY", "/pets/{petId}/toys", RoutePolicy::public())
+        .route("GET", "/files/{proxy+}", RoutePolicy::public())
+        .route("HEAD", "/files/{proxy+}", RoutePolicy::public())
+        .build()
+        .expect("layer");
+    let pairs = |p: &PathParams| -> Vec<(String, String)> {
+        p.iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect()
+    };
+    let mut matched = 0;
+    for (method, path) in [
+        (Method::GET, "/pets"),
+        (Method::GET, "/pets/"),
+        (Method::GET, "/pets/7"),
+        (Method::DELETE, "/pets/7/toys"),
+        (Method::GET, "/files/a/b.txt"),
+        (Method::HEAD, "/files/a"),
+        (Method::HEAD, "/pets/7"),
+        (Method::POST, "/pets"),
+        (Method::GET, "/cats/1"),
+        (Method::GET, "/files%2Fa"),
+    ] {
+        let one = auth.route_and_params_for(&method, path);
+        let two = auth
+            .route_for(&method, path)
+            .zip(auth.path_params_for(&method, path));
+        assert_eq!(
+            one.as_ref().map(|(r, p)| (r.as_str(), pairs(p))),
+            two.as_ref().map(|(r, p)| (r.as_str(), pairs(p))),
+            "{method} {path}"
+        );
+        matched += usize::from(one.is_some());
+    }
+    assert_eq!(matched, 6, "the cases cover both matches and misses");
+}

@@ -84,11 +84,20 @@ async fn handle(
     if absolute_form || !path_safety::is_safe(req.uri().path()) {
         return answer(Answer::MissingAuthenticationToken);
     }
-    let Some(route) = deployment
-        .layer
-        .route_for(req.method(), req.uri().path())
-        .cloned()
-    else {
+    // With the authorizer off, the route's parameters come from this same
+    // lookup (the layer would add them otherwise).
+    let found = if deployment.service.is_some() {
+        deployment
+            .layer
+            .route_for(req.method(), req.uri().path())
+            .map(|route| (route.clone(), None))
+    } else {
+        deployment
+            .layer
+            .route_and_params_for(req.method(), req.uri().path())
+            .map(|(route, params)| (route.clone(), Some(params)))
+    };
+    let Some((route, params)) = found else {
         return answer(Answer::MissingAuthenticationToken);
     };
     // A declared length over the limit is refused before any work; a
@@ -104,10 +113,7 @@ async fn handle(
     req.extensions_mut().insert(ids.clone());
     let Some(service) = &deployment.service else {
         // Authorizer off: the route and its parameters the layer would add.
-        if let Some(params) = deployment
-            .layer
-            .path_params_for(req.method(), req.uri().path())
-        {
+        if let Some(params) = params {
             req.extensions_mut().insert(params);
         }
         req.extensions_mut().insert(route);

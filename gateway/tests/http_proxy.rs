@@ -438,3 +438,27 @@ async fn with_the_authorizer_off_path_parameters_still_fill_the_uri() {
     let report: Value = serde_json::from_str(&reply.body).expect("the backend's report");
     assert_eq!(report["path"], "/files/a/b.txt");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_connections_are_reused_and_one_the_backend_closed_is_replaced() {
+    // One serving thread: every request below uses the same pool.
+    let s = setup(&["--workers", "1"]).await;
+    let port = |reply: &Reply| {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let report: Value = serde_json::from_str(&reply.body).unwrap();
+        report["peer_port"].as_u64().expect("peer_port")
+    };
+    let first = port(&send(Method::GET, &s.gateway.url("/files/a"), None, &[]).await);
+    for _ in 0..5 {
+        let again = port(&send(Method::GET, &s.gateway.url("/files/b"), None, &[]).await);
+        assert_eq!(again, first, "an idle connection is reused");
+    }
+    // The backend answers, then hangs up without `Connection: close`.
+    let hung_up = port(&send(Method::GET, &s.gateway.url("/files/hangup/1"), None, &[]).await);
+    assert_eq!(hung_up, first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fresh = port(&send(Method::GET, &s.gateway.url("/files/c"), None, &[]).await);
+    assert_ne!(fresh, first, "a closed connection is not used again");
+    let reused = port(&send(Method::GET, &s.gateway.url("/files/d"), None, &[]).await);
+    assert_eq!(reused, fresh);
+}

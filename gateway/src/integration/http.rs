@@ -35,7 +35,7 @@ use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 
-use super::http_proxy::{self, encode, fill_path, HttpProxy};
+use super::http_proxy::{encode, fill_path, HttpProxy};
 use super::responses::{Backend, Responses};
 use super::templates::{self, sorted, Choice, Extra, RequestTemplates, Scratch};
 use super::ParseContext;
@@ -209,8 +209,7 @@ impl Http {
         *request.headers_mut() = headers;
 
         let exchange = async {
-            let response = http_proxy::client()
-                .request(request)
+            let response = super::backend::send(request)
                 .await
                 .map_err(|_| Answer::IntegrationFailure)?;
             let (parts, body) = response.into_parts();

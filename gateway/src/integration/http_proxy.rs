@@ -1,8 +1,8 @@
 //! `http_proxy` integrations (also `connectionType: VPC_LINK`): the request
 //! passed to the backend with API Gateway's header changes and
 //! `requestParameters`, bodies streamed both ways, `timeoutInMillis`
-//! honoured for the head and the body (`deadline.rs`), one pooled client
-//! (HTTP/1.1, and HTTP/2 over TLS by ALPN).
+//! honoured for the head and the body (`deadline.rs`), connections kept by
+//! each serving thread (`backend.rs`: HTTP/1.1, and HTTP/2 over TLS by ALPN).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -11,15 +11,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::backend;
 use super::deadline::DeadlineBody;
 use axum::body::Body;
 use bytes::Bytes;
 use http::header::{HeaderValue, HOST};
 use http::{Method, Request, Response, Uri};
 use http_body::Frame;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use crate::answers::Answer;
@@ -27,7 +25,6 @@ use crate::headers;
 use crate::mapping::{self, Facts, Mapping, Source, Target};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-pub(crate) type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
 
 /// API Gateway's maximum and default integration timeout.
 const MAX_TIMEOUT_MS: u64 = 29_000;
@@ -183,7 +180,10 @@ impl HttpProxy {
             query.push(q.to_owned());
         }
         for (n, v) in &extra_query {
-            query.push(format!("{}={}", encode(n), encode(v)));
+            let mut pair = encode(n);
+            pair.push('=');
+            pair.push_str(&encode(v));
+            query.push(pair);
         }
         let mut target = String::with_capacity(self.target.len() + path.len() + 1);
         target.push_str(&self.target);
@@ -219,7 +219,7 @@ impl HttpProxy {
 
         // One deadline for the head and the body (see `deadline.rs`).
         let deadline = tokio::time::Instant::now() + self.timeout;
-        let response = match tokio::time::timeout_at(deadline, client().request(request)).await {
+        let response = match tokio::time::timeout_at(deadline, backend::send(request)).await {
             Err(_) => return Err(Answer::IntegrationTimeout),
             Ok(Err(_)) if tripped.load(Ordering::Relaxed) => return Err(Answer::RequestTooLarge),
             Ok(Err(_)) => return Err(Answer::IntegrationFailure),
@@ -232,50 +232,6 @@ impl HttpProxy {
             Body::new(DeadlineBody::new(body, deadline)),
         ))
     }
-}
-
-/// This thread's client: a connection pool per backend, shared by every
-/// integration and deployment. One per thread, so a serving thread's
-/// requests use connections driven by that same thread (`workers.rs`).
-pub(crate) fn client() -> HttpsClient {
-    thread_local! {
-        static CLIENT: HttpsClient = new_client();
-    }
-    CLIENT.with(HttpsClient::clone)
-}
-
-fn new_client() -> HttpsClient {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(Arc::clone(&provider))
-    {
-        Ok(builder) => builder,
-        // No system roots: https backends fail (504), http ones work.
-        Err(_) => {
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map(|b| {
-                    b.with_root_certificates(rustls::RootCertStore::empty())
-                        .with_no_client_auth()
-                });
-            match config {
-                Ok(config) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config),
-                Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                    rustls::ClientConfig::builder()
-                        .with_root_certificates(rustls::RootCertStore::empty())
-                        .with_no_client_auth(),
-                ),
-            }
-        }
-    };
-    let connector = builder
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .build();
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .build(connector)
 }
 
 /// `${stageVariables.NAME}` replaced; an unset variable is a startup error.

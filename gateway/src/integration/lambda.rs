@@ -203,8 +203,7 @@ impl Lambda {
             HeaderValue::from_static("RequestResponse"),
         );
         let invoke = async {
-            let response = http_proxy::client()
-                .request(request)
+            let response = super::backend::send(request)
                 .await
                 .map_err(|_| Answer::LambdaError)?;
             let failed = !response.status().is_success()

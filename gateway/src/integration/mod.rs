@@ -5,6 +5,7 @@
 //! not supported: a startup error naming the operation, or API Gateway's
 //! 500 with `--allow-unsupported`.
 
+pub(crate) mod backend;
 pub(crate) mod deadline;
 pub(crate) mod echo;
 pub(crate) mod http;

@@ -12,6 +12,8 @@ body itself when it is under 64 KiB. Special paths:
                       milliseconds before the rest
   .../download/BYTES  streams BYTES bytes (chunked), computing nothing
   .../status/CODE     answers the report with status CODE
+  .../hangup/N        answers the report, then closes the connection
+                      without saying so (as a backend's idle timeout does)
 
 Uploads are read in chunks (Content-Length or chunked), never held whole.
 Responses carry Server and Date (from http.server) and WWW-Authenticate,
@@ -113,6 +115,8 @@ class Handler(BaseHTTPRequestHandler):
             "body_sha256": sha,
             "id": sha[:8],
             "body": body.decode("utf-8", "replace") if body is not None else None,
+            # Which of the gateway's connections carried the request.
+            "peer_port": self.client_address[1],
         }
         data = json.dumps(report).encode()
         status = 200
@@ -125,6 +129,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Backend", "echo")
         self.end_headers()
         self.wfile.write(data)
+        if len(parts) >= 2 and parts[-2] == "hangup":
+            self.wfile.flush()
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = handle_any
 
