@@ -3,6 +3,7 @@
 //! literals. Parsed once at startup; an unknown source or a mapping onto
 //! `Content-Length` / `Transfer-Encoding` is a startup error.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use http::header::{HeaderMap, HeaderName};
@@ -174,18 +175,21 @@ fn parse_source(source: &str, stage_variables: &HashMap<String, String>) -> Resu
 
 impl Source {
     /// The value for a request; `None` leaves the target out.
-    pub(crate) fn value(&self, facts: &Facts<'_>) -> Option<String> {
+    /// Borrowed where the request or the mapping holds it as is (the
+    /// common case: a claim, a header, a context value), so forwarding
+    /// one costs no copy before the header value's own.
+    pub(crate) fn value<'a>(&'a self, facts: &Facts<'a>) -> Option<Cow<'a, str>> {
         match self {
             Source::PathParam(name) => facts
                 .path_params
                 .iter()
                 .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone()),
+                .map(|(_, v)| Cow::Borrowed(v.as_str())),
             Source::Query(name) => facts
                 .query
                 .iter()
                 .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone()),
+                .map(|(_, v)| Cow::Borrowed(v.as_str())),
             Source::MultiQuery(name) => {
                 let values: Vec<&str> = facts
                     .query
@@ -193,13 +197,13 @@ impl Source {
                     .filter(|(n, _)| n == name)
                     .map(|(_, v)| v.as_str())
                     .collect();
-                (!values.is_empty()).then(|| values.join(","))
+                (!values.is_empty()).then(|| Cow::Owned(values.join(",")))
             }
             Source::Header(name) => facts
                 .headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+                .map(Cow::Borrowed),
             Source::MultiHeader(name) => {
                 let values: Vec<&str> = facts
                     .headers
@@ -207,20 +211,20 @@ impl Source {
                     .iter()
                     .filter_map(|v| v.to_str().ok())
                     .collect();
-                (!values.is_empty()).then(|| values.join(","))
+                (!values.is_empty()).then(|| Cow::Owned(values.join(",")))
             }
-            Source::Claim(name) => facts.claims.and_then(|c| c.get(name)).map(str::to_owned),
+            Source::Claim(name) => facts.claims.and_then(|c| c.get(name)).map(Cow::Borrowed),
             Source::Context(var) => Some(match var {
-                ContextVar::RequestId => facts.request_id.to_owned(),
-                ContextVar::ExtendedRequestId => facts.extended_request_id.to_owned(),
-                ContextVar::HttpMethod => facts.http_method.to_owned(),
-                ContextVar::ResourcePath => facts.resource_path.to_owned(),
-                ContextVar::Path => facts.path.to_owned(),
-                ContextVar::Stage => facts.stage.to_owned(),
-                ContextVar::SourceIp => facts.source_ip.to_owned(),
-                ContextVar::RequestTimeEpoch => facts.request_time_epoch.to_string(),
+                ContextVar::RequestId => Cow::Borrowed(facts.request_id),
+                ContextVar::ExtendedRequestId => Cow::Borrowed(facts.extended_request_id),
+                ContextVar::HttpMethod => Cow::Borrowed(facts.http_method),
+                ContextVar::ResourcePath => Cow::Borrowed(facts.resource_path),
+                ContextVar::Path => Cow::Borrowed(facts.path),
+                ContextVar::Stage => Cow::Borrowed(facts.stage),
+                ContextVar::SourceIp => Cow::Borrowed(facts.source_ip),
+                ContextVar::RequestTimeEpoch => Cow::Owned(facts.request_time_epoch.to_string()),
             }),
-            Source::Literal(v) => Some(v.clone()),
+            Source::Literal(v) => Some(Cow::Borrowed(v.as_str())),
         }
     }
 }

@@ -151,10 +151,15 @@ impl Http {
                         .map_err(|_| Answer::ApiConfigurationError)?;
                     headers.insert(name.clone(), value);
                 }
-                Target::Query(name) => query.push((name.clone(), value)),
+                Target::Query(name) => query.push((name.clone(), value.into_owned())),
                 Target::Path(name) => {
                     let raw = matches!(m.source, Source::PathParam(_));
-                    path_values.push((name.clone(), if raw { value } else { encode(&value) }));
+                    let value = if raw {
+                        value.into_owned()
+                    } else {
+                        encode(&value)
+                    };
+                    path_values.push((name.clone(), value));
                 }
             }
         }

@@ -165,10 +165,14 @@ impl HttpProxy {
                         .map_err(|_| Answer::ApiConfigurationError)?;
                     headers.insert(name.clone(), value);
                 }
-                Target::Query(name) => extra_query.push((name.clone(), value)),
+                Target::Query(name) => extra_query.push((name.clone(), value.into_owned())),
                 Target::Path(name) => {
                     let raw = matches!(m.source, Source::PathParam(_));
-                    let value = if raw { value } else { encode(&value) };
+                    let value = if raw {
+                        value.into_owned()
+                    } else {
+                        encode(&value)
+                    };
                     path_values.push((name.clone(), value));
                 }
             }
