@@ -78,8 +78,9 @@ const RESPONSE_DROPPED: [&str; 8] = [
 ];
 
 /// The client's headers as the backend gets them (before `Host`, the added
-/// `X-Amzn-*` headers and `requestParameters`).
-pub(crate) fn to_backend(client: &HeaderMap) -> HeaderMap {
+/// `X-Amzn-*` headers and `requestParameters`), with room for `extra` more
+/// (a map that grows rehashes every header).
+pub(crate) fn to_backend(client: &HeaderMap, extra: usize) -> HeaderMap {
     // Headers the client names in `Connection` are hop-by-hop too.
     let named: Vec<String> = client
         .get_all(CONNECTION)
@@ -88,7 +89,7 @@ pub(crate) fn to_backend(client: &HeaderMap) -> HeaderMap {
         .flat_map(|v| v.split(','))
         .map(|n| n.trim().to_ascii_lowercase())
         .collect();
-    let mut out = HeaderMap::with_capacity(client.len() + 4);
+    let mut out = HeaderMap::with_capacity(client.len() + extra);
     for (name, value) in client {
         let n = name.as_str();
         if name == CONNECTION || REQUEST_DROPPED.contains(&n) || named.iter().any(|c| c == n) {
@@ -184,7 +185,7 @@ mod tests {
         ] {
             h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
         }
-        let out = to_backend(&h);
+        let out = to_backend(&h, 0);
         let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["accept", "authorization", "user-agent", "x-custom"]);

@@ -152,7 +152,9 @@ impl HttpProxy {
         // Path: `{name}` from `integration.request.path.name`, else from the
         // path parameter of the same name (raw, as authorized).
         let mut path_values: Vec<(String, String)> = Vec::new();
-        let mut headers = headers::to_backend(&parts.headers);
+        // Host, X-Amzn-Trace-Id, X-Amzn-Apigateway-Api-Id, X-Forwarded-For
+        // and the mapped headers.
+        let mut headers = headers::to_backend(&parts.headers, 4 + self.mappings.len());
         let mut extra_query: Vec<(String, String)> = Vec::new();
         for m in &self.mappings {
             let Some(value) = m.source.value(facts) else {
