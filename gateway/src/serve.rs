@@ -231,12 +231,12 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
             println!("dev issuer: publishing a new extra key every {every:?}");
         }
     }
-    println!("listening on http://{addr} (Ctrl-C to stop)");
-
     println!(
         "serving threads: {} (one runtime each; set GATEWAY_WORKERS to change)",
         listeners.len()
     );
+    println!("listening on http://{addr} (Ctrl-C to stop)");
+
     workers::serve(listeners, BoxCloneService::new(app), shutdown_signal())
         .await
         .map_err(Failure::Runtime)?;

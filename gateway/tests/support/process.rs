@@ -21,8 +21,9 @@ pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Variables the binary reads; removed from the child's environment so the
 /// caller's shell cannot change a test's outcome.
-const GATEWAY_VARS: [&str; 32] = [
+const GATEWAY_VARS: [&str; 33] = [
     "GATEWAY_ADDR",
+    "GATEWAY_WORKERS",
     "GATEWAY_DEV_ISSUER",
     "GATEWAY_CORS_ORIGIN",
     "OPENAPI_FILE",
