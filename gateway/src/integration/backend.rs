@@ -47,10 +47,16 @@ pub(crate) async fn send(mut req: Request<Body>) -> Result<Response<Incoming>, B
     if !req.headers().contains_key(HOST) {
         req.headers_mut().insert(HOST, host_header(&uri)?);
     }
-    // Each reused connection that turns out closed is dropped; a fresh one
-    // ends the loop either way.
-    loop {
-        let (sender, reused) = match checkout(&key) {
+    // A reused connection that turns out closed is dropped and the request
+    // tried again; the last attempt always opens a fresh connection, whose
+    // answer ends the loop either way.
+    for attempt in 1..=ATTEMPTS {
+        let pooled = if attempt < ATTEMPTS {
+            checkout(&key)
+        } else {
+            None
+        };
+        let (sender, reused) = match pooled {
             Some(sender) => (sender, true),
             // Boxed: the connect future (TLS, HTTP/2 handshake) is large and
             // rarely needed; inline, every request would carry its space.
@@ -67,7 +73,12 @@ pub(crate) async fn send(mut req: Request<Body>) -> Result<Response<Incoming>, B
             }
             Sender::H2(mut sender) => {
                 *req.uri_mut() = uri.clone();
-                sender.try_send_request(req).await
+                let sent = sender.try_send_request(req).await;
+                if sent.is_err() {
+                    // Shared, so still listed: not to be picked again.
+                    forget_h2(&key);
+                }
+                sent
             }
         };
         match outcome {
@@ -78,7 +89,11 @@ pub(crate) async fn send(mut req: Request<Body>) -> Result<Response<Incoming>, B
             },
         }
     }
+    Err("backend connection closed before taking the request".into())
 }
+
+/// Tries per request: reused connections, then a fresh one.
+const ATTEMPTS: usize = 3;
 
 enum Sender {
     H1(http1::SendRequest<Body>),
@@ -127,6 +142,16 @@ fn checkout(key: &Key) -> Option<Sender> {
             Sender::H1(_) => Some(list.swap_remove(found).sender),
         }
     })
+}
+
+/// Drops the HTTP/2 connections listed for `key` (one failed to take a
+/// request; HTTP/2 has one connection per backend anyway).
+fn forget_h2(key: &Key) {
+    POOL.with_borrow_mut(|pool| {
+        if let Some((_, list)) = pool.iter_mut().find(|(k, _)| k == key) {
+            list.retain(|c| !matches!(c.sender, Sender::H2(_)));
+        }
+    });
 }
 
 /// Puts a connection (back) in the list; an HTTP/1 one still busy with its
