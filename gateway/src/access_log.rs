@@ -255,8 +255,9 @@ fn escape_into(out: &mut String, value: &str) {
     }
 }
 
-/// `01/Dec/2026:11:43:55 +0000`, the CLF time API Gateway writes.
-fn clf_time(out: &mut String, epoch_ms: u128) {
+/// `01/Dec/2026:11:43:55 +0000`, the CLF time API Gateway writes (the
+/// access log's and `$context.requestTime`).
+pub(crate) fn clf_time(out: &mut String, epoch_ms: u128) {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
