@@ -6,7 +6,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, BatchSize, Criterion};
 use http::{Request, Response};
 use serde_json::json;
 use std::convert::Infallible;
@@ -17,6 +17,9 @@ use std::task::{Context, Poll, Waker};
 use tower::{Layer, Service};
 use tower_cognito::testing::TestIssuer;
 use tower_cognito::{CognitoAuthBuilder, CognitoAuthLayer};
+
+mod common;
+use common::paired;
 
 const POOL: &str = "us-east-1_BenchPool1";
 
@@ -48,11 +51,12 @@ where
     let mut cx = Context::from_waker(Waker::noop());
     assert!(svc.poll_ready(&mut cx).is_ready());
     let mut fut = pin!(svc.call(req));
-    loop {
+    for _ in 0..100 {
         if let Poll::Ready(res) = fut.as_mut().poll(&mut cx) {
             return res.unwrap().status().as_u16();
         }
     }
+    panic!("the layer waits for something (a key fetch?) no runtime drives here");
 }
 
 fn request(token: &str) -> Request<()> {
@@ -71,44 +75,222 @@ fn seeded(issuer: &TestIssuer) -> CognitoAuthBuilder {
         .scopes(["pets/read"])
 }
 
-fn bench_verify(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let _guard = rt.enter();
-    let issuer = TestIssuer::new(POOL);
-    let token = issuer.access_token().scopes(["pets/read"]).sign();
-    let (input, sig_b64) = token.rsplit_once('.').unwrap();
-    let sig = URL_SAFE_NO_PAD.decode(sig_b64).unwrap();
+/// The floor: one RSA-2048 PKCS#1 v1.5 SHA-256 verification, key pre-parsed.
+struct Floor {
+    key: aws_lc_rs::signature::ParsedPublicKey,
+    input: String,
+    sig: Vec<u8>,
+}
+
+impl Floor {
+    fn new(issuer: &TestIssuer, token: &str) -> Self {
+        let (input, sig_b64) = token.rsplit_once('.').unwrap();
+        let (n, e) = components(issuer);
+        let key = aws_lc_rs::signature::RsaPublicKeyComponents { n: &n, e: &e }
+            .to_parsed_public_key(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256)
+            .unwrap();
+        let sig = URL_SAFE_NO_PAD.decode(sig_b64).unwrap();
+        Floor {
+            key,
+            input: input.to_owned(),
+            sig,
+        }
+    }
+
+    fn verify(&self) {
+        self.key
+            .verify_sig(black_box(self.input.as_bytes()), black_box(&self.sig))
+            .unwrap()
+    }
+}
+
+fn components(issuer: &TestIssuer) -> (Vec<u8>, Vec<u8>) {
     let jwk = issuer.jwk();
     let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
     let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
+    (n, e)
+}
 
-    let mut group = c.benchmark_group("verify");
-    // (c) The floor: one RSA-2048 PKCS#1 v1.5 SHA-256 verification, key pre-parsed.
-    let parsed = aws_lc_rs::signature::RsaPublicKeyComponents { n: &n, e: &e }
-        .to_parsed_public_key(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256)
+/// `jsonwebtoken::decode` with the same key and checks, then `token_use`
+/// and the scope checked on the claims: the same work done the common way.
+struct Jwt {
+    key: jsonwebtoken::DecodingKey,
+    validation: jsonwebtoken::Validation,
+}
+
+impl Jwt {
+    fn new(issuer: &TestIssuer) -> Self {
+        let (n, e) = components(issuer);
+        let key = jsonwebtoken::DecodingKey::from_rsa_raw_components(&n, &e);
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_issuer(&[issuer.issuer()]);
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        Jwt { key, validation }
+    }
+
+    fn decode(&self, token: &str) {
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            black_box(token),
+            &self.key,
+            &self.validation,
+        )
         .unwrap();
-    let floor = |b: &mut criterion::Bencher| {
-        b.iter(|| {
-            parsed
-                .verify_sig(black_box(input.as_bytes()), black_box(&sig))
-                .unwrap()
-        })
-    };
+        let claims = data.claims;
+        assert_eq!(claims["token_use"], "access");
+        assert!(claims["scope"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .any(|s| s == "pets/read"));
+    }
+}
 
-    // (a) The whole layer: Service::call on a no-op inner service, cache off.
-    let mut svc = seeded(&issuer)
+type Layered = tower_cognito::CognitoAuth<Noop>;
+
+fn uncached(issuer: &TestIssuer) -> Layered {
+    let mut svc = seeded(issuer)
         .no_token_cache()
         .build()
         .unwrap()
         .layer(noop());
+    let token = issuer.access_token().scopes(["pets/read"]).sign();
     assert_eq!(call(&mut svc, request(&token)), 200);
+    svc
+}
+
+/// A copy of `template`'s URI and headers: the rejections' requests.
+fn copy(template: &Request<()>) -> Request<()> {
+    let mut r = Request::builder()
+        .uri(template.uri().clone())
+        .body(())
+        .unwrap();
+    *r.headers_mut() = template.headers().clone();
+    r
+}
+
+/// Each rejection's request and the uncached layer that refuses it.
+fn rejections(
+    rt: &tokio::runtime::Runtime,
+    issuer: &TestIssuer,
+) -> Vec<(&'static str, Request<()>, Layered)> {
+    let expired = issuer
+        .access_token()
+        .scopes(["pets/read"])
+        .expires_in(-10)
+        .sign();
+    let stranger = TestIssuer::new(POOL)
+        .access_token()
+        .scopes(["pets/read"])
+        .sign();
+    let cases = [
+        (
+            "missing_header",
+            Request::builder().uri("/pets").body(()).unwrap(),
+        ),
+        ("garbage", request("not-a-token")),
+        ("expired", request(&expired)),
+        ("unknown_kid_rate_limited", request(&stranger)),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, template)| {
+            // Misses inside the rate limit all through the run.
+            let mut svc = seeded(issuer)
+                .no_token_cache()
+                .unknown_kid_rate_limit(std::time::Duration::from_secs(3600))
+                .build()
+                .unwrap()
+                .layer(noop());
+            if name == "unknown_kid_rate_limited" {
+                // The first miss fetches (and fails: nothing listens there);
+                // later ones inside the rate limit are refused at once,
+                // without a fetch.
+                rt.block_on(async {
+                    let _ = tower::ServiceExt::ready(&mut svc)
+                        .await
+                        .unwrap()
+                        .call(copy(&template))
+                        .await;
+                });
+            }
+            assert_eq!(call(&mut svc, copy(&template)), 401, "{name}");
+            (name, template, svc)
+        })
+        .collect()
+}
+
+/// 50 user pools, and a token from the 26th.
+fn fifty_pools(issuer: &TestIssuer) -> (Layered, String) {
+    let pools: Vec<String> = (0..50)
+        .map(|i| format!("us-east-1_BenchPool{i:02}"))
+        .collect();
+    let mut many_pools = CognitoAuthLayer::builder()
+        .user_pools(pools.clone())
+        .jwks_endpoint("http://127.0.0.1:1")
+        .no_token_cache()
+        .scopes(["pets/read"]);
+    for p in &pools {
+        many_pools = many_pools.jwks(p.clone(), issuer.jwks());
+    }
+    let mut svc = many_pools.build().unwrap().layer(noop());
+    let iss25 = format!("https://cognito-idp.us-east-1.amazonaws.com/{}", pools[25]);
+    let token25 = issuer
+        .access_token()
+        .scopes(["pets/read"])
+        .claim("iss", iss25)
+        .sign();
+    assert_eq!(call(&mut svc, request(&token25)), 200);
+    (svc, token25)
+}
+
+/// An uncached layer whose pool has `count` keys, the issuer's last.
+fn keyed(issuer: &TestIssuer, count: usize) -> Layered {
+    let mut list: Vec<serde_json::Value> = (0..count - 1)
+        .map(|i| {
+            let mut k = issuer.jwk();
+            k["kid"] = json!(format!("other-{i}"));
+            k
+        })
+        .collect();
+    list.push(issuer.jwk());
+    let mut svc = CognitoAuthLayer::builder()
+        .user_pool(POOL)
+        .jwks_endpoint("http://127.0.0.1:1")
+        .jwks(POOL, json!({ "keys": list }).to_string())
+        .no_token_cache()
+        .scopes(["pets/read"])
+        .build()
+        .unwrap()
+        .layer(noop());
+    let token = issuer.access_token().scopes(["pets/read"]).sign();
+    assert_eq!(call(&mut svc, request(&token)), 200);
+    svc
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn bench_verify(c: &mut Criterion) {
+    let rt = runtime();
+    let _guard = rt.enter();
+    let issuer = TestIssuer::new(POOL);
+    let token = issuer.access_token().scopes(["pets/read"]).sign();
+
+    let mut group = c.benchmark_group("verify");
+    let floor = Floor::new(&issuer, &token);
+    let floor = |b: &mut criterion::Bencher| b.iter(|| floor.verify());
+
+    // The whole layer: Service::call on a no-op inner service, cache off.
+    let mut svc = uncached(&issuer);
     // The floor and the uncached layer are measured back to back, in three
-    // rounds spread over the group: the report takes the median of the three
-    // ratios, so a burst of load on this shared machine during one
-    // measurement does not decide the ratio.
+    // rounds spread over the group (their ratios are printed; the checked
+    // ratio is the paired one, see `paired_ratios`).
     let mut round = |group: &mut criterion::BenchmarkGroup<_>, suffix: &str| {
         group.bench_function(format!("floor_rsa_verify{suffix}"), floor);
         group.bench_function(format!("layer_uncached{suffix}"), |b| {
@@ -121,32 +303,10 @@ fn bench_verify(c: &mut Criterion) {
     };
     round(&mut group, "");
 
-    // (b) jsonwebtoken::decode with the same key and checks.
-    let key = jsonwebtoken::DecodingKey::from_rsa_raw_components(&n, &e);
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-    validation.set_issuer(&[issuer.issuer()]);
-    validation.set_required_spec_claims(&["exp", "iss"]);
-    validation.validate_aud = false;
-    validation.leeway = 0;
-    group.bench_function("jsonwebtoken_decode", |b| {
-        b.iter(|| {
-            let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
-                black_box(&token),
-                &key,
-                &validation,
-            )
-            .unwrap();
-            let claims = data.claims;
-            assert_eq!(claims["token_use"], "access");
-            assert!(claims["scope"]
-                .as_str()
-                .unwrap()
-                .split(' ')
-                .any(|s| s == "pets/read"));
-        })
-    });
+    let jwt = Jwt::new(&issuer);
+    group.bench_function("jsonwebtoken_decode", |b| b.iter(|| jwt.decode(&token)));
 
-    // (d) The cached path: the same token again.
+    // The cached path: the same token again.
     let mut cached = seeded(&issuer).build().unwrap().layer(noop());
     assert_eq!(call(&mut cached, request(&token)), 200);
     group.bench_function("layer_cached", |b| {
@@ -194,85 +354,23 @@ fn bench_verify(c: &mut Criterion) {
     round(&mut group, "_round3");
     group.finish();
 
-    // (e) Rejections.
+    // Rejections.
     let mut group = c.benchmark_group("reject");
-    let expired = issuer
-        .access_token()
-        .scopes(["pets/read"])
-        .expires_in(-10)
-        .sign();
-    let stranger = TestIssuer::new(POOL)
-        .access_token()
-        .scopes(["pets/read"])
-        .sign();
-    let cases = [
-        (
-            "missing_header",
-            Request::builder().uri("/pets").body(()).unwrap(),
-        ),
-        ("garbage", request("not-a-token")),
-        ("expired", request(&expired)),
-        ("unknown_kid_rate_limited", request(&stranger)),
-    ];
-    for (name, req) in cases {
-        let template = req;
-        let clone = move || {
-            let mut r = Request::builder()
-                .uri(template.uri().clone())
-                .body(())
-                .unwrap();
-            *r.headers_mut() = template.headers().clone();
-            r
-        };
-        let mut svc = seeded(&issuer)
-            .no_token_cache()
-            .build()
-            .unwrap()
-            .layer(noop());
-        if name == "unknown_kid_rate_limited" {
-            // The first miss fetches (and fails: nothing listens there); later
-            // ones inside the rate limit are refused at once, without a fetch.
-            rt.block_on(async {
-                let _ = tower::ServiceExt::ready(&mut svc)
-                    .await
-                    .unwrap()
-                    .call(clone())
-                    .await;
-            });
-        }
-        assert_eq!(call(&mut svc, clone()), 401, "{name}");
+    for (name, template, mut svc) in rejections(&rt, &issuer) {
         group.bench_function(name, |b| {
-            b.iter_batched(&clone, |req| call(&mut svc, req), BatchSize::PerIteration)
+            b.iter_batched(
+                || copy(&template),
+                |req| call(&mut svc, req),
+                BatchSize::PerIteration,
+            )
         });
     }
     group.finish();
 
-    // (f) Scaling: 1 vs 50 pools, 2 vs 100 keys in the issuing pool.
+    // Scaling: 1 vs 50 pools, 2 vs 100 keys in the issuing pool.
     let mut group = c.benchmark_group("scale");
-    let pools: Vec<String> = (0..50)
-        .map(|i| format!("us-east-1_BenchPool{i:02}"))
-        .collect();
-    let mut many_pools = CognitoAuthLayer::builder()
-        .user_pools(pools.clone())
-        .jwks_endpoint("http://127.0.0.1:1")
-        .no_token_cache()
-        .scopes(["pets/read"]);
-    for p in &pools {
-        many_pools = many_pools.jwks(p.clone(), issuer.jwks());
-    }
-    let mut svc50 = many_pools.build().unwrap().layer(noop());
-    let iss25 = format!("https://cognito-idp.us-east-1.amazonaws.com/{}", pools[25]);
-    let token25 = issuer
-        .access_token()
-        .scopes(["pets/read"])
-        .claim("iss", iss25)
-        .sign();
-    assert_eq!(call(&mut svc50, request(&token25)), 200);
-    let mut svc1 = seeded(&issuer)
-        .no_token_cache()
-        .build()
-        .unwrap()
-        .layer(noop());
+    let (mut svc50, token25) = fifty_pools(&issuer);
+    let mut svc1 = uncached(&issuer);
     group.bench_function("pools_1", |b| {
         b.iter_batched(
             || request(&token),
@@ -287,28 +385,8 @@ fn bench_verify(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    let keys = |count: usize| {
-        let mut list: Vec<serde_json::Value> = (0..count - 1)
-            .map(|i| {
-                let mut k = issuer.jwk();
-                k["kid"] = json!(format!("other-{i}"));
-                k
-            })
-            .collect();
-        list.push(issuer.jwk());
-        json!({ "keys": list }).to_string()
-    };
     for count in [2usize, 100] {
-        let mut svc = CognitoAuthLayer::builder()
-            .user_pool(POOL)
-            .jwks_endpoint("http://127.0.0.1:1")
-            .jwks(POOL, keys(count))
-            .no_token_cache()
-            .scopes(["pets/read"])
-            .build()
-            .unwrap()
-            .layer(noop());
-        assert_eq!(call(&mut svc, request(&token)), 200);
+        let mut svc = keyed(&issuer, count);
         group.bench_function(format!("keys_{count}"), |b| {
             b.iter_batched(
                 || request(&token),
@@ -320,25 +398,82 @@ fn bench_verify(c: &mut Criterion) {
     group.finish();
 }
 
-/// Feature `metrics` on the cached path: no recorder (each metric a branch),
-/// Prometheus's recorder (each an atomic add), and the two no-op increments
-/// a cached request makes on its own. Rounds alternate as above.
-fn bench_metrics(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+/// The checked ratios, each measured in alternating rounds (see
+/// `common/paired.rs`): the uncached layer against the floor and against
+/// `jsonwebtoken::decode`, the cached call against the uncached one, each
+/// rejection against the floor, 50 pools against 1 and 100 keys against 2.
+fn paired_ratios() {
+    let rt = runtime();
     let _guard = rt.enter();
     let issuer = TestIssuer::new(POOL);
     let token = issuer.access_token().scopes(["pets/read"]).sign();
-    let mut plain = seeded(&issuer).build().unwrap().layer(noop());
+    let floor = Floor::new(&issuer, &token);
+    let mut floor = |n| paired::looped(n, || floor.verify());
+    let mut svc = uncached(&issuer);
+    let mut uncached_side = |n| paired::per_call(n, || request(&token), |req| call(&mut svc, req));
+    paired::ratio("uncached_vs_floor", &mut uncached_side, &mut floor);
+    let jwt = Jwt::new(&issuer);
+    paired::ratio("uncached_vs_jsonwebtoken", &mut uncached_side, &mut |n| {
+        paired::looped(n, || jwt.decode(&token))
+    });
+    let mut cached = seeded(&issuer).build().unwrap().layer(noop());
+    assert_eq!(call(&mut cached, request(&token)), 200);
+    paired::ratio(
+        "cached_vs_uncached",
+        &mut |n| paired::per_call(n, || request(&token), |req| call(&mut cached, req)),
+        &mut uncached_side,
+    );
+    for (name, template, mut svc) in rejections(&rt, &issuer) {
+        paired::ratio(
+            &format!("reject_{name}_vs_floor"),
+            &mut |n| paired::per_call(n, || copy(&template), |req| call(&mut svc, req)),
+            &mut floor,
+        );
+    }
+    let (mut svc50, token25) = fifty_pools(&issuer);
+    paired::ratio(
+        "pools_50_vs_pools_1",
+        &mut |n| paired::per_call(n, || request(&token25), |req| call(&mut svc50, req)),
+        &mut uncached_side,
+    );
+    let (mut keys2, mut keys100) = (keyed(&issuer, 2), keyed(&issuer, 100));
+    paired::ratio(
+        "keys_100_vs_keys_2",
+        &mut |n| paired::per_call(n, || request(&token), |req| call(&mut keys100, req)),
+        &mut |n| paired::per_call(n, || request(&token), |req| call(&mut keys2, req)),
+    );
+}
+
+/// Feature `metrics` on the cached path: no recorder (each metric a branch),
+/// Prometheus's recorder (each an atomic add), and the two no-op increments
+/// a cached request makes on its own. Rounds alternate as above.
+/// Cached-path layers without a recorder and with Prometheus's, each having
+/// answered `token` once, and the recorder's handle.
+fn metered(
+    issuer: &TestIssuer,
+    token: &str,
+) -> (
+    Layered,
+    Layered,
+    metrics_exporter_prometheus::PrometheusHandle,
+) {
+    let mut plain = seeded(issuer).build().unwrap().layer(noop());
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
-    let mut counted = metrics::with_local_recorder(&recorder, || seeded(&issuer).build())
+    let mut counted = metrics::with_local_recorder(&recorder, || seeded(issuer).build())
         .unwrap()
         .layer(noop());
-    assert_eq!(call(&mut plain, request(&token)), 200);
-    assert_eq!(call(&mut counted, request(&token)), 200);
+    assert_eq!(call(&mut plain, request(token)), 200);
+    assert_eq!(call(&mut counted, request(token)), 200);
+    (plain, counted, handle)
+}
+
+fn bench_metrics(c: &mut Criterion) {
+    let rt = runtime();
+    let _guard = rt.enter();
+    let issuer = TestIssuer::new(POOL);
+    let token = issuer.access_token().scopes(["pets/read"]).sign();
+    let (mut plain, mut counted, handle) = metered(&issuer, &token);
     let mut group = c.benchmark_group("metrics");
     for round in ["", "_round2", "_round3"] {
         group.bench_function(format!("cached_no_recorder{round}"), |b| {
@@ -374,5 +509,26 @@ fn bench_metrics(c: &mut Criterion) {
     );
 }
 
+/// The checked metrics ratio: Prometheus's recorder against none, cached
+/// path, in alternating rounds.
+fn paired_metrics() {
+    let rt = runtime();
+    let _guard = rt.enter();
+    let issuer = TestIssuer::new(POOL);
+    let token = issuer.access_token().scopes(["pets/read"]).sign();
+    let (mut plain, mut counted, _handle) = metered(&issuer, &token);
+    paired::ratio(
+        "cached_prometheus_vs_no_recorder",
+        &mut |n| paired::per_call(n, || request(&token), |req| call(&mut counted, req)),
+        &mut |n| paired::per_call(n, || request(&token), |req| call(&mut plain, req)),
+    );
+}
+
 criterion_group!(benches, bench_verify, bench_metrics);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    paired_ratios();
+    paired_metrics();
+    Criterion::default().configure_from_args().final_summary();
+}

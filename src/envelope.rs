@@ -46,7 +46,7 @@ enum Node {
 /// most 127 containers, the payload object counted).
 #[derive(Debug)]
 pub(crate) struct Payload {
-    bytes: Box<[u8]>,
+    text: Box<str>,
     /// Sorted by name.
     members: Vec<(Text, Node)>,
     known: Known,
@@ -99,21 +99,25 @@ impl Known {
 
 impl Payload {
     pub(crate) fn parse(bytes: Vec<u8>) -> Result<Self, RejectionKind> {
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        // JSON is UTF-8: checked once for the whole payload, so serde_json
+        // reads it as `str` and does not check each string again.
+        let text = String::from_utf8(bytes).map_err(|_| RejectionKind::MalformedToken)?;
+        let payload = text.as_bytes();
+        let mut de = serde_json::Deserializer::from_str(&text);
         let members = de
-            .deserialize_map(Members { payload: &bytes })
+            .deserialize_map(Members { payload })
             .and_then(|m| de.end().map(|()| m))
             .map_err(|_| RejectionKind::MalformedToken)?;
-        let known = Known::find(&bytes, &members);
+        let known = Known::find(payload, &members);
         Ok(Self {
-            bytes: bytes.into_boxed_slice(),
+            text: text.into_boxed_str(),
             members,
             known,
         })
     }
 
     fn text<'a>(&'a self, text: &'a Text) -> &'a str {
-        name_of(&self.bytes, text)
+        name_of(&self.text, text)
     }
 
     fn get(&self, at: Option<usize>) -> Option<&Node> {
@@ -327,10 +331,10 @@ fn bytes_of<'a>(payload: &'a [u8], text: &'a Text) -> &'a [u8] {
 }
 
 /// A string's text. A span was checked to hold the very string parsed
-/// there, so it is found and is UTF-8.
-fn name_of<'a>(payload: &'a [u8], text: &'a Text) -> &'a str {
+/// there, so it is found and lies on character boundaries.
+fn name_of<'a>(payload: &'a str, text: &'a Text) -> &'a str {
     match text {
-        Text::Span(..) => std::str::from_utf8(bytes_of(payload, text)).unwrap_or_default(),
+        Text::Span(start, end) => payload.get(*start..*end).unwrap_or_default(),
         Text::Decoded(s) => s,
     }
 }
@@ -351,8 +355,10 @@ impl<'de> Visitor<'de> for Members<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
         let payload = self.payload;
-        // Room for a Cognito token's members, so the list rarely grows.
-        let members = members(payload, access, 24)?;
+        // Room for a Cognito token's members (about 12 to 18), so the list
+        // rarely grows, in at most 1 KiB: glibc serves blocks up to 1,032
+        // bytes from its per-thread cache, larger ones by a slower path.
+        let members = members(payload, access, 1024 / std::mem::size_of::<(Text, Node)>())?;
         if members
             .windows(2)
             .any(|w| bytes_of(payload, &w[0].0) == bytes_of(payload, &w[1].0))

@@ -204,8 +204,9 @@ pub(crate) fn parse<'t, 'h>(
     if h.is_empty() || p.is_empty() || s.is_empty() || memchr::memchr(b'.', p).is_some() {
         return Err(malformed);
     }
-    let Header { alg, kid, refused } =
-        serde_json::from_slice(header.decode(h)?).map_err(|_| malformed)?;
+    // UTF-8 checked once, not string by string (serde_json trusts a `str`).
+    let header = std::str::from_utf8(header.decode(h)?).map_err(|_| malformed)?;
+    let Header { alg, kid, refused } = serde_json::from_str(header).map_err(|_| malformed)?;
     if alg != "RS256" || refused {
         return Err(RejectionKind::UnsupportedHeader);
     }
