@@ -6,7 +6,7 @@
 //! One parse, so what the checks read and what the service reads cannot
 //! disagree.
 
-use crate::claims::{PolicyClaims, RevocationKeys, TokenUse};
+use crate::claims::{PolicyClaims, PolicyParts};
 use crate::error::RejectionKind;
 use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
@@ -154,7 +154,6 @@ impl Payload {
     /// elements of `cognito:groups`.
     pub(crate) fn policy(&self) -> PolicyClaims {
         let k = &self.known;
-        let owned = |at| self.str_claim(at).map(Box::from);
         let groups = match self.get(k.groups) {
             Some(Node::Array(items)) => items
                 .iter()
@@ -169,20 +168,18 @@ impl Payload {
             Numeric::Int(t) => Some(t),
             _ => None,
         };
-        PolicyClaims {
-            token_use: TokenUse::from_claim(self.str_claim(k.token_use)),
-            scope: owned(k.scope),
-            aud: owned(k.aud),
-            client_id: owned(k.client_id),
+        PolicyClaims::new(PolicyParts {
+            token_use: self.str_claim(k.token_use),
+            scope: self.str_claim(k.scope),
+            aud: self.str_claim(k.aud),
+            client_id: self.str_claim(k.client_id),
             groups,
-            revocation: RevocationKeys::new(
-                self.str_claim(k.iss),
-                self.str_claim(k.sub),
-                self.str_claim(k.origin_jti),
-                self.str_claim(k.jti),
-                auth_time,
-            ),
-        }
+            iss: self.str_claim(k.iss),
+            sub: self.str_claim(k.sub),
+            origin_jti: self.str_claim(k.origin_jti),
+            jti: self.str_claim(k.jti),
+            auth_time,
+        })
     }
 
     /// The claims map, built from the parse: the same as `serde_json`'s own
@@ -372,6 +369,7 @@ impl<'de> Visitor<'de> for Members<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::TokenUse;
     use proptest::prelude::*;
 
     /// The deepest nesting accepted, the payload object counted: `serde_json`'s
@@ -610,9 +608,9 @@ mod tests {
         assert_eq!(payload.iss(), Some("x/y"));
         let policy = payload.policy();
         assert_eq!(policy.token_use, Some(TokenUse::Access));
-        assert_eq!(policy.scope.as_deref(), Some("a b"));
-        assert_eq!(policy.aud.as_deref(), Some("c1"));
-        assert_eq!(policy.client_id.as_deref(), Some("c2"));
+        assert_eq!(policy.scope(), Some("a b"));
+        assert_eq!(policy.aud(), Some("c1"));
+        assert_eq!(policy.client_id(), Some("c2"));
         assert_eq!(&*policy.groups, [Box::from("g1"), Box::from("g2")]);
 
         // Other types read as absent; token_use must be exactly id or access.
@@ -621,9 +619,9 @@ mod tests {
         assert_eq!(payload.iss(), None);
         let policy = payload.policy();
         assert_eq!(policy.token_use, None);
-        assert_eq!(policy.scope, None);
-        assert_eq!(policy.aud, None);
-        assert_eq!(policy.client_id, None);
+        assert_eq!(policy.scope(), None);
+        assert_eq!(policy.aud(), None);
+        assert_eq!(policy.client_id(), None);
         assert!(policy.groups.is_empty());
 
         // ...but are still checked as any member is.

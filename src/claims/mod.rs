@@ -35,8 +35,11 @@
 //! assert_eq!(map.get("exp"), Some("Thu Dec 06 17:08:23 UTC 2018"));
 //! ```
 
+mod policy;
 mod render;
 mod size;
+
+pub(crate) use policy::{PolicyClaims, PolicyParts, RevocationKeys};
 
 use crate::envelope::Payload;
 use serde_json::{Map, Value};
@@ -93,87 +96,6 @@ struct Inner {
     /// The revocation list state in which this token was last found not
     /// revoked (see `revocation::RevocationList::check`).
     revocation_memo: AtomicU64,
-}
-
-/// The claims route policy reads (`token_use`, `scope`, `aud`, `client_id`,
-/// `cognito:groups`): strings when they are strings, the string elements of
-/// `cognito:groups`.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct PolicyClaims {
-    /// `None` when absent or neither `"id"` nor `"access"`.
-    pub(crate) token_use: Option<TokenUse>,
-    pub(crate) scope: Option<Box<str>>,
-    pub(crate) aud: Option<Box<str>>,
-    pub(crate) client_id: Option<Box<str>>,
-    pub(crate) groups: Box<[Box<str>]>,
-    pub(crate) revocation: RevocationKeys,
-}
-
-/// What the revocation list looks up, taken once when the claims are made:
-/// the pool (the last segment of `iss`), `sub`, the family (`origin_jti`,
-/// else `jti`) and `auth_time`.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct RevocationKeys {
-    pub(crate) pool: Option<Box<str>>,
-    pub(crate) sub: Option<Box<str>>,
-    pub(crate) family: Option<Box<str>>,
-    pub(crate) auth_time: Option<i64>,
-}
-
-impl RevocationKeys {
-    pub(crate) fn new(
-        iss: Option<&str>,
-        sub: Option<&str>,
-        origin_jti: Option<&str>,
-        jti: Option<&str>,
-        auth_time: Option<i64>,
-    ) -> Self {
-        fn nonempty(s: Option<&str>) -> Option<&str> {
-            s.filter(|s| !s.is_empty())
-        }
-        Self {
-            pool: nonempty(iss.and_then(|i| i.rsplit('/').next())).map(Box::from),
-            sub: nonempty(sub).map(Box::from),
-            family: nonempty(origin_jti).or(nonempty(jti)).map(Box::from),
-            auth_time,
-        }
-    }
-
-    pub(crate) fn heap(&self) -> [Option<&str>; 3] {
-        [
-            self.pool.as_deref(),
-            self.sub.as_deref(),
-            self.family.as_deref(),
-        ]
-    }
-}
-
-impl PolicyClaims {
-    fn from_map(raw: &Map<String, Value>) -> Self {
-        let string = |key: &str| raw.get(key).and_then(Value::as_str).map(Into::into);
-        let text = |key: &str| raw.get(key).and_then(Value::as_str);
-        Self {
-            revocation: RevocationKeys::new(
-                text("iss"),
-                text("sub"),
-                text("origin_jti"),
-                text("jti"),
-                raw.get("auth_time").and_then(Value::as_i64),
-            ),
-            token_use: TokenUse::from_claim(raw.get("token_use").and_then(Value::as_str)),
-            scope: string("scope"),
-            aud: string("aud"),
-            client_id: string("client_id"),
-            groups: raw
-                .get("cognito:groups")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(Into::into)
-                .collect(),
-        }
-    }
 }
 
 fn token_use_of(policy: &PolicyClaims) -> Result<TokenUse, ClaimsError> {
@@ -293,14 +215,14 @@ impl CognitoClaims {
     /// The app client: `client_id` for access tokens, `aud` for ID tokens.
     pub fn client_id(&self) -> Option<&str> {
         match self.0.token_use {
-            TokenUse::Access => self.0.policy.client_id.as_deref(),
-            TokenUse::Id => self.0.policy.aud.as_deref(),
+            TokenUse::Access => self.0.policy.client_id(),
+            TokenUse::Id => self.0.policy.aud(),
         }
     }
 
     /// `aud`, when it is a string (ID tokens).
     pub fn audience(&self) -> Option<&str> {
-        self.0.policy.aud.as_deref()
+        self.0.policy.aud()
     }
 
     /// `iss`.
@@ -312,8 +234,7 @@ impl CognitoClaims {
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.0
             .policy
-            .scope
-            .as_deref()
+            .scope()
             .unwrap_or("")
             .split(' ')
             .filter(|s| !s.is_empty())
@@ -364,8 +285,8 @@ impl CognitoClaims {
     }
 
     /// What the revocation list looks up.
-    pub(crate) fn revocation_keys(&self) -> &RevocationKeys {
-        &self.0.policy.revocation
+    pub(crate) fn revocation_keys(&self) -> RevocationKeys<'_> {
+        self.0.policy.revocation()
     }
 
     pub(crate) fn revocation_memo(&self) -> &AtomicU64 {

@@ -129,19 +129,7 @@ impl CognitoClaims {
     pub(crate) fn heap_bound(&self) -> usize {
         let raw = self.raw();
         let inner = &*self.0;
-        let policy = &inner.policy;
-        let boxed = |s: &Option<Box<str>>| s.as_deref().map_or(0, |s| alloc(s.len()));
-        let policy_bytes = boxed(&policy.scope)
-            + boxed(&policy.aud)
-            + boxed(&policy.client_id)
-            + alloc(policy.groups.len() * size_of::<Box<str>>())
-            + policy.groups.iter().map(|g| alloc(g.len())).sum::<usize>()
-            + policy
-                .revocation
-                .heap()
-                .iter()
-                .map(|s| s.map_or(0, |s| alloc(s.len())))
-                .sum::<usize>();
+        let policy_bytes = inner.policy.heap_blocks().map(alloc).sum::<usize>();
         // The shared allocation: `Inner` and the two reference counts.
         alloc(size_of::<Inner>() + 2 * size_of::<usize>())
             + map(raw, Built::Packed)

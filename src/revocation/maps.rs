@@ -120,12 +120,12 @@ impl Maps {
 
     pub(super) fn revoked(&self, claims: &CognitoClaims, now: i64) -> bool {
         let keys = claims.revocation_keys();
-        if let Some(family) = keys.family.as_deref() {
+        if let Some(family) = keys.family {
             if self.families.get(family).is_some_and(|&until| until > now) {
                 return true;
             }
         }
-        let (Some(pool), Some(sub)) = (keys.pool.as_deref(), keys.sub.as_deref()) else {
+        let (Some(pool), Some(sub)) = (keys.pool, keys.sub) else {
             return false;
         };
         let Some(entry) = self.users.get(pool).and_then(|subs| subs.get(sub)) else {
