@@ -15,67 +15,63 @@ pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwar
 
 /// Request headers never sent to the backend (`Host` is set from the
 /// integration URI instead). `Connection`, `Keep-Alive`, `Proxy-Connection`
-/// and `Transfer-Encoding` are hop-by-hop: the body is re-framed.
-const REQUEST_DROPPED: [&str; 14] = [
-    "host",
-    "expect",
-    "te",
-    "trailer",
-    "upgrade",
-    "via",
-    "max-forwards",
-    "content-md5",
-    "proxy-authenticate",
-    "www-authenticate",
-    "server",
-    "transfer-encoding",
-    "keep-alive",
-    "proxy-connection",
-];
+/// and `Transfer-Encoding` are hop-by-hop: the body is re-framed. A `match`,
+/// not a list: it runs for every header of every proxied request.
+fn request_dropped(name: &str) -> bool {
+    matches!(
+        name,
+        "host"
+            | "expect"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "via"
+            | "max-forwards"
+            | "content-md5"
+            | "proxy-authenticate"
+            | "www-authenticate"
+            | "server"
+            | "transfer-encoding"
+            | "keep-alive"
+            | "proxy-connection"
+    )
+}
 
-/// Backend response headers renamed to `x-amzn-Remapped-<name>`; the gateway
-/// writes its own `Date`. The new names are made once, at compile time (a
-/// `static`: a `const` would build and drop the table at every use).
-static RESPONSE_REMAPPED: [(&str, HeaderName); 8] = [
-    (
-        "connection",
-        HeaderName::from_static("x-amzn-remapped-connection"),
-    ),
-    ("server", HeaderName::from_static("x-amzn-remapped-server")),
-    ("date", HeaderName::from_static("x-amzn-remapped-date")),
-    (
-        "www-authenticate",
-        HeaderName::from_static("x-amzn-remapped-www-authenticate"),
-    ),
-    (
-        "authorization",
-        HeaderName::from_static("x-amzn-remapped-authorization"),
-    ),
-    (
-        "user-agent",
-        HeaderName::from_static("x-amzn-remapped-user-agent"),
-    ),
-    (
-        "content-md5",
-        HeaderName::from_static("x-amzn-remapped-content-md5"),
-    ),
-    (
-        "max-forwards",
-        HeaderName::from_static("x-amzn-remapped-max-forwards"),
-    ),
-];
+/// What becomes of a backend response header.
+enum Fate {
+    Kept,
+    Dropped,
+    /// Renamed `x-amzn-Remapped-<name>`.
+    Remapped(&'static HeaderName),
+}
 
-/// Backend response headers dropped.
-const RESPONSE_DROPPED: [&str; 8] = [
-    "expect",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "upgrade",
-    "host",
-    "transfer-encoding",
-    "keep-alive",
-];
+/// Backend response headers renamed to `x-amzn-Remapped-<name>` (the gateway
+/// writes its own `Date`) or dropped. The new names are made once, at
+/// compile time (`static`s: a `const` would build and drop them at every use).
+fn response_fate(name: &str) -> Fate {
+    static CONNECTION_: HeaderName = HeaderName::from_static("x-amzn-remapped-connection");
+    static SERVER: HeaderName = HeaderName::from_static("x-amzn-remapped-server");
+    static DATE: HeaderName = HeaderName::from_static("x-amzn-remapped-date");
+    static WWW_AUTHENTICATE: HeaderName =
+        HeaderName::from_static("x-amzn-remapped-www-authenticate");
+    static AUTHORIZATION: HeaderName = HeaderName::from_static("x-amzn-remapped-authorization");
+    static USER_AGENT: HeaderName = HeaderName::from_static("x-amzn-remapped-user-agent");
+    static CONTENT_MD5: HeaderName = HeaderName::from_static("x-amzn-remapped-content-md5");
+    static MAX_FORWARDS: HeaderName = HeaderName::from_static("x-amzn-remapped-max-forwards");
+    match name {
+        "connection" => Fate::Remapped(&CONNECTION_),
+        "server" => Fate::Remapped(&SERVER),
+        "date" => Fate::Remapped(&DATE),
+        "www-authenticate" => Fate::Remapped(&WWW_AUTHENTICATE),
+        "authorization" => Fate::Remapped(&AUTHORIZATION),
+        "user-agent" => Fate::Remapped(&USER_AGENT),
+        "content-md5" => Fate::Remapped(&CONTENT_MD5),
+        "max-forwards" => Fate::Remapped(&MAX_FORWARDS),
+        "expect" | "proxy-authenticate" | "te" | "trailer" | "upgrade" | "host"
+        | "transfer-encoding" | "keep-alive" => Fate::Dropped,
+        _ => Fate::Kept,
+    }
+}
 
 /// The client's headers as the backend gets them (before `Host`, the added
 /// `X-Amzn-*` headers and `requestParameters`), with room for `extra` more
@@ -92,7 +88,7 @@ pub(crate) fn to_backend(client: &HeaderMap, extra: usize) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(client.len() + extra);
     for (name, value) in client {
         let n = name.as_str();
-        if name == CONNECTION || REQUEST_DROPPED.contains(&n) || named.iter().any(|c| c == n) {
+        if name == CONNECTION || request_dropped(n) || named.iter().any(|c| c == n) {
             continue;
         }
         out.append(name.clone(), value.clone());
@@ -117,13 +113,10 @@ pub(crate) fn from_backend(backend: HeaderMap) -> HeaderMap {
                 None => continue,
             },
         };
-        let n = name.as_str();
-        if RESPONSE_DROPPED.contains(&n) {
-            continue;
-        }
-        match RESPONSE_REMAPPED.iter().find(|(from, _)| *from == n) {
-            Some((_, remapped)) => out.append(remapped.clone(), value),
-            None => out.append(name, value),
+        match response_fate(name.as_str()) {
+            Fate::Kept => out.append(name, value),
+            Fate::Remapped(remapped) => out.append(remapped.clone(), value),
+            Fate::Dropped => continue,
         };
     }
     out

@@ -116,6 +116,13 @@ struct Idle {
 
 type Key = (Scheme, Authority);
 
+/// Whether two keys name the same backend, byte for byte: `Authority`'s own
+/// `==` ignores ASCII case byte by byte, and this runs twice per request. A
+/// backend spelled in two cases merely gets two lists.
+fn same(a: &Key, b: &Key) -> bool {
+    a.1.as_str() == b.1.as_str() && a.0 == b.0
+}
+
 thread_local! {
     /// This thread's connections, by backend: a short list searched in
     /// order (a gateway talks to a handful of backends; comparing two
@@ -130,7 +137,7 @@ thread_local! {
 /// is idle (taken out while in use), or the HTTP/2 one (shared).
 fn checkout(key: &Key) -> Option<Sender> {
     POOL.with_borrow_mut(|pool| {
-        let (_, list) = pool.iter_mut().find(|(k, _)| k == key)?;
+        let (_, list) = pool.iter_mut().find(|(k, _)| same(k, key))?;
         let now = Instant::now();
         list.retain(|c| !c.sender.is_closed() && now.duration_since(c.since) < IDLE);
         let found = list.iter().rposition(|c| match &c.sender {
@@ -148,7 +155,7 @@ fn checkout(key: &Key) -> Option<Sender> {
 /// request; HTTP/2 has one connection per backend anyway).
 fn forget_h2(key: &Key) {
     POOL.with_borrow_mut(|pool| {
-        if let Some((_, list)) = pool.iter_mut().find(|(k, _)| k == key) {
+        if let Some((_, list)) = pool.iter_mut().find(|(k, _)| same(k, key)) {
             list.retain(|c| !matches!(c.sender, Sender::H2(_)));
         }
     });
@@ -161,7 +168,7 @@ fn give_back(key: &Key, sender: Sender) {
         sender,
         since: Instant::now(),
     };
-    POOL.with_borrow_mut(|pool| match pool.iter_mut().find(|(k, _)| k == key) {
+    POOL.with_borrow_mut(|pool| match pool.iter_mut().find(|(k, _)| same(k, key)) {
         Some((_, list)) => list.push(idle),
         None => pool.push((key.clone(), vec![idle])),
     });
