@@ -53,7 +53,7 @@ pub(crate) struct Mapping {
 
 /// What a request offers to mappings.
 pub(crate) struct Facts<'a> {
-    pub(crate) path_params: &'a [(String, String)],
+    pub(crate) path_params: &'a [(&'a str, &'a str)],
     /// Decoded query pairs, in order.
     pub(crate) query: &'a [(String, String)],
     pub(crate) headers: &'a HeaderMap,
@@ -183,8 +183,8 @@ impl Source {
             Source::PathParam(name) => facts
                 .path_params
                 .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| Cow::Borrowed(v.as_str())),
+                .find(|(n, _)| *n == name.as_str())
+                .map(|&(_, v)| Cow::Borrowed(v)),
             Source::Query(name) => facts
                 .query
                 .iter()

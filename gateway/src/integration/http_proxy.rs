@@ -4,6 +4,7 @@
 //! honoured for the head and the body (`deadline.rs`), connections kept by
 //! each serving thread (`backend.rs`: HTTP/1.1, and HTTP/2 over TLS by ALPN).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -155,7 +156,7 @@ impl HttpProxy {
         // Host, X-Amzn-Trace-Id, X-Amzn-Apigateway-Api-Id, X-Forwarded-For
         // and the mapped headers.
         let mut headers = headers::to_backend(&parts.headers, 4 + self.mappings.len());
-        let mut extra_query: Vec<(String, String)> = Vec::new();
+        let mut extra_query: Vec<(&str, Cow<'_, str>)> = Vec::new();
         for m in &self.mappings {
             let Some(value) = m.source.value(facts) else {
                 continue; // an absent claim (or parameter) leaves the target out
@@ -167,7 +168,7 @@ impl HttpProxy {
                         .map_err(|_| Answer::ApiConfigurationError)?;
                     headers.insert(name.clone(), value);
                 }
-                Target::Query(name) => extra_query.push((name.clone(), value.into_owned())),
+                Target::Query(name) => extra_query.push((name, value)),
                 Target::Path(name) => {
                     let raw = matches!(m.source, Source::PathParam(_));
                     let value = if raw {
@@ -181,24 +182,33 @@ impl HttpProxy {
         }
         let path = fill_path(&self.path, &path_values, facts.path_params)
             .ok_or(Answer::ApiConfigurationError)?;
-        let mut query: Vec<String> = self.query.iter().cloned().collect();
-        if let Some(q) = parts.uri.query().filter(|q| !q.is_empty()) {
-            query.push(q.to_owned());
-        }
-        for (n, v) in &extra_query {
-            let mut pair = encode(n);
-            pair.push('=');
-            pair.push_str(&encode(v));
-            query.push(pair);
-        }
-        let mut target = String::with_capacity(self.target.len() + path.len() + 1);
+        // The URI's own query, the client's, then the mapped pairs, written
+        // straight into the target.
+        let client_query = parts.uri.query().filter(|q| !q.is_empty());
+        let mut target = String::with_capacity(
+            self.target.len()
+                + path.len()
+                + self.query.as_ref().map_or(0, |q| q.len() + 1)
+                + client_query.map_or(0, |q| q.len() + 1)
+                + extra_query.len() * 16,
+        );
         target.push_str(&self.target);
         target.push_str(&path);
-        for (i, q) in query.iter().enumerate() {
-            target.push(if i == 0 { '?' } else { '&' });
+        let mut separator = '?';
+        for q in self.query.as_deref().into_iter().chain(client_query) {
+            target.push(separator);
             target.push_str(q);
+            separator = '&';
         }
-        let uri: Uri = target.parse().map_err(|_| Answer::ApiConfigurationError)?;
+        for (n, v) in &extra_query {
+            target.push(separator);
+            encode_into(&mut target, n);
+            target.push('=');
+            encode_into(&mut target, v);
+            separator = '&';
+        }
+        // From the `String` itself: parsing a `&str` would copy it.
+        let uri = Uri::try_from(target).map_err(|_| Answer::ApiConfigurationError)?;
 
         headers.insert(HOST, self.host.clone());
         headers.insert(
@@ -292,7 +302,7 @@ fn split_uri(uri: &str) -> Result<(&str, &str, &str, Option<&str>), String> {
 pub(crate) fn fill_path(
     template: &str,
     mapped: &[(String, String)],
-    params: &[(String, String)],
+    params: &[(&str, &str)],
 ) -> Option<String> {
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
@@ -302,9 +312,9 @@ pub(crate) fn fill_path(
         let name = rest[open + 1..close].trim_end_matches('+');
         let value = mapped
             .iter()
-            .chain(params.iter())
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())?;
+            .map(|(_, v)| v.as_str())
+            .or_else(|| params.iter().find(|(n, _)| *n == name).map(|&(_, v)| v))?;
         out.push_str(value);
         rest = &rest[close + 1..];
     }
@@ -315,14 +325,22 @@ pub(crate) fn fill_path(
 /// Percent-encodes all but RFC 3986's unreserved characters.
 pub(crate) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    encode_into(&mut out, text);
+    out
+}
+
+/// [`encode`], appending to `out`.
+fn encode_into(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
         }
     }
-    out
 }
 
 /// Decodes `%XX` (and `+` as a space, as query strings write it).
@@ -408,10 +426,7 @@ mod tests {
         assert_eq!(split_uri("https://h").unwrap().2, "/");
         assert!(split_uri("ftp://h/").is_err());
         assert!(split_uri("http://user@h/").is_err());
-        let params = [
-            ("petId".to_owned(), "7".to_owned()),
-            ("proxy".to_owned(), "a/b%20c".to_owned()),
-        ];
+        let params = [("petId", "7"), ("proxy", "a/b%20c")];
         assert_eq!(fill_path("/pets/{petId}", &[], &params).unwrap(), "/pets/7");
         assert_eq!(fill_path("/f/{proxy}", &[], &params).unwrap(), "/f/a/b%20c");
         assert_eq!(

@@ -24,29 +24,24 @@ use crate::mapping::Facts;
 /// can be: the headers and claims are not copied); [`RequestData::facts`]
 /// lends them.
 pub(crate) struct RequestData<'r> {
-    path_params: Vec<(String, String)>,
+    path_params: Vec<(&'r str, &'r str)>,
     query: Vec<(String, String)>,
     headers: &'r HeaderMap,
     claims: Option<&'r CognitoClaims>,
-    method: String,
+    method: &'r str,
     /// `/{stage}{path}`.
     path: String,
-    resource_path: String,
+    resource_path: &'r str,
     source_ip: String,
     epoch_ms: u128,
 }
 
 impl<'r> RequestData<'r> {
-    pub(crate) fn new(req: &'r Parts, route: &MatchedRoute, stage: &str) -> Self {
+    pub(crate) fn new(req: &'r Parts, route: &'r MatchedRoute, stage: &str) -> Self {
         let path_params = req
             .extensions
             .get::<PathParams>()
-            .map(|params| {
-                params
-                    .iter()
-                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                    .collect()
-            })
+            .map(|params| params.iter().collect())
             .unwrap_or_default();
         let query = req
             .uri
@@ -64,9 +59,9 @@ impl<'r> RequestData<'r> {
             query,
             headers: &req.headers,
             claims: req.extensions.get::<CognitoClaims>(),
-            method: req.method.as_str().to_owned(),
+            method: req.method.as_str(),
             path: stage_path(stage, req.uri.path()),
-            resource_path: route.template().to_owned(),
+            resource_path: route.template(),
             source_ip: req
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
@@ -86,8 +81,8 @@ impl<'r> RequestData<'r> {
             claims: self.claims.map(CognitoClaims::api_gateway),
             request_id: ids.request_id(),
             extended_request_id: ids.apigw_id(),
-            http_method: &self.method,
-            resource_path: &self.resource_path,
+            http_method: self.method,
+            resource_path: self.resource_path,
             path: &self.path,
             stage,
             source_ip: &self.source_ip,

@@ -191,8 +191,8 @@ pub(crate) fn context<'a>(
         body,
         ..Context::default()
     };
-    for (n, v) in facts.path_params {
-        ctx.path.insert(n.as_str(), v.as_str());
+    for &(n, v) in facts.path_params {
+        ctx.path.insert(n, v);
     }
     for (n, v) in facts.query {
         ctx.querystring.insert(n.as_str(), v.as_str());
