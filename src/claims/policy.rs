@@ -5,7 +5,7 @@
 use super::TokenUse;
 use serde_json::{Map, Value};
 
-/// Indexes into [`PolicyClaims::strings`].
+/// Indexes into `PolicyClaims::strings`.
 const SCOPE: usize = 0;
 const AUD: usize = 1;
 const CLIENT_ID: usize = 2;
