@@ -75,8 +75,9 @@ pub(crate) fn ratio(name: &str, a: Side<'_>, b: Side<'_>) {
         return;
     }
     if !measuring() {
-        let (ta, tb) = (a(1), b(1));
-        assert!(ta > Duration::ZERO && tb > Duration::ZERO, "{name}");
+        // `cargo test`: the sides run (their own checks included), untimed.
+        a(2);
+        b(2);
         return;
     }
     let seconds: f64 = std::env::var("BENCH_PAIR_SECONDS")
