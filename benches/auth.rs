@@ -149,15 +149,16 @@ impl Jwt {
 
 type Layered = tower_cognito::CognitoAuth<Noop>;
 
-fn uncached(issuer: &TestIssuer) -> Layered {
-    let mut svc = seeded(issuer)
-        .no_token_cache()
-        .build()
-        .unwrap()
-        .layer(noop());
+/// The uncached layer `builder` makes, having allowed one valid token.
+fn allowing(issuer: &TestIssuer, builder: CognitoAuthBuilder) -> Layered {
+    let mut svc = builder.no_token_cache().build().unwrap().layer(noop());
     let token = issuer.access_token().scopes(["pets/read"]).sign();
     assert_eq!(call(&mut svc, request(&token)), 200);
     svc
+}
+
+fn uncached(issuer: &TestIssuer) -> Layered {
+    allowing(issuer, seeded(issuer))
 }
 
 /// A copy of `template`'s URI and headers: the rejections' requests.
@@ -255,18 +256,12 @@ fn keyed(issuer: &TestIssuer, count: usize) -> Layered {
         })
         .collect();
     list.push(issuer.jwk());
-    let mut svc = CognitoAuthLayer::builder()
+    let builder = CognitoAuthLayer::builder()
         .user_pool(POOL)
         .jwks_endpoint("http://127.0.0.1:1")
         .jwks(POOL, json!({ "keys": list }).to_string())
-        .no_token_cache()
-        .scopes(["pets/read"])
-        .build()
-        .unwrap()
-        .layer(noop());
-    let token = issuer.access_token().scopes(["pets/read"]).sign();
-    assert_eq!(call(&mut svc, request(&token)), 200);
-    svc
+        .scopes(["pets/read"]);
+    allowing(issuer, builder)
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -19,6 +19,7 @@ use bytes::Bytes;
 use http::header::{HeaderValue, HOST};
 use http::{Method, Request, Response, Uri};
 use http_body::Frame;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::answers::Answer;
@@ -322,51 +323,33 @@ pub(crate) fn fill_path(
     Some(out)
 }
 
+/// RFC 3986's unreserved characters: all that is left as is.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes all but RFC 3986's unreserved characters.
 pub(crate) fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    encode_into(&mut out, text);
-    out
+    utf8_percent_encode(text, UNRESERVED).to_string()
 }
 
 /// [`encode`], appending to `out`.
 fn encode_into(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 0xf)] as char);
-        }
-    }
+    out.extend(utf8_percent_encode(text, UNRESERVED));
 }
 
-/// Decodes `%XX` (and `+` as a space, as query strings write it).
+/// Decodes `%XX` (and `+` as a space, as query strings write it); a `%`
+/// without two hex digits stays as it is.
 pub(crate) fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    // `+` first: an encoded `%2B` is a plus, not a space.
+    let spaced: Cow<'_, str> = if text.contains('+') {
+        Cow::Owned(text.replace('+', " "))
+    } else {
+        Cow::Borrowed(text)
+    };
+    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }
 
 /// The request body, cut off past the limit (the flag tells why the send
