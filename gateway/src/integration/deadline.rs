@@ -22,14 +22,18 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// `inner`, failing once `deadline` passes before its end.
 pub(crate) struct DeadlineBody<B> {
     inner: B,
-    deadline: Pin<Box<Sleep>>,
+    deadline: Instant,
+    /// Made the first time `inner` is not ready: a body that is (most small
+    /// answers, read with the head) never allocates or registers a timer.
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl<B> DeadlineBody<B> {
     pub(crate) fn new(inner: B, deadline: Instant) -> Self {
         Self {
             inner,
-            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            deadline,
+            timer: None,
         }
     }
 }
@@ -50,7 +54,11 @@ where
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|r| r.map_err(Into::into)));
         }
-        match self.deadline.as_mut().poll(cx) {
+        let deadline = self.deadline;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        match timer.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Some(Err(
                 "the backend's body did not end within timeoutInMillis".into(),
             ))),
