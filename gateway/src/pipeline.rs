@@ -39,18 +39,11 @@ impl Gateway {
     pub(crate) fn new(current: Arc<ArcSwap<Deployment>>) -> Self {
         Self { current }
     }
-}
 
-impl Service<Request<Body>> for Gateway {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = BoxFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
+    /// The answer to `req`: what the service's `call` returns, from a shared
+    /// reference (each serving thread's connections call it without a
+    /// clone per request).
+    pub(crate) fn respond(&self, req: Request<Body>) -> BoxFuture {
         // One snapshot per request: a reload swaps the next requests only.
         let deployment = self.current.load_full();
         Box::pin(async move {
@@ -66,6 +59,20 @@ impl Service<Request<Body>> for Gateway {
                 }
             }
         })
+    }
+}
+
+impl Service<Request<Body>> for Gateway {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        self.respond(req)
     }
 }
 
@@ -110,16 +117,17 @@ async fn handle(
     if declared.is_some_and(|n| n > deployment.max_body_bytes) {
         return answer(Answer::RequestTooLarge);
     }
-    req.extensions_mut().insert(ids.clone());
     let Some(service) = &deployment.service else {
-        // Authorizer off: the route and its parameters the layer would add.
+        // Authorizer off: the route and its parameters the layer would add,
+        // and the integrations called in place (no service, box or clone in
+        // between); the identifiers go along as they are.
         if let Some(params) = params {
             req.extensions_mut().insert(params);
         }
         req.extensions_mut().insert(route);
-        let Ok(res) = deployment.integrations.clone().oneshot(req).await;
-        return res;
+        return deployment.integrations.respond(req, ids).await;
     };
+    req.extensions_mut().insert(ids.clone());
     let Ok(res) = service.clone().oneshot(req).await;
     let (parts, body) = res.into_parts();
     if let Some(error) = parts.extensions.get::<AuthError>() {
@@ -173,24 +181,30 @@ impl Service<Request<Body>> for Integrations {
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let this = self.clone();
-        let seen = observe::integration_started(&req);
-        let span = observe::integration_span(req.extensions().get::<MatchedRoute>());
         Box::pin(async move {
-            let res = this.integrate(req).instrument(span).await;
-            observe::integration_finished(seen, &res);
-            Ok(res)
+            // Past the authorizer, the identifiers travel in the extensions.
+            let ids = req
+                .extensions()
+                .get::<RequestIds>()
+                .cloned()
+                .unwrap_or_else(RequestIds::new);
+            Ok(this.respond(req, &ids).await)
         })
     }
 }
 
 impl Integrations {
-    async fn integrate(&self, req: Request<Body>) -> Response<Body> {
-        let ids = req
-            .extensions()
-            .get::<RequestIds>()
-            .cloned()
-            .unwrap_or_else(RequestIds::new);
-        let answer = |a| self.answers.respond(a, &AnswerContext { ids: &ids });
+    /// The integration's answer to `req`, observed (metrics, the span).
+    async fn respond(&self, req: Request<Body>, ids: &RequestIds) -> Response<Body> {
+        let seen = observe::integration_started(&req);
+        let span = observe::integration_span(req.extensions().get::<MatchedRoute>());
+        let res = self.integrate(req, ids).instrument(span).await;
+        observe::integration_finished(seen, &res);
+        res
+    }
+
+    async fn integrate(&self, req: Request<Body>, ids: &RequestIds) -> Response<Body> {
+        let answer = |a| self.answers.respond(a, &AnswerContext { ids });
         let Some(route) = req.extensions().get::<MatchedRoute>().cloned() else {
             // Only a route the layer matched gets here; fail closed.
             return answer(Answer::ApiConfigurationError);
@@ -216,7 +230,7 @@ impl Integrations {
                     Ok(body) => body,
                     Err(a) => return answer(a),
                 };
-                match mock.respond(&data.facts(&ids, stage), &String::from_utf8_lossy(&body)) {
+                match mock.respond(&data.facts(ids, stage), &String::from_utf8_lossy(&body)) {
                     MockOutcome::Respond(res) => res,
                     MockOutcome::Answer(a) => answer(a),
                 }
@@ -230,7 +244,7 @@ impl Integrations {
                     Err(a) => return answer(a),
                 };
                 match http
-                    .call(&parts.method, &data.facts(&ids, stage), body)
+                    .call(&parts.method, &data.facts(ids, stage), body)
                     .await
                 {
                     Ok(res) => res,
@@ -240,7 +254,7 @@ impl Integrations {
             Integration::Unsupported(_) => answer(Answer::ApiConfigurationError),
             Integration::Lambda(lambda) => {
                 let (stage, limit) = (&self.operations.stage, self.operations.max_body_bytes);
-                match lambda.call(req, &route, &ids, stage, limit).await {
+                match lambda.call(req, &route, ids, stage, limit).await {
                     Ok(res) => res,
                     Err(a) => answer(a),
                 }
@@ -250,7 +264,7 @@ impl Integrations {
                 let (parts, body) = req.into_parts();
                 let data = RequestData::new(&parts, &route, stage);
                 let call = Call {
-                    facts: data.facts(&ids, stage),
+                    facts: data.facts(ids, stage),
                     max_body_bytes: self.operations.max_body_bytes,
                 };
                 match proxy.call(&parts, body, call).await {

@@ -20,7 +20,7 @@ use crate::ids::RequestIds;
 use crate::observe::{self, Observer};
 use crate::pipeline::Gateway;
 use crate::reload::Reloader;
-use crate::workers;
+use crate::workers::{self, App};
 
 /// How long startup waits for the first key fetch.
 const KEY_LOAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -197,14 +197,23 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     let outer_ids = cors.is_some() || observer.is_some();
     // No router: the gateway's own route table is the only one, and a
     // request goes through just the layers that are on.
-    let app = tower::ServiceBuilder::new()
-        .option_layer(outer_ids.then(|| axum::middleware::from_fn(stamp_ids)))
-        // Outside CORS: preflights are timed and logged too.
-        .option_layer(observer.map(|o| axum::middleware::from_fn_with_state(o, observe::observe)))
-        // Outside the gateway, so it sees every rejection and answers
-        // preflights (which carry no token) before the authorizer does.
-        .option_layer(cors)
-        .service(Gateway::new(Arc::clone(&current)));
+    let gateway = Gateway::new(Arc::clone(&current));
+    let app = if outer_ids {
+        App::Layered(BoxCloneService::new(
+            tower::ServiceBuilder::new()
+                .option_layer(outer_ids.then(|| axum::middleware::from_fn(stamp_ids)))
+                // Outside CORS: preflights are timed and logged too.
+                .option_layer(
+                    observer.map(|o| axum::middleware::from_fn_with_state(o, observe::observe)),
+                )
+                // Outside the gateway, so it sees every rejection and answers
+                // preflights (which carry no token) before the authorizer does.
+                .option_layer(cors)
+                .service(gateway),
+        ))
+    } else {
+        App::Gateway(gateway)
+    };
     if let Some(dev) = &dev {
         dev.print_curl_lines(&summary, addr);
         if let Some(path) = &args.dev_tokens_file {
@@ -237,7 +246,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     );
     println!("listening on http://{addr} (Ctrl-C to stop)");
 
-    workers::serve(listeners, BoxCloneService::new(app), shutdown_signal())
+    workers::serve(listeners, app, shutdown_signal())
         .await
         .map_err(Failure::Runtime)?;
     println!("stopped");

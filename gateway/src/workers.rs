@@ -16,18 +16,69 @@
 //!
 //! Outside Linux, `SO_REUSEPORT` does not balance connections, so one
 //! serving thread is used whatever `--workers` says.
+//!
+//! Connections are served by hyper-util's HTTP/1 and HTTP/2 builder
+//! directly, as `axum::serve` does it, but calling the gateway through a
+//! shared reference: no clone of a boxed service, and no extra future, per
+//! request.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
 
-use axum::extract::Request;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{mpsc, watch};
 use tower::util::BoxCloneService;
+use tower::ServiceExt;
 
-/// The gateway's service, as every serving thread runs it.
-pub(crate) type App = BoxCloneService<Request, Response, Infallible>;
+use crate::pipeline::Gateway;
+
+type AppFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+/// The gateway's service, as every serving thread runs it: the gateway
+/// alone, or behind the layers that are on.
+#[derive(Clone)]
+pub(crate) enum App {
+    Gateway(Gateway),
+    Layered(BoxCloneService<Request, Response, Infallible>),
+}
+
+impl App {
+    fn call(&self, req: Request) -> AppFuture {
+        match self {
+            App::Gateway(gateway) => gateway.respond(req),
+            App::Layered(service) => Box::pin(service.clone().oneshot(req)),
+        }
+    }
+}
+
+/// One client connection's service: the app, and the client's address
+/// for `$context.identity.sourceIp` and the access log.
+#[derive(Clone)]
+struct Connection {
+    app: App,
+    peer: SocketAddr,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for Connection {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = AppFuture;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        self.app.call(req)
+    }
+}
 
 /// Listening sockets on one address, one per serving thread.
 pub(crate) struct Listeners {
@@ -94,7 +145,7 @@ pub(crate) async fn serve(
     let count = listeners.len();
     for (index, socket) in listeners.sockets.into_iter().enumerate() {
         let app = app.clone();
-        let mut stop = stop_rx.clone();
+        let stop = stop_rx.clone();
         let done = Done(Some(done_tx.clone()));
         std::thread::Builder::new()
             .name(format!("gateway-worker-{index}"))
@@ -107,16 +158,8 @@ pub(crate) async fn serve(
                         runtime.block_on(async move {
                             let listener = tokio::net::TcpListener::from_std(socket)
                                 .map_err(|e| format!("serving thread {index}: {e}"))?;
-                            let make =
-                                axum::ServiceExt::<Request>::into_make_service_with_connect_info::<
-                                    SocketAddr,
-                                >(app);
-                            axum::serve(listener, make)
-                                .with_graceful_shutdown(async move {
-                                    let _ = stop.wait_for(|stop| *stop).await;
-                                })
-                                .await
-                                .map_err(|e| format!("server error: {e}"))
+                            accept(listener, app, stop).await;
+                            Ok(())
                         })
                     });
                 done.send(result);
@@ -155,6 +198,54 @@ pub(crate) async fn serve(
         }
     }
     outcome
+}
+
+/// Serves the connections `listener` accepts until `stop` turns true, then
+/// lets those open finish what they serve (idle ones are closed).
+async fn accept(listener: tokio::net::TcpListener, app: App, mut stop: watch::Receiver<bool>) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // The CONNECT protocol, for WebSockets over HTTP/2 (as axum::serve).
+    builder.http2().enable_connect_protocol();
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        let service = Connection {
+            app: app.clone(),
+            peer,
+        };
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn.into_owned());
+        tokio::spawn(async move {
+            // A client that goes away mid-request is no error of ours.
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// What `axum::serve` does on an accept error: a connection that failed
+/// before it was accepted is skipped; anything else (out of file
+/// descriptors...) is reported, and accepting resumes a second later.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!("accept error: {e}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Reports a serving thread's end, also when it panics (then as an error).

@@ -36,23 +36,38 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// How long an unused connection is kept (hyper-util's default too).
 const IDLE: Duration = Duration::from_secs(90);
 
+/// A backend's scheme and authority: what its connections are kept by.
+pub(crate) type Key = (Scheme, Authority);
+
+/// The key of an absolute URI.
+pub(crate) fn key_of(uri: &Uri) -> Option<Key> {
+    Some((uri.scheme()?.clone(), uri.authority()?.clone()))
+}
+
 /// Sends `req` (an absolute URI) to its backend and returns the response
 /// head; the body streams from the connection as it is read.
 pub(crate) async fn send(mut req: Request<Body>) -> Result<Response<Incoming>, BoxError> {
-    let uri = req.uri().clone();
-    let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned()) else {
-        return Err("backend URI without a scheme or authority".into());
-    };
-    let key = (scheme, authority);
+    let key = key_of(req.uri()).ok_or("backend URI without a scheme or authority")?;
+    *req.uri_mut() = origin_form(req.uri());
+    send_to(&key, req).await
+}
+
+/// Sends `req`, whose URI is origin-form (path and query), to the backend
+/// at `key`: what [`send`] does, for a caller that knows the backend
+/// before the request (`http_proxy` parses it once, at startup).
+pub(crate) async fn send_to(
+    key: &Key,
+    mut req: Request<Body>,
+) -> Result<Response<Incoming>, BoxError> {
     if !req.headers().contains_key(HOST) {
-        req.headers_mut().insert(HOST, host_header(&uri)?);
+        req.headers_mut().insert(HOST, host_header(key)?);
     }
     // A reused connection that turns out closed is dropped and the request
     // tried again; the last attempt always opens a fresh connection, whose
     // answer ends the loop either way.
     for attempt in 1..=ATTEMPTS {
         let pooled = if attempt < ATTEMPTS {
-            checkout(&key)
+            checkout(key)
         } else {
             None
         };
@@ -60,23 +75,26 @@ pub(crate) async fn send(mut req: Request<Body>) -> Result<Response<Incoming>, B
             Some(sender) => (sender, true),
             // Boxed: the connect future (TLS, HTTP/2 handshake) is large and
             // rarely needed; inline, every request would carry its space.
-            None => (Box::pin(connect(&key, &uri)).await?, false),
+            None => (Box::pin(connect(key)).await?, false),
         };
         let outcome = match sender {
             Sender::H1(mut sender) => {
-                *req.uri_mut() = origin_form(&uri);
+                // Back to origin form when an HTTP/2 attempt made it absolute.
+                if req.uri().scheme().is_some() {
+                    *req.uri_mut() = origin_form(req.uri());
+                }
                 let sent = sender.try_send_request(req).await;
                 if sent.is_ok() {
-                    give_back(&key, Sender::H1(sender));
+                    give_back(key, Sender::H1(sender));
                 }
                 sent
             }
             Sender::H2(mut sender) => {
-                *req.uri_mut() = uri.clone();
+                *req.uri_mut() = absolute(key, req.uri())?;
                 let sent = sender.try_send_request(req).await;
                 if sent.is_err() {
                     // Shared, so still listed: not to be picked again.
-                    forget_h2(&key);
+                    forget_h2(key);
                 }
                 sent
             }
@@ -113,8 +131,6 @@ struct Idle {
     sender: Sender,
     since: Instant,
 }
-
-type Key = (Scheme, Authority);
 
 /// Whether two keys name the same backend, byte for byte: `Authority`'s own
 /// `==` ignores ASCII case byte by byte, and this runs twice per request. A
@@ -174,9 +190,10 @@ fn give_back(key: &Key, sender: Sender) {
     });
 }
 
-async fn connect(key: &Key, uri: &Uri) -> Result<Sender, BoxError> {
+async fn connect(key: &Key) -> Result<Sender, BoxError> {
     let mut connector = CONNECTOR.with(Clone::clone);
-    let io = connector.ready().await?.call(uri.clone()).await?;
+    let uri = absolute(key, &Uri::from_static("/"))?;
+    let io = connector.ready().await?.call(uri).await?;
     if io.connected().is_negotiated_h2() {
         let (sender, conn) = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
@@ -196,22 +213,34 @@ async fn connect(key: &Key, uri: &Uri) -> Result<Sender, BoxError> {
     }
 }
 
-/// `Host` as the URI says it (the port only when not the scheme's default).
-fn host_header(uri: &Uri) -> Result<HeaderValue, BoxError> {
-    let host = uri.host().ok_or("backend URI without a host")?;
-    let default = match uri.scheme_str() {
-        Some("https") => Some(443),
-        Some("http") => Some(80),
+/// `Host` for the backend (the port only when not the scheme's default).
+fn host_header((scheme, authority): &Key) -> Result<HeaderValue, BoxError> {
+    let host = authority.host();
+    let default = match scheme.as_str() {
+        "https" => Some(443),
+        "http" => Some(80),
         _ => None,
     };
-    let value = match uri.port_u16().filter(|p| Some(*p) != default) {
+    let value = match authority.port_u16().filter(|p| Some(*p) != default) {
         Some(port) => HeaderValue::from_str(&format!("{host}:{port}")),
         None => HeaderValue::from_str(host),
     };
     Ok(value?)
 }
 
-/// The request target of HTTP/1: path and query only.
+/// `uri`'s path and query at the backend of `key`: the target HTTP/2 sends.
+fn absolute((scheme, authority): &Key, uri: &Uri) -> Result<Uri, BoxError> {
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = Some(scheme.clone());
+    parts.authority = Some(authority.clone());
+    parts.path_and_query = Some(
+        uri.path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
+    );
+    Ok(Uri::from_parts(parts)?)
+}
+
 fn origin_form(uri: &Uri) -> Uri {
     let path = uri
         .path_and_query()
@@ -259,7 +288,7 @@ mod tests {
 
     #[test]
     fn host_leaves_out_the_default_port() {
-        let host = |u: &str| host_header(&u.parse().unwrap()).unwrap();
+        let host = |u: &str| host_header(&key_of(&u.parse().unwrap()).unwrap()).unwrap();
         assert_eq!(host("http://a.example/x"), "a.example");
         assert_eq!(host("http://a.example:80/x"), "a.example");
         assert_eq!(host("http://127.0.0.1:8080/x"), "127.0.0.1:8080");
@@ -272,6 +301,17 @@ mod tests {
         let target = |u: &str| origin_form(&u.parse().unwrap()).to_string();
         assert_eq!(target("http://a.example/p/q?x=1"), "/p/q?x=1");
         assert_eq!(target("http://a.example"), "/");
+    }
+
+    #[test]
+    fn http2_targets_are_absolute() {
+        let key = key_of(&"https://a.example:8443/ignored".parse().unwrap()).unwrap();
+        let uri = absolute(&key, &"/p/q?x=1".parse().unwrap()).unwrap();
+        assert_eq!(uri.to_string(), "https://a.example:8443/p/q?x=1");
+        assert_eq!(
+            absolute(&key, &Uri::from_static("/")).unwrap().to_string(),
+            "https://a.example:8443/"
+        );
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ use super::deadline::DeadlineBody;
 use axum::body::Body;
 use bytes::Bytes;
 use http::header::{HeaderValue, HOST};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Response, Uri};
 use http_body::Frame;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -41,6 +42,8 @@ pub(crate) struct HttpProxy {
     pub(crate) method: Option<Method>,
     /// `scheme://authority` the request goes to.
     pub(crate) target: String,
+    /// The same, parsed once (`None`: not a valid URI, a 500 per request).
+    pub(crate) backend: Option<backend::Key>,
     /// `Host`: the authority of the integration URI as written.
     pub(crate) host: HeaderValue,
     /// The URI's path, `{name}` placeholders still in.
@@ -112,9 +115,15 @@ impl HttpProxy {
                 .ok_or_else(|| format!("timeoutInMillis {v}: expected 50 to {MAX_TIMEOUT_MS}"))?,
         };
         let mappings = mapping::parse(integration.get("requestParameters"), stage_variables)?;
+        let backend = target
+            .parse::<Uri>()
+            .ok()
+            .as_ref()
+            .and_then(backend::key_of);
         Ok(Self {
             via: rewritten.is_some(),
             method,
+            backend,
             target,
             host,
             path,
@@ -151,65 +160,72 @@ impl HttpProxy {
         let facts = &call.facts;
         let method = self.method.clone().unwrap_or(parts.method.clone());
 
-        // Path: `{name}` from `integration.request.path.name`, else from the
-        // path parameter of the same name (raw, as authorized).
-        let mut path_values: Vec<(String, String)> = Vec::new();
         // Host, X-Amzn-Trace-Id, X-Amzn-Apigateway-Api-Id, X-Forwarded-For
         // and the mapped headers.
         let mut headers = headers::to_backend(&parts.headers, 4 + self.mappings.len());
-        let mut extra_query: Vec<(&str, Cow<'_, str>)> = Vec::new();
         for m in &self.mappings {
+            let Target::Header(name) = &m.target else {
+                continue;
+            };
             let Some(value) = m.source.value(facts) else {
                 continue; // an absent claim (or parameter) leaves the target out
             };
-            match &m.target {
-                Target::Header(name) => {
-                    // CR, LF, NUL...: never forwarded.
-                    let value = HeaderValue::from_bytes(value.as_bytes())
-                        .map_err(|_| Answer::ApiConfigurationError)?;
-                    headers.insert(name.clone(), value);
-                }
-                Target::Query(name) => extra_query.push((name, value)),
-                Target::Path(name) => {
-                    let raw = matches!(m.source, Source::PathParam(_));
-                    let value = if raw {
-                        value.into_owned()
-                    } else {
-                        encode(&value)
-                    };
-                    path_values.push((name.clone(), value));
-                }
-            }
+            // CR, LF, NUL...: never forwarded.
+            let value = HeaderValue::from_bytes(value.as_bytes())
+                .map_err(|_| Answer::ApiConfigurationError)?;
+            headers.insert(name.clone(), value);
         }
-        let path = fill_path(&self.path, &path_values, facts.path_params)
-            .ok_or(Answer::ApiConfigurationError)?;
-        // The URI's own query, the client's, then the mapped pairs, written
-        // straight into the target.
+        // The origin-form target, written in one string: the path, then the
+        // URI's own query, the client's, and the mapped pairs. The backend's
+        // scheme and authority were parsed at startup.
+        let backend = self.backend.as_ref().ok_or(Answer::ApiConfigurationError)?;
         let client_query = parts.uri.query().filter(|q| !q.is_empty());
         let mut target = String::with_capacity(
-            self.target.len()
-                + path.len()
+            self.path.len()
+                + 16
                 + self.query.as_ref().map_or(0, |q| q.len() + 1)
                 + client_query.map_or(0, |q| q.len() + 1)
-                + extra_query.len() * 16,
+                + self.mappings.len() * 16,
         );
-        target.push_str(&self.target);
-        target.push_str(&path);
+        // `{name}` from the first `integration.request.path.name` with a
+        // value, else from the path parameter of the same name (raw, as
+        // authorized).
+        let mapped = |name: &str| {
+            self.mappings.iter().find_map(|m| match &m.target {
+                Target::Path(n) if n == name => m.source.value(facts).map(|value| match m.source {
+                    Source::PathParam(_) => value,
+                    _ => Cow::Owned(encode(&value)),
+                }),
+                _ => None,
+            })
+        };
+        fill_path_into(&mut target, &self.path, |name| {
+            mapped(name).or_else(|| param(facts.path_params, name))
+        })
+        .ok_or(Answer::ApiConfigurationError)?;
         let mut separator = '?';
         for q in self.query.as_deref().into_iter().chain(client_query) {
             target.push(separator);
             target.push_str(q);
             separator = '&';
         }
-        for (n, v) in &extra_query {
+        for m in &self.mappings {
+            let Target::Query(name) = &m.target else {
+                continue;
+            };
+            let Some(value) = m.source.value(facts) else {
+                continue;
+            };
             target.push(separator);
-            encode_into(&mut target, n);
+            encode_into(&mut target, name);
             target.push('=');
-            encode_into(&mut target, v);
+            encode_into(&mut target, &value);
             separator = '&';
         }
         // From the `String` itself: parsing a `&str` would copy it.
-        let uri = Uri::try_from(target).map_err(|_| Answer::ApiConfigurationError)?;
+        let uri = PathAndQuery::try_from(target)
+            .map(Uri::from)
+            .map_err(|_| Answer::ApiConfigurationError)?;
 
         headers.insert(HOST, self.host.clone());
         headers.insert(
@@ -236,7 +252,9 @@ impl HttpProxy {
 
         // One deadline for the head and the body (see `deadline.rs`).
         let deadline = tokio::time::Instant::now() + self.timeout;
-        let response = match tokio::time::timeout_at(deadline, backend::send(request)).await {
+        let response = match tokio::time::timeout_at(deadline, backend::send_to(backend, request))
+            .await
+        {
             Err(_) => return Err(Answer::IntegrationTimeout),
             Ok(Err(_)) if tripped.load(Ordering::Relaxed) => return Err(Answer::RequestTooLarge),
             Ok(Err(_)) => return Err(Answer::IntegrationFailure),
@@ -306,21 +324,40 @@ pub(crate) fn fill_path(
     params: &[(&str, &str)],
 ) -> Option<String> {
     let mut out = String::with_capacity(template.len() + 16);
+    fill_path_into(&mut out, template, |name| {
+        mapped
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| Cow::Borrowed(v.as_str()))
+            .or_else(|| param(params, name))
+    })?;
+    Some(out)
+}
+
+/// The path parameter `name`, as it came.
+fn param<'a>(params: &[(&'a str, &'a str)], name: &str) -> Option<Cow<'a, str>> {
+    params
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, v)| Cow::Borrowed(v))
+}
+
+/// [`fill_path`], appending to `out`, each value from `value`.
+fn fill_path_into<'v>(
+    out: &mut String,
+    template: &str,
+    mut value: impl FnMut(&str) -> Option<Cow<'v, str>>,
+) -> Option<()> {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let close = rest[open..].find('}')? + open;
         let name = rest[open + 1..close].trim_end_matches('+');
-        let value = mapped
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .or_else(|| params.iter().find(|(n, _)| *n == name).map(|&(_, v)| v))?;
-        out.push_str(value);
+        out.push_str(&value(name)?);
         rest = &rest[close + 1..];
     }
     out.push_str(rest);
-    Some(out)
+    Some(())
 }
 
 /// RFC 3986's unreserved characters: all that is left as is.
