@@ -46,8 +46,8 @@ enum Node {
 /// most 127 containers, the payload object counted).
 #[derive(Debug)]
 pub(crate) struct Payload {
-    text: Box<str>,
-    /// Sorted by name.
+    text: String,
+    /// In the payload's order.
     members: Vec<(Text, Node)>,
     known: Known,
 }
@@ -110,7 +110,7 @@ impl Payload {
             .map_err(|_| RejectionKind::MalformedToken)?;
         let known = Known::find(payload, &members);
         Ok(Self {
-            text: text.into_boxed_str(),
+            text,
             members,
             known,
         })
@@ -184,7 +184,7 @@ impl Payload {
 
     /// The claims map, built from the parse: the same as `serde_json`'s own
     /// `Map` of the payload (in a nested object, the last of repeated members
-    /// wins, as there).
+    /// wins, as there: the map's own `FromIterator` keeps the last).
     pub(crate) fn into_map(self) -> Map<String, Value> {
         self.members
             .iter()
@@ -303,8 +303,8 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
     }
 }
 
-/// An object's members, sorted by name as serde_json's map is, and stably:
-/// of repeated members, the last comes last.
+/// An object's members, in the payload's order. Not sorted here: only the
+/// claims map needs an order, and its `FromIterator` sorts (stably) itself.
 fn members<'de, A: MapAccess<'de>>(
     payload: &[u8],
     mut access: A,
@@ -314,12 +314,51 @@ fn members<'de, A: MapAccess<'de>>(
     while let Some(name) = access.next_key_seed(TextSeed { payload })? {
         members.push((name, access.next_value_seed(NodeSeed { payload })?));
     }
-    members.sort_by(|a, b| bytes_of(payload, &a.0).cmp(bytes_of(payload, &b.0)));
     Ok(members)
 }
 
-/// A string's bytes: sorted and compared as such (UTF-8's byte order is
-/// its code points' order, `str`'s), without checking the UTF-8 again.
+/// Up to this many members, [`repeated`] compares names directly; past it,
+/// it sorts them, so no payload costs more than `n log n` comparisons.
+const FEW_MEMBERS: usize = 32;
+
+/// Whether two members have the same name. A token's dozen or so names are
+/// compared only where a cheap signature of them (length, first and last
+/// byte) collides.
+fn repeated(payload: &[u8], members: &[(Text, Node)]) -> bool {
+    if members.len() > FEW_MEMBERS {
+        let mut names: Vec<&[u8]> = members.iter().map(|(n, _)| bytes_of(payload, n)).collect();
+        names.sort_unstable();
+        return names.windows(2).any(|w| w[0] == w[1]);
+    }
+    let mut seen = 0u64;
+    for (i, (name, _)) in members.iter().enumerate() {
+        let name = bytes_of(payload, name);
+        let bit = 1u64 << signature(name);
+        if seen & bit != 0
+            && members[..i]
+                .iter()
+                .any(|(other, _)| bytes_of(payload, other) == name)
+        {
+            return true;
+        }
+        seen |= bit;
+    }
+    false
+}
+
+/// A name's bucket among 64: equal names share one.
+fn signature(name: &[u8]) -> u32 {
+    let first = u32::from(name.first().copied().unwrap_or(0));
+    let last = u32::from(name.last().copied().unwrap_or(0));
+    (name.len() as u32)
+        .wrapping_mul(31)
+        .wrapping_add(first)
+        .wrapping_add(last.wrapping_mul(7))
+        % 64
+}
+
+/// A string's bytes, compared as such (UTF-8's byte order is its code
+/// points' order, `str`'s), without checking the UTF-8 again.
 fn bytes_of<'a>(payload: &'a [u8], text: &'a Text) -> &'a [u8] {
     match text {
         Text::Span(start, end) => payload.get(*start..*end).unwrap_or_default(),
@@ -336,7 +375,7 @@ fn name_of<'a>(payload: &'a str, text: &'a Text) -> &'a str {
     }
 }
 
-/// The top-level object: members sorted by name, a repeated one refused
+/// The top-level object: its members, a repeated one refused
 /// (parsers disagree on which of two equal members wins, so such payloads
 /// are not read at all).
 struct Members<'a> {
@@ -356,10 +395,7 @@ impl<'de> Visitor<'de> for Members<'_> {
         // rarely grows, in at most 1 KiB: glibc serves blocks up to 1,032
         // bytes from its per-thread cache, larger ones by a slower path.
         let members = members(payload, access, 1024 / std::mem::size_of::<(Text, Node)>())?;
-        if members
-            .windows(2)
-            .any(|w| bytes_of(payload, &w[0].0) == bytes_of(payload, &w[1].0))
-        {
+        if repeated(payload, &members) {
             return Err(A::Error::custom("repeated member"));
         }
         Ok(members)
@@ -514,7 +550,18 @@ mod tests {
             let members: Vec<String> = names.iter().map(|n| format!(r#""{n}":1"#)).collect();
             format!("{{{}}}", members.join(","))
         };
-        for count in [2, 63, 64, 65, 200] {
+        // Both ways of comparing: directly up to FEW_MEMBERS, sorted past it.
+        for count in [
+            2,
+            5,
+            FEW_MEMBERS - 1,
+            FEW_MEMBERS,
+            FEW_MEMBERS + 1,
+            63,
+            64,
+            65,
+            200,
+        ] {
             let names: Vec<String> = (0..count).map(|i| format!("claim{i}")).collect();
             assert!(read(object(&names).as_bytes()).is_ok(), "{count} distinct");
             // A repeat first and last, and one spelled with an escape.
@@ -532,6 +579,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn names_that_share_a_signature_are_still_told_apart() {
+        // Same length, first and last byte: one bucket, three names.
+        assert_eq!(signature(b"axb"), signature(b"ayb"));
+        assert!(read(br#"{"axb":1,"ayb":2,"azb":3}"#).is_ok());
+        assert_eq!(
+            read(br#"{"axb":1,"ayb":2,"axb":3}"#).err(),
+            Some(RejectionKind::MalformedToken)
+        );
+        assert_eq!(
+            read(br#"{"":1,"a":2,"":3}"#).err(),
+            Some(RejectionKind::MalformedToken)
+        );
     }
 
     /// The map built from the parse is `serde_json`'s own map of the payload.
