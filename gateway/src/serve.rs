@@ -193,7 +193,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     });
     // The identifiers are made outermost when a layer answers or logs
     // before the gateway does (CORS preflights, the access log); without
-    // such a layer the gateway makes and stamps them itself.
+    // such a layer the gateway makes and stamps them itself, and is served
+    // alone.
     let outer_ids = cors.is_some() || observer.is_some();
     // No router: the gateway's own route table is the only one, and a
     // request goes through just the layers that are on.
@@ -201,7 +202,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     let app = if outer_ids {
         App::Layered(BoxCloneService::new(
             tower::ServiceBuilder::new()
-                .option_layer(outer_ids.then(|| axum::middleware::from_fn(stamp_ids)))
+                .layer(axum::middleware::from_fn(stamp_ids))
                 // Outside CORS: preflights are timed and logged too.
                 .option_layer(
                     observer.map(|o| axum::middleware::from_fn_with_state(o, observe::observe)),

@@ -62,7 +62,6 @@ impl App {
 
 /// One client connection's service: the app, and the client's address
 /// for `$context.identity.sourceIp` and the access log.
-#[derive(Clone)]
 struct Connection {
     app: App,
     peer: SocketAddr,
