@@ -2,6 +2,15 @@
 //! percent-encoded, and empty segments. API Gateway's answer to them is the
 //! Missing Authentication Token 403 **[choice]**: a backend that normalizes
 //! paths would otherwise serve a route other than the one authorized.
+//!
+//! Also refused the same way **[choice]**:
+//! - a dot segment followed by a path parameter (`..;`, `.;x`, `%2e%2e;`):
+//!   Tomcat-style backends strip `;...` from each segment before they
+//!   resolve dots, so `/public/..;/admin` would reach `/admin`;
+//! - an encoded separator (`%2F`, `%5C` in any case, or a raw `\`) in the
+//!   value of a one-segment path parameter (`{id}`, not `{proxy+}`): WSGI
+//!   backends decode it before routing, so `/users/7%2Fsecrets`, authorized
+//!   as `/users/{id}`, would reach `/users/7/secrets`.
 
 /// Whether `path` (the raw request path) is safe to route.
 pub(crate) fn is_safe(path: &str) -> bool {
@@ -17,10 +26,56 @@ pub(crate) fn is_safe(path: &str) -> bool {
         .all(|segment| !segment.is_empty() && !has_dot_part(segment))
 }
 
+/// Whether a path that matched `template` (the route's, e.g.
+/// `/users/{id}/secrets`) keeps the value of each one-segment parameter one
+/// segment: none holds `%2F`, `%5C` or `\`. Segments from a greedy
+/// parameter (`{proxy+}`) on are many segments anyway; literal segments
+/// matched the template as written.
+pub(crate) fn params_are_single_segments(template: &str, path: &str) -> bool {
+    // Most paths have nothing encoded: one scan, no split.
+    if !path.bytes().any(|b| b == b'%' || b == b'\\') {
+        return true;
+    }
+    fn parts(p: &str) -> std::str::Split<'_, char> {
+        let p = p.strip_prefix('/').unwrap_or(p);
+        let p = p.strip_suffix('/').unwrap_or(p);
+        p.split('/')
+    }
+    for (pattern, segment) in parts(template).zip(parts(path)) {
+        if !(pattern.starts_with('{') && pattern.ends_with('}')) {
+            continue;
+        }
+        if pattern.ends_with("+}") {
+            break;
+        }
+        if has_encoded_separator(segment) {
+            return false;
+        }
+    }
+    true
+}
+
+/// `%2F`, `%5C` (any case) or a raw `\`.
+fn has_encoded_separator(segment: &str) -> bool {
+    let bytes = segment.as_bytes();
+    bytes.iter().enumerate().any(|(i, b)| match b {
+        b'\\' => true,
+        b'%' => matches!(
+            (
+                bytes.get(i + 1),
+                bytes.get(i + 2).map(u8::to_ascii_uppercase)
+            ),
+            (Some(b'2'), Some(b'F')) | (Some(b'5'), Some(b'C'))
+        ),
+        _ => false,
+    })
+}
+
 /// Whether a segment, cut at every encoded slash or backslash (`%2F`, `%5C`,
-/// `\`: a backend that decodes them would see separators), has a part that
-/// is `.` or `..`, with dots raw or encoded (`%2E`). Scans the bytes once,
-/// without decoding into a copy.
+/// `\`: a backend that decodes them would see separators) and at every `;`
+/// (raw or `%3B`: Tomcat-style backends drop what follows it), has a part
+/// that is `.` or `..`, with dots raw or encoded (`%2E`). Scans the bytes
+/// once, without decoding into a copy.
 fn has_dot_part(segment: &str) -> bool {
     let bytes = segment.as_bytes();
     let mut i = 0;
@@ -29,12 +84,14 @@ fn has_dot_part(segment: &str) -> bool {
     loop {
         let (separator, width) = match bytes.get(i) {
             None => (true, 0),
-            Some(b'\\') => (true, 1),
+            Some(b'\\' | b';') => (true, 1),
             Some(b'%') => match (
                 bytes.get(i + 1),
                 bytes.get(i + 2).map(u8::to_ascii_uppercase),
             ) {
-                (Some(b'2'), Some(b'F')) | (Some(b'5'), Some(b'C')) => (true, 3),
+                (Some(b'2'), Some(b'F')) | (Some(b'5'), Some(b'C')) | (Some(b'3'), Some(b'B')) => {
+                    (true, 3)
+                }
                 (Some(b'2'), Some(b'E')) => {
                     dots = dots.map(|d| d.saturating_add(1));
                     (false, 3)
@@ -113,6 +170,54 @@ mod tests {
             "/a/%2E%2e%2Fx",
         ] {
             assert!(!is_safe(path), "{path}");
+        }
+    }
+
+    /// Dot segments that Tomcat-style backends see once they strip `;`
+    /// path parameters.
+    #[test]
+    fn dot_segments_with_path_parameters_are_unsafe() {
+        for path in [
+            "/public/..;/admin",
+            "/public/..;x=1/admin",
+            "/public/.;/admin",
+            "/public/%2e%2e;/admin",
+            "/public/%2E.;jsessionid=1",
+            "/public/..%3b/admin",
+            "/public/..%3B",
+        ] {
+            assert!(!is_safe(path), "{path}");
+        }
+        for path in ["/a;b", "/a/b;..x", "/a/...;", "/a/;x/b", "/a/x;y"] {
+            assert!(is_safe(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn one_segment_parameters_hold_no_encoded_separator() {
+        use super::params_are_single_segments as single;
+        for (template, path) in [
+            ("/users/{id}", "/users/7"),
+            ("/users/{id}", "/users/7%20x"),
+            ("/users/{id}", "/users/a%2Cb"),
+            ("/files/{proxy+}", "/files/a%2Fb"),
+            ("/files/{proxy+}", "/files/a/b%5Cc"),
+            ("/{proxy+}", "/x%2F..%2Fy"),
+            // A literal segment matched as written.
+            ("/a%2Fb/{id}", "/a%2Fb/7"),
+        ] {
+            assert!(single(template, path), "{template} {path}");
+        }
+        for (template, path) in [
+            ("/users/{id}", "/users/7%2Fsecrets"),
+            ("/users/{id}", "/users/7%2fsecrets"),
+            ("/users/{id}", "/users/7%5Csecrets"),
+            ("/users/{id}", "/users/7%5csecrets"),
+            ("/users/{id}", "/users/7\\secrets"),
+            ("/users/{id}/", "/users/7%2Fsecrets/"),
+            ("/users/{id}/files/{proxy+}", "/users/7%2Fx/files/a"),
+        ] {
+            assert!(!single(template, path), "{template} {path}");
         }
     }
 }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use arc_swap::ArcSwap;
 use axum::body::Body;
-use http::{Request, Response};
+use http::{Method, Request, Response};
 use tower::{Service, ServiceExt};
 use tower_cognito::claims::CognitoClaims;
 
@@ -88,7 +88,20 @@ async fn handle(
     // puts in the URI: only HTTP/1 has an absolute form to refuse.
     let absolute_form = req.version() < http::Version::HTTP_2
         && (req.uri().scheme().is_some() || req.uri().authority().is_some());
-    if absolute_form || !path_safety::is_safe(req.uri().path()) {
+    // Only API Gateway's seven methods reach an integration, `ANY` routes
+    // included; any other (TRACE, CONNECT, WebDAV's, made-up ones) is a
+    // method not on the resource **[choice]**.
+    let known_method = matches!(
+        *req.method(),
+        Method::GET
+            | Method::POST
+            | Method::PUT
+            | Method::PATCH
+            | Method::DELETE
+            | Method::HEAD
+            | Method::OPTIONS
+    );
+    if absolute_form || !known_method || !path_safety::is_safe(req.uri().path()) {
         return answer(Answer::MissingAuthenticationToken);
     }
     // With the authorizer off, the route's parameters come from this same
@@ -107,6 +120,11 @@ async fn handle(
     let Some((route, params)) = found else {
         return answer(Answer::MissingAuthenticationToken);
     };
+    // A one-segment parameter's value must stay one segment on its way to a
+    // backend that decodes `%2F` (path_safety's module docs).
+    if !path_safety::params_are_single_segments(route.template(), req.uri().path()) {
+        return answer(Answer::MissingAuthenticationToken);
+    }
     // A declared length over the limit is refused before any work; a
     // streamed body is cut off by the integration reading it.
     let declared = req
