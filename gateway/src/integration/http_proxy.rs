@@ -35,6 +35,15 @@ const MAX_TIMEOUT_MS: u64 = 29_000;
 /// Where integration URIs are sent instead (`--integration-base FROM=TO`).
 pub(crate) type Bases = [(String, String)];
 
+/// What follows `from` in `uri` when `from` is a base of it on a URL
+/// boundary: `http://api.internal` is a base of `http://api.internal/x` and
+/// `http://api.internal?q`, never of `http://api.internal.evil.example/x`
+/// or `http://api.internal:8443/x`; `http://h/v1` never of `http://h/v10`.
+fn rest_after_base<'u>(uri: &'u str, from: &str) -> Option<&'u str> {
+    let rest = uri.strip_prefix(from)?;
+    (rest.is_empty() || from.ends_with('/') || rest.starts_with(['/', '?', '#'])).then_some(rest)
+}
+
 /// An `http_proxy` integration, parsed once at startup.
 #[derive(Debug)]
 pub(crate) struct HttpProxy {
@@ -81,11 +90,10 @@ impl HttpProxy {
         let (scheme, authority, path, query) = split_uri(&uri)?;
         let host =
             HeaderValue::from_str(authority).map_err(|_| format!("uri {uri:?}: bad host"))?;
-        // The first base that prefixes the URI wins; Host stays the URI's.
-        let rewritten = bases.iter().find_map(|(from, to)| {
-            uri.strip_prefix(from.as_str())
-                .map(|rest| format!("{to}{rest}"))
-        });
+        // The first base of the URI wins; Host stays the URI's.
+        let rewritten = bases
+            .iter()
+            .find_map(|(from, to)| rest_after_base(&uri, from).map(|rest| format!("{to}{rest}")));
         let (target, path, query) = match &rewritten {
             Some(rewritten) => {
                 let (s, a, p, q) =
@@ -434,6 +442,23 @@ impl http_body::Body for LimitedBody {
 
 #[cfg(test)]
 mod tests {
+    /// `--integration-base` matches on a URL boundary, not a string prefix.
+    #[test]
+    fn integration_bases_match_on_url_boundaries() {
+        use super::rest_after_base as rest;
+        let base = "http://api.internal";
+        assert_eq!(rest("http://api.internal", base), Some(""));
+        assert_eq!(rest("http://api.internal/x/y", base), Some("/x/y"));
+        assert_eq!(rest("http://api.internal?q=1", base), Some("?q=1"));
+        assert_eq!(rest("http://api.internal.evil.example/x", base), None);
+        assert_eq!(rest("http://api.internal:8443/x", base), None);
+        assert_eq!(rest("http://api.internalx/x", base), None);
+        assert_eq!(rest("http://h/v10/x", "http://h/v1"), None);
+        assert_eq!(rest("http://h/v1/x", "http://h/v1"), Some("/x"));
+        assert_eq!(rest("http://h/v1/x", "http://h/v1/"), Some("x"));
+        assert_eq!(rest("http://other/x", base), None);
+    }
+
     use super::*;
 
     #[test]
