@@ -602,3 +602,75 @@ async fn lambda_with_moto_tokens() {
     );
     mark_ran("gateway_lambda_with_moto_tokens");
 }
+
+/// The raw reply to one `Connection: close` request: every byte the gateway
+/// sent, so framing (a `Content-Length` on a bodiless status, stray body
+/// bytes) shows as it went out.
+async fn raw_exchange(addr: std::net::SocketAddr, request: String) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    bounded("raw exchange", async move {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).await.expect("read");
+        String::from_utf8_lossy(&out).into_owned()
+    })
+    .await
+}
+
+/// A function's 1xx is a malformed answer (502), never an interim response
+/// sent to a client that asked for no upgrade; 204 and 304 go out without a
+/// body or a `Content-Length` whatever the function's `body` (RFC 9110
+/// §6.4.1) **[choice]**.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_interim_and_bodiless_statuses() {
+    let Some(endpoint) = emulator() else { return };
+    let issuer = TestIssuer::new(POOL);
+    let jwks = issuer.serve_jwks().await.unwrap();
+    let base = jwks.base_url().to_owned();
+    let gateway = tokio::task::spawn_blocking(move || start(&endpoint, &base, &[]))
+        .await
+        .unwrap();
+    let addr: std::net::SocketAddr = gateway
+        .url("")
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the gateway's address");
+    let exchange = |answer: Value| {
+        let body = answer.to_string();
+        raw_exchange(
+            addr,
+            format!(
+                "POST /public/respond HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+
+    for status in [100, 101, 103, 199] {
+        let reply = exchange(json!({"statusCode": status, "body": "interim"})).await;
+        assert!(
+            reply.starts_with("HTTP/1.1 502 "),
+            "statusCode {status}: {reply}"
+        );
+        assert!(
+            reply.ends_with(INTERNAL_ERROR),
+            "statusCode {status}: {reply}"
+        );
+    }
+    for status in [204, 304] {
+        let reply = exchange(json!({"statusCode": status, "body": "some body"})).await;
+        assert!(
+            reply.starts_with(&format!("HTTP/1.1 {status} ")),
+            "statusCode {status}: {reply}"
+        );
+        let (head, rest) = reply.split_once("\r\n\r\n").expect("a head");
+        assert!(
+            !head.to_ascii_lowercase().contains("\r\ncontent-length:"),
+            "statusCode {status} framed with a length: {head}"
+        );
+        assert_eq!(rest, "", "statusCode {status} sent a body");
+    }
+    mark_ran("gateway_lambda_interim_and_bodiless_statuses");
+}

@@ -48,7 +48,7 @@ use axum::body::Body;
 use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::{Method, Request, Response, Uri};
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 use tower_cognito::MatchedRoute;
@@ -314,10 +314,8 @@ fn respond(bytes: &[u8], accept_binary: bool) -> Option<Response<Body>> {
         Value::String(s) => s.trim().parse().ok()?,
         _ => return None,
     };
-    let status = u16::try_from(status)
-        .ok()
-        .filter(|s| (100..=599).contains(s))
-        .and_then(|s| StatusCode::from_u16(s).ok())?;
+    // A 1xx is an interim response: from a function, a malformed answer.
+    let status = u16::try_from(status).ok().and_then(super::final_status)?;
     let base64 = match answer.get("isBase64Encoded") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -372,8 +370,8 @@ fn respond(bytes: &[u8], accept_binary: bool) -> Option<Response<Body>> {
     if !headers.contains_key(CONTENT_TYPE) {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    let mut res = Response::new(Body::from(body));
+    let body = super::framed_body(status, &mut headers, body);
+    let mut res = Response::new(body);
     *res.status_mut() = status;
     *res.headers_mut() = headers;
     Some(res)

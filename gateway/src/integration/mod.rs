@@ -18,6 +18,10 @@ pub(crate) mod templates;
 
 use std::collections::HashMap;
 
+use ::http::header::{HeaderValue, CONTENT_LENGTH};
+use ::http::{HeaderMap, StatusCode};
+use axum::body::Body;
+use bytes::Bytes;
 use serde_json::Value;
 
 use self::http::Http;
@@ -108,4 +112,28 @@ impl Integration {
             Integration::Unsupported(kind) => format!("{kind} (unsupported: answers 500)"),
         }
     }
+}
+
+/// The statuses a method response may have: 200 to 599 for a template's
+/// override and an integration response (**[choice]**: a 1xx would be an
+/// interim response the client never asked for, a 100-199 from a
+/// configuration is as malformed as one from a function).
+pub(crate) fn final_status(code: u16) -> Option<StatusCode> {
+    (200..=599)
+        .contains(&code)
+        .then(|| StatusCode::from_u16(code).ok())
+        .flatten()
+}
+
+/// The body of a response the gateway frames itself, with its
+/// `Content-Length`: none for 204 and 304, which carry no content (RFC 9110
+/// §6.4.1); a length header on them would make clients wait for bytes that
+/// never come, or read the next response as this one's body.
+pub(crate) fn framed_body(status: StatusCode, headers: &mut HeaderMap, body: Bytes) -> Body {
+    if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        headers.remove(CONTENT_LENGTH);
+        return Body::empty();
+    }
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Body::from(body)
 }

@@ -128,8 +128,8 @@ impl IntegrationResponse {
         let status = status
             .parse::<u16>()
             .ok()
-            .and_then(|c| StatusCode::from_u16(c).ok())
-            .ok_or_else(|| format!("statusCode: {status:?} is no status code"))?;
+            .and_then(super::final_status)
+            .ok_or_else(|| format!("statusCode: {status:?} is no status code of 200 to 599"))?;
         let mut parameters = Vec::new();
         if let Some(map) = entry.get("responseParameters") {
             let map = map
@@ -189,7 +189,7 @@ impl IntegrationResponse {
                         .trim()
                         .parse::<u16>()
                         .ok()
-                        .and_then(|c| StatusCode::from_u16(c).ok())
+                        .and_then(super::final_status)
                         .ok_or(Answer::ApiConfigurationError)?;
                 }
                 for (name, value) in &rendered.overrides.response_header {
@@ -221,8 +221,8 @@ impl IntegrationResponse {
                 HeaderValue::from_str(content_type).map_err(|_| Answer::ApiConfigurationError)?;
             headers.insert(CONTENT_TYPE, value);
         }
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-        let mut res = Response::new(Body::from(body));
+        let body = super::framed_body(status, &mut headers, body);
+        let mut res = Response::new(body);
         *res.status_mut() = status;
         *res.headers_mut() = headers;
         Ok(res)
@@ -413,6 +413,48 @@ mod tests {
         assert_eq!(res.headers()["x-static"], "o");
         assert_eq!(res.headers()["content-type"], "application/xml");
         assert_eq!(text(res).await, "<n>Rex</n>");
+    }
+
+    /// A template's status override is held to 200-599 (a 1xx would be an
+    /// interim response nobody asked for); 204 and 304 go out with no body
+    /// and no `Content-Length`, whatever the template rendered.
+    #[tokio::test]
+    async fn status_overrides_are_final_statuses_and_bodiless_ones_carry_nothing() {
+        let respond = |status: &str| {
+            let r = parse(json!({"responses": {"default": {"responseTemplates": {
+                "application/json": format!("#set($context.responseOverride.status = {status})rendered")
+            }}}}));
+            let raw = bytes::Bytes::new();
+            let backend = Backend {
+                headers: &HeaderMap::new(),
+                body: "",
+                raw: &raw,
+            };
+            r.select("200")
+                .unwrap()
+                .respond(&HeaderMap::new(), &backend, Context::default)
+        };
+        for status in ["100", "101", "103", "199", "600", "99"] {
+            assert!(
+                matches!(respond(status), Err(Answer::ApiConfigurationError)),
+                "{status}"
+            );
+        }
+        for status in [204, 304] {
+            let res = respond(&status.to_string()).unwrap();
+            assert_eq!(res.status(), status);
+            assert!(res.headers().get(CONTENT_LENGTH).is_none(), "{status}");
+            assert_eq!(text(res).await, "", "{status}");
+        }
+        let res = respond("200").unwrap();
+        assert_eq!(res.headers()[CONTENT_LENGTH], "8");
+        assert_eq!(text(res).await, "rendered");
+        let err = Responses::parse(
+            &json!({"responses": {"default": {"statusCode": "101"}}}),
+            &HashMap::new(),
+        )
+        .unwrap_err();
+        assert!(err.contains("200 to 599"), "{err}");
     }
 
     #[test]
