@@ -674,3 +674,36 @@ async fn lambda_interim_and_bodiless_statuses() {
     }
     mark_ran("gateway_lambda_interim_and_bodiless_statuses");
 }
+
+/// The client's `X-Forwarded-For` entries come first and the connection's
+/// address last, in one field: the only entry a function may trust is the
+/// last **[choice]**.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_forwarded_for_ends_with_the_connections_address() {
+    let Some(endpoint) = emulator() else { return };
+    let issuer = TestIssuer::new(POOL);
+    let jwks = issuer.serve_jwks().await.unwrap();
+    let base = jwks.base_url().to_owned();
+    let gateway = tokio::task::spawn_blocking(move || start(&endpoint, &base, &[]))
+        .await
+        .unwrap();
+    let reply = send(
+        Method::GET,
+        &gateway.url("/public/echo"),
+        &[("x-forwarded-for", "6.6.6.6, 7.7.7.7")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(reply.0, StatusCode::OK);
+    let (_, raw) = event_of(&reply.2);
+    assert_eq!(
+        raw["headers"]["x-forwarded-for"], "6.6.6.6, 7.7.7.7, 127.0.0.1",
+        "{raw}"
+    );
+    assert_eq!(
+        raw["multiValueHeaders"]["x-forwarded-for"],
+        json!(["6.6.6.6, 7.7.7.7, 127.0.0.1"]),
+        "{raw}"
+    );
+    mark_ran("gateway_lambda_forwarded_for_ends_with_the_connections_address");
+}

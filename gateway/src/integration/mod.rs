@@ -137,3 +137,23 @@ pub(crate) fn framed_body(status: StatusCode, headers: &mut HeaderMap, body: Byt
     headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     Body::from(body)
 }
+
+/// `X-Forwarded-For` toward a backend: the client's own entries, then the
+/// connection's address, as one field (AWS appends the address it saw).
+/// Only the last entry is the gateway's: a backend may trust that one and
+/// nothing before it, which the client wrote **[choice]**. One field, not a
+/// second line, so a backend that reads the first line alone still sees the
+/// gateway's entry last.
+pub(crate) fn forwarded_for(client: &HeaderMap, source_ip: &str) -> Option<HeaderValue> {
+    let mut value = String::new();
+    for line in client.get_all(crate::headers::X_FORWARDED_FOR) {
+        let Ok(line) = line.to_str() else { continue };
+        let line = line.trim();
+        if !line.is_empty() {
+            value.push_str(line);
+            value.push_str(", ");
+        }
+    }
+    value.push_str(source_ip);
+    HeaderValue::from_str(&value).ok()
+}

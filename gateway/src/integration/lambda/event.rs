@@ -113,8 +113,8 @@ pub(crate) fn build(r: &Request<'_>) -> Value {
         headers::X_AMZN_TRACE_ID,
         headers::trace_id(r.ids.request_id(), now.as_secs()),
     );
-    if let Ok(ip) = http::HeaderValue::from_str(&source_ip) {
-        header_map.append(headers::X_FORWARDED_FOR, ip);
+    if let Some(value) = super::super::forwarded_for(&parts.headers, &source_ip) {
+        header_map.insert(headers::X_FORWARDED_FOR, value);
     }
     let mut single = Map::new();
     let mut multi: Map<String, Value> = Map::new();
