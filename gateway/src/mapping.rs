@@ -2,6 +2,31 @@
 //! filled from the method request, the context (claims included) or
 //! literals. Parsed once at startup; an unknown source or a mapping onto
 //! `Content-Length` / `Transfer-Encoding` is a startup error.
+//!
+//! A name a mapping targets is the mapping's alone, for `http_proxy` and
+//! `http` integrations (and a template's `$context.requestOverride.path`):
+//!
+//! | rule | what it stops |
+//! |---|---|
+//! | the client's copies of a mapped header (names compared case-insensitively) or query parameter (case-sensitively, names decoded, as API Gateway reads them; also a pair with a `;`-separated piece of that name, which some backends still split on **[choice]**) are removed before the mapped value is added | `?tenant=victim` read first by a backend, ahead of the mapped `tenant` |
+//! | a mapping whose source is absent (a missing claim, a public route) sends no value and still removes the client's copies **[choice]** | the client's own `X-Role` standing in for an absent `custom:role` |
+//! | a path placeholder whose mapping has no value answers 500 and calls nothing; only a placeholder no mapping targets is filled from the path parameter of its name **[choice]** | `/tenants/victim/...` sent when the tenant claim is missing |
+//! | a value for a path placeholder that holds a dot segment, and a filled backend path with one or with an empty segment, answer 500 and are never sent **[choice]** | `?doc=..` reaching `/tenants/acme/docs/..`, which a backend or proxy normalizes to another tenant's resource |
+//! | a `/` in a value mapped from anything but the method request's path is sent as `%2F`, as API Gateway encodes it | a value adding path segments |
+//!
+//! AWS documents none of those marked **[choice]**: each is the answer
+//! that sends nothing the client chose in place of what the configuration
+//! meant. An integration URI whose path is unsafe whatever the values is a
+//! startup error. 500 is the gateway's configuration-error answer
+//! (`{"message": "Internal server error"}`, `x-amzn-ErrorType:
+//! InternalServerErrorException`). A dot segment is `.` or `..` with its
+//! dots raw or percent-encoded (`%2E`, any case), alone or before a path
+//! parameter (`..;x`, `.%3Bx`: Tomcat reads `..;x` as `..`), within parts cut
+//! at `/`, `\`, `%2F` and `%5C` (a backend that decodes them sees
+//! separators). A value is checked before it is encoded, so a header's
+//! literal `%2e%2e` (`..` to a backend that decodes twice) is refused too.
+//! The scan is the idea of `path_safety.rs` (which guards the client's own
+//! request path), copied and widened to path parameters (`;`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -229,6 +254,65 @@ impl Source {
     }
 }
 
+/// Whether `text` (a value for a path placeholder, or a filled backend path)
+/// holds a part a backend may read as `.` or `..`: see the module docs.
+/// Scans the bytes once, without decoding into a copy.
+pub(crate) fn has_dot_segment(text: &str) -> bool {
+    /// What one byte (or `%XX` triplet) is to a path.
+    enum Token {
+        Cut,
+        Dot,
+        Parameter,
+        Other,
+    }
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    // Dots at the start of the current part; `None` once it holds anything
+    // else.
+    let mut dots = Some(0u8);
+    loop {
+        let Some(&byte) = bytes.get(i) else {
+            return matches!(dots, Some(1 | 2));
+        };
+        let (token, width) = match byte {
+            b'/' | b'\\' => (Token::Cut, 1),
+            b'.' => (Token::Dot, 1),
+            b';' => (Token::Parameter, 1),
+            b'%' => match (
+                bytes.get(i + 1),
+                bytes.get(i + 2).map(u8::to_ascii_uppercase),
+            ) {
+                (Some(b'2'), Some(b'F')) | (Some(b'5'), Some(b'C')) => (Token::Cut, 3),
+                (Some(b'2'), Some(b'E')) => (Token::Dot, 3),
+                (Some(b'3'), Some(b'B')) => (Token::Parameter, 3),
+                _ => (Token::Other, 1),
+            },
+            _ => (Token::Other, 1),
+        };
+        match token {
+            Token::Cut | Token::Parameter if matches!(dots, Some(1 | 2)) => return true,
+            Token::Cut => dots = Some(0),
+            // The rest of the part is the parameter, up to the next cut.
+            Token::Parameter | Token::Other => dots = None,
+            Token::Dot => dots = dots.map(|d| d.saturating_add(1)),
+        }
+        i += width;
+    }
+}
+
+/// Whether a filled backend path may be sent: it starts with `/`, has no
+/// empty segment (one trailing `/` aside) and no dot segment.
+pub(crate) fn is_safe_backend_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    rest.split('/').all(|segment| !segment.is_empty()) && !has_dot_segment(rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +342,70 @@ mod tests {
             .any(|m| m.source == Source::Claim("custom:role".into())));
         assert!(m.iter().any(|m| m.target == Target::Query("env".into())
             && m.source == Source::Literal("beta".into())));
+    }
+
+    #[test]
+    fn dot_segments_raw_encoded_cut_or_with_parameters() {
+        for text in [
+            ".",
+            "..",
+            "%2e",
+            "%2E%2e",
+            ".%2E",
+            "a/..",
+            "../a",
+            "a%2F..",
+            "a%2f.",
+            "a%5C..",
+            "a\\..",
+            "..\\a",
+            "..;",
+            "..;jsessionid=1",
+            ".;x",
+            "..%3Bx",
+            "%2e%2e%3b",
+            "a/..;x/b",
+            "x;y/..",
+        ] {
+            assert!(has_dot_segment(text), "{text}");
+        }
+        for text in [
+            "",
+            "...",
+            ".hidden",
+            "a..b",
+            "..a",
+            "a..",
+            "...;x",
+            "a;..",
+            "a%2F..b",
+            "%2e%2e%2e",
+            "%252e%252e",
+            "%",
+            ".%2",
+            "%zz..",
+        ] {
+            assert!(!has_dot_segment(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn backend_paths_without_dot_or_empty_segments() {
+        for path in ["/", "/a", "/a/", "/a/b%2Fc", "/a;v=1/b", "/a/..."] {
+            assert!(is_safe_backend_path(path), "{path}");
+        }
+        for path in [
+            "",
+            "a",
+            "//",
+            "/a//b",
+            "/a/..",
+            "/a/./b",
+            "/a/..;x",
+            "/a/%2e%2E/",
+        ] {
+            assert!(!is_safe_backend_path(path), "{path}");
+        }
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //! - only the headers and query parameters `requestParameters` map, plus
 //!   `$context.requestOverride.header|querystring|path.NAME` set by the
 //!   request template (an override wins over a mapping of the same name);
-//!   the client's own headers and query are not passed, as on AWS;
+//!   the client's own headers and query are not passed, as on AWS; a path
+//!   placeholder with no value (its mapping's source absent, no override)
+//!   is a 500, and so is a value or filled path with a dot segment
+//!   (`mapping.rs`): the request is never sent;
 //! - `Host` (the URI's), `X-Amzn-Trace-Id`, `X-Amzn-Apigateway-Api-Id`, and
 //!   `Content-Type`: the chosen template's type, or the client's when the
 //!   body passes through **[choice]** (AWS documents neither);
@@ -28,6 +31,8 @@
 //! over 10 MB (API Gateway's payload limit) is a 500 too. The timeout
 //! (`timeoutInMillis`) covers the whole exchange, body included.
 
+use std::borrow::Cow;
+
 use axum::body::Body;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST};
@@ -35,7 +40,7 @@ use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 
-use super::http_proxy::{encode, fill_path, HttpProxy};
+use super::http_proxy::{encode, fill_path_into, path_value, HttpProxy};
 use super::responses::{Backend, Responses};
 use super::templates::{self, sorted, Choice, Extra, RequestTemplates, Scratch};
 use super::ParseContext;
@@ -139,7 +144,8 @@ impl Http {
 
         let e = &self.endpoint;
         let mut headers = HeaderMap::new();
-        let mut path_values: Vec<(String, String)> = Vec::new();
+        // Mapped path values as they came, and whether from the path.
+        let mut path_values: Vec<(&str, Cow<'_, str>, bool)> = Vec::new();
         let mut query: Vec<(String, String)> = Vec::new();
         for m in &e.mappings {
             let Some(value) = m.source.value(facts) else {
@@ -154,12 +160,7 @@ impl Http {
                 Target::Query(name) => query.push((name.clone(), value.into_owned())),
                 Target::Path(name) => {
                     let raw = matches!(m.source, Source::PathParam(_));
-                    let value = if raw {
-                        value.into_owned()
-                    } else {
-                        encode(&value)
-                    };
-                    path_values.push((name.clone(), value));
+                    path_values.push((name.as_str(), value, raw));
                 }
             }
         }
@@ -177,14 +178,17 @@ impl Http {
             query.retain(|(n, _)| n != name);
             query.push((name.clone(), value.clone()));
         }
-        // Overrides first: fill_path takes the first value of a name.
-        let mut path_first: Vec<(String, String)> = overrides
-            .request_path
-            .iter()
-            .map(|(n, v)| (n.clone(), encode(v)))
-            .collect();
-        path_first.extend(path_values);
-        let path = fill_path(&e.path, &path_first, &[]).ok_or(Answer::ApiConfigurationError)?;
+        // An override wins over a mapping; only the value used is checked
+        // and encoded (`path_value`).
+        let mut path = String::with_capacity(e.path.len() + 16);
+        fill_path_into(&mut path, &e.path, |name| {
+            if let Some((_, v)) = overrides.request_path.iter().find(|(n, _)| n == name) {
+                return path_value(Cow::Borrowed(v.as_str()), false);
+            }
+            let (_, value, raw) = path_values.iter().find(|(n, _, _)| *n == name)?;
+            path_value(Cow::Borrowed(value.as_ref()), *raw)
+        })
+        .ok_or(Answer::ApiConfigurationError)?;
         let mut parts: Vec<String> = e.query.iter().cloned().collect();
         parts.extend(
             query

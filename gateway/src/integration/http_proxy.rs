@@ -3,6 +3,11 @@
 //! `requestParameters`, bodies streamed both ways, `timeoutInMillis`
 //! honoured for the head and the body (`deadline.rs`), connections kept by
 //! each serving thread (`backend.rs`: HTTP/1.1, and HTTP/2 over TLS by ALPN).
+//!
+//! A header or query parameter a mapping targets carries the mapped value
+//! alone: the client's copies are taken out first, whether the source has a
+//! value or not; a path placeholder a mapping targets is never filled from
+//! the client's path (see `mapping.rs` for these rules and their reasons).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -16,7 +21,7 @@ use super::backend;
 use super::deadline::DeadlineBody;
 use axum::body::Body;
 use bytes::Bytes;
-use http::header::{HeaderValue, HOST};
+use http::header::{HeaderName, HeaderValue, HOST};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, Uri};
 use http_body::Frame;
@@ -61,6 +66,11 @@ pub(crate) struct HttpProxy {
     pub(crate) query: Option<String>,
     pub(crate) timeout: Duration,
     pub(crate) mappings: Vec<Mapping>,
+    /// The header names mappings target, once each: the client's copies are
+    /// not sent.
+    mapped_headers: Vec<HeaderName>,
+    /// The query names mappings target (as the client's are decoded).
+    mapped_query: Vec<String>,
     pub(crate) api_id: HeaderValue,
     /// For the startup listing.
     pub(crate) uri: String,
@@ -123,6 +133,25 @@ impl HttpProxy {
                 .ok_or_else(|| format!("timeoutInMillis {v}: expected 50 to {MAX_TIMEOUT_MS}"))?,
         };
         let mappings = mapping::parse(integration.get("requestParameters"), stage_variables)?;
+        // A template path that is unsafe with any value would answer 500 to
+        // every request: say so now.
+        let mut sample = String::with_capacity(path.len());
+        fill_path_into(&mut sample, &path, |_| Some(Cow::Borrowed("x"))).ok_or_else(|| {
+            format!("uri {uri:?}: its path has a dot segment, an empty segment or an unclosed {{")
+        })?;
+        let mut mapped_headers: Vec<HeaderName> = Vec::new();
+        let mut mapped_query: Vec<String> = Vec::new();
+        for m in &mappings {
+            match &m.target {
+                Target::Header(name) if !mapped_headers.contains(name) => {
+                    mapped_headers.push(name.clone());
+                }
+                Target::Query(name) if !mapped_query.contains(name) => {
+                    mapped_query.push(name.clone());
+                }
+                _ => {}
+            }
+        }
         let backend = target
             .parse::<Uri>()
             .ok()
@@ -138,6 +167,8 @@ impl HttpProxy {
             query,
             timeout: Duration::from_millis(timeout_ms),
             mappings,
+            mapped_headers,
+            mapped_query,
             api_id: HeaderValue::from_str(api_id).unwrap_or(HeaderValue::from_static("local")),
             uri: uri.clone(),
         })
@@ -171,6 +202,11 @@ impl HttpProxy {
         // Host, X-Amzn-Trace-Id, X-Amzn-Apigateway-Api-Id, X-Forwarded-For
         // and the mapped headers.
         let mut headers = headers::to_backend(&parts.headers, 4 + self.mappings.len());
+        // A mapped name is the mapping's alone, even when its source is
+        // absent: the client's copies go first.
+        for name in &self.mapped_headers {
+            headers.remove(name);
+        }
         for m in &self.mappings {
             let Target::Header(name) = &m.target else {
                 continue;
@@ -195,27 +231,44 @@ impl HttpProxy {
                 + client_query.map_or(0, |q| q.len() + 1)
                 + self.mappings.len() * 16,
         );
-        // `{name}` from the first `integration.request.path.name` with a
-        // value, else from the path parameter of the same name (raw, as
-        // authorized).
-        let mapped = |name: &str| {
-            self.mappings.iter().find_map(|m| match &m.target {
-                Target::Path(n) if n == name => m.source.value(facts).map(|value| match m.source {
-                    Source::PathParam(_) => value,
-                    _ => Cow::Owned(encode(&value)),
-                }),
-                _ => None,
-            })
-        };
+        // `{name}` from `integration.request.path.name` (no value: 500),
+        // else, when no mapping targets it, from the path parameter of the
+        // same name (raw, as authorized).
         fill_path_into(&mut target, &self.path, |name| {
-            mapped(name).or_else(|| param(facts.path_params, name))
+            let mapped = self
+                .mappings
+                .iter()
+                .find(|m| matches!(&m.target, Target::Path(n) if n == name));
+            match mapped {
+                Some(m) => path_value(
+                    m.source.value(facts)?,
+                    matches!(m.source, Source::PathParam(_)),
+                ),
+                None => path_value(param(facts.path_params, name)?, true),
+            }
         })
         .ok_or(Answer::ApiConfigurationError)?;
         let mut separator = '?';
-        for q in self.query.as_deref().into_iter().chain(client_query) {
+        if let Some(q) = self.query.as_deref() {
             target.push(separator);
             target.push_str(q);
             separator = '&';
+        }
+        if let Some(q) = client_query {
+            if self.mapped_query.is_empty() {
+                target.push(separator);
+                target.push_str(q);
+                separator = '&';
+            } else {
+                // The client's pairs as they came, but for mapped names.
+                for pair in q.split('&').filter(|p| !p.is_empty()) {
+                    if !names_a_mapped_parameter(pair, &self.mapped_query) {
+                        target.push(separator);
+                        target.push_str(pair);
+                        separator = '&';
+                    }
+                }
+            }
         }
         for m in &self.mappings {
             let Target::Query(name) = &m.target else {
@@ -324,20 +377,45 @@ fn split_uri(uri: &str) -> Result<(&str, &str, &str, Option<&str>), String> {
     Ok((scheme, authority, path, query))
 }
 
-/// The path with each `{name}` (or `{name+}`) filled; `None` when a value is
-/// missing.
-pub(crate) fn fill_path(
-    template: &str,
-    mapped: &[(String, String)],
-    params: &[(&str, &str)],
-) -> Option<String> {
+/// Whether a raw query pair names one of `names`: its name decoded, and
+/// every `;`-separated piece of it read as a pair too (backends that still
+/// split there would find the name in `x=1;tenant=victim`).
+fn names_a_mapped_parameter(pair: &str, names: &[String]) -> bool {
+    pair.split(';').any(|piece| {
+        let name = piece.split_once('=').map_or(piece, |(n, _)| n);
+        if name.contains(['%', '+']) {
+            names.contains(&decode(name))
+        } else {
+            names.iter().any(|n| n == name)
+        }
+    })
+}
+
+/// A value for a path placeholder as it is sent: `None` (a 500) when it
+/// holds a dot segment (checked before encoding: see `mapping.rs`);
+/// percent-encoded, `/` included, unless it is a path parameter of the
+/// method request, which stays as the client encoded it and as it was
+/// authorized.
+pub(crate) fn path_value(value: Cow<'_, str>, from_the_path: bool) -> Option<Cow<'_, str>> {
+    if mapping::has_dot_segment(&value) {
+        return None;
+    }
+    Some(if from_the_path {
+        value
+    } else {
+        Cow::Owned(encode(&value))
+    })
+}
+
+/// The path with each `{name}` (or `{name+}`) filled from `values` (names
+/// first to last, the first of a name wins), each through [`path_value`];
+/// `None` when a value is missing or the path is not safe to send.
+#[cfg(test)]
+pub(crate) fn fill_path(template: &str, values: &[(&str, &str, bool)]) -> Option<String> {
     let mut out = String::with_capacity(template.len() + 16);
     fill_path_into(&mut out, template, |name| {
-        mapped
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| Cow::Borrowed(v.as_str()))
-            .or_else(|| param(params, name))
+        let &(_, value, from_the_path) = values.iter().find(|(n, _, _)| *n == name)?;
+        path_value(Cow::Borrowed(value), from_the_path)
     })?;
     Some(out)
 }
@@ -350,12 +428,15 @@ fn param<'a>(params: &[(&'a str, &'a str)], name: &str) -> Option<Cow<'a, str>> 
         .map(|&(_, v)| Cow::Borrowed(v))
 }
 
-/// [`fill_path`], appending to `out`, each value from `value`.
-fn fill_path_into<'v>(
+/// The path with each `{name}` (or `{name+}`) filled from `value`, appended
+/// to `out`; `None` when a value is missing or the filled path is not safe
+/// to send (`mapping::is_safe_backend_path`: a dot or empty segment).
+pub(crate) fn fill_path_into<'v>(
     out: &mut String,
     template: &str,
     mut value: impl FnMut(&str) -> Option<Cow<'v, str>>,
 ) -> Option<()> {
+    let start = out.len();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
@@ -365,7 +446,7 @@ fn fill_path_into<'v>(
         rest = &rest[close + 1..];
     }
     out.push_str(rest);
-    Some(())
+    mapping::is_safe_backend_path(&out[start..]).then_some(())
 }
 
 /// RFC 3986's unreserved characters: all that is left as is.
@@ -471,14 +552,65 @@ mod tests {
         assert_eq!(split_uri("https://h").unwrap().2, "/");
         assert!(split_uri("ftp://h/").is_err());
         assert!(split_uri("http://user@h/").is_err());
-        let params = [("petId", "7"), ("proxy", "a/b%20c")];
-        assert_eq!(fill_path("/pets/{petId}", &[], &params).unwrap(), "/pets/7");
-        assert_eq!(fill_path("/f/{proxy}", &[], &params).unwrap(), "/f/a/b%20c");
-        assert_eq!(
-            fill_path("/x/{id}", &[("id".into(), "9".into())], &params).unwrap(),
-            "/x/9"
-        );
-        assert_eq!(fill_path("/x/{nope}", &[], &params), None);
+        let values = [
+            ("petId", "7", true),
+            ("proxy", "a/b%20c", true),
+            ("doc", "a/b c", false),
+            ("dots", "..", false),
+            ("tomcat", "..;x", true),
+            ("empty", "", false),
+        ];
+        assert_eq!(fill_path("/pets/{petId}", &values).unwrap(), "/pets/7");
+        assert_eq!(fill_path("/f/{proxy+}", &values).unwrap(), "/f/a/b%20c");
+        // A mapped `/` stays inside its segment.
+        assert_eq!(fill_path("/d/{doc}", &values).unwrap(), "/d/a%2Fb%20c");
+        assert_eq!(fill_path("/x/{nope}", &values), None);
+        assert_eq!(fill_path("/x/{petId", &values), None);
+        for refused in ["/d/{dots}", "/d/{tomcat}", "/d/{empty}/x", "/d/.{petId}/."] {
+            assert_eq!(fill_path(refused, &values), None, "{refused}");
+        }
+        assert_eq!(fill_path("/d/{empty}", &values).unwrap(), "/d/");
+    }
+
+    #[test]
+    fn mapped_query_names_are_matched_decoded_and_case_sensitively() {
+        let names = ["tenant".to_owned()];
+        for pair in [
+            "tenant=a",
+            "tenant",
+            "tenant=",
+            "ten%61nt=a",
+            "%74enant=a",
+            "x=1;tenant=a",
+        ] {
+            assert!(names_a_mapped_parameter(pair, &names), "{pair}");
+        }
+        for pair in [
+            "Tenant=a",
+            "tenants=a",
+            "x=tenant",
+            "tenant%3D=a",
+            "t+enant=a",
+        ] {
+            assert!(!names_a_mapped_parameter(pair, &names), "{pair}");
+        }
+    }
+
+    #[test]
+    fn a_uri_path_unsafe_with_any_value_is_a_startup_error() {
+        let vars = HashMap::new();
+        for uri in [
+            "http://h/a/../{x}",
+            "http://h/a/{x}/.",
+            "http://h//a",
+            "http://h/a/{x",
+        ] {
+            let integration = serde_json::json!({ "uri": uri });
+            let err = HttpProxy::parse(&integration, &vars, &[], "api").unwrap_err();
+            assert!(err.contains("dot segment"), "{uri}: {err}");
+        }
+        let integration = serde_json::json!({ "uri": "http://h/a/{x}/" });
+        assert!(HttpProxy::parse(&integration, &vars, &[], "api").is_ok());
     }
 
     #[test]
