@@ -203,3 +203,44 @@ async fn only_api_gateway_methods_reach_an_any_route() {
     }
     drop(s.backend);
 }
+
+/// `X-Forwarded-For` reaches an `http_proxy` backend as one field, the
+/// client's entries first and the connection's address last: the only
+/// entry a backend may trust is the last **[choice]**. (Two lines, the
+/// client's first, would let a backend that reads one line see only the
+/// client's claim.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_ends_with_the_connections_address() {
+    let s = setup().await;
+    let reply = raw(
+        &s.gateway,
+        "GET",
+        "/any",
+        &[
+            ("X-Forwarded-For", "6.6.6.6"),
+            ("X-Forwarded-For", "7.7.7.7, 8.8.8.8"),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let report: serde_json::Value =
+        serde_json::from_str(&reply.body).expect("the backend's report");
+    let forwarded: Vec<&str> = report["headers"]
+        .as_array()
+        .expect("headers")
+        .iter()
+        .filter(|h| {
+            h[0].as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case("x-forwarded-for"))
+        })
+        .filter_map(|h| h[1].as_str())
+        .collect();
+    assert_eq!(
+        forwarded,
+        ["6.6.6.6, 7.7.7.7, 8.8.8.8, 127.0.0.1"],
+        "{report}"
+    );
+    let reply = raw(&s.gateway, "GET", "/any", &[]).await;
+    assert!(reply.body.contains("127.0.0.1"), "{}", reply.body);
+    drop(s.backend);
+}

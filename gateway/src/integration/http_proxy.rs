@@ -294,9 +294,10 @@ impl HttpProxy {
             headers::trace_id(facts.request_id, (facts.request_time_epoch / 1000) as u64),
         );
         headers.insert(headers::X_AMZN_APIGATEWAY_API_ID, self.api_id.clone());
-        // [choice] The client's address, as a reverse proxy says it.
-        if let Ok(ip) = HeaderValue::from_str(facts.source_ip) {
-            headers.append(headers::X_FORWARDED_FOR, ip);
+        // The client's entries, then its address: one field, the gateway's
+        // entry last (super::forwarded_for).
+        if let Some(value) = super::forwarded_for(&headers, facts.source_ip) {
+            headers.insert(headers::X_FORWARDED_FOR, value);
         }
 
         let tripped = Arc::new(AtomicBool::new(false));
