@@ -41,6 +41,19 @@ pub(crate) enum Answer {
     BadRequestBody,
     /// A Lambda function error, a failed invoke or a malformed proxy response.
     LambdaError,
+    /// A request validator found required parameters missing (the message
+    /// names them: [`Detail`]).
+    BadRequestParameters,
+    /// A request validator found the body does not match its model.
+    InvalidRequestBody,
+}
+
+/// What a validator says besides the answer's type: `$context.error.message`
+/// and `$context.error.validationErrorString`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Detail<'a> {
+    pub(crate) message: &'a str,
+    pub(crate) validation_error_string: &'a str,
 }
 
 impl Answer {
@@ -59,6 +72,8 @@ impl Answer {
             Answer::BadRequestBody => "BAD_REQUEST_BODY",
             // [choice] AWS names no type of its own for it: DEFAULT_5XX applies.
             Answer::LambdaError => "DEFAULT_5XX",
+            Answer::BadRequestParameters => "BAD_REQUEST_PARAMETERS",
+            Answer::InvalidRequestBody => "BAD_REQUEST_BODY",
         }
     }
 
@@ -131,6 +146,18 @@ impl Answer {
                 StatusCode::BAD_GATEWAY,
                 "InternalServerErrorException",
                 " \"Internal server error\"",
+            ),
+            // LocalStack's test_api_gateway_request_validator, recorded
+            // against AWS; the names come with the Detail.
+            Answer::BadRequestParameters => (
+                StatusCode::BAD_REQUEST,
+                "BadRequestException",
+                " \"Missing required request parameters\"",
+            ),
+            Answer::InvalidRequestBody => (
+                StatusCode::BAD_REQUEST,
+                "BadRequestException",
+                " \"Invalid request body\"",
             ),
         }
     }
@@ -241,11 +268,33 @@ impl Answers {
 
     /// The answer as a response, the export's gateway response applied.
     pub(crate) fn respond(&self, answer: Answer, context: &AnswerContext<'_>) -> Response<Body> {
-        let (default_status, error_type, message_string) = answer.defaults();
+        self.respond_detailed(answer, None, context)
+    }
+
+    /// The same, with a validator's message and errors.
+    pub(crate) fn respond_detailed(
+        &self,
+        answer: Answer,
+        detail: Option<Detail<'_>>,
+        context: &AnswerContext<'_>,
+    ) -> Response<Body> {
+        let (default_status, error_type, default_message) = answer.defaults();
+        // The detail's message quoted as JSON, with the leading space AWS
+        // writes for these answers.
+        let detailed = detail.map(|d| format!(" {}", Value::String(d.message.to_owned())));
+        let message_string = detailed.as_deref().unwrap_or(default_message);
+        // Escaped for a JSON string **[choice]**: templates quote it
+        // (`"$context.error.validationErrorString"`), and AWS's own output
+        // shows the model's quotes escaped (`[\"name\"]`).
+        let escaped = detail.map(|d| {
+            let quoted = Value::String(d.validation_error_string.to_owned()).to_string();
+            quoted[1..quoted.len() - 1].to_owned()
+        });
+        let validation = escaped.as_deref().unwrap_or("");
         let custom = self.custom(answer, default_status);
         let status = custom.and_then(|c| c.status).unwrap_or(default_status);
         let body = match custom.and_then(|c| c.template.as_deref()) {
-            Some(template) => self.render(template, answer, message_string, context),
+            Some(template) => self.render(template, answer, message_string, validation, context),
             None => format!("{{\"message\":{message_string}}}"),
         };
         let mut res = Response::new(Body::from(body.clone()));
@@ -271,6 +320,7 @@ impl Answers {
         template: &str,
         answer: Answer,
         message_string: &str,
+        validation_error_string: &str,
         context: &AnswerContext<'_>,
     ) -> String {
         let message = match message_string {
@@ -290,6 +340,7 @@ impl Answers {
                 "error.messageString" => message_string,
                 "error.message" => message,
                 "error.responseType" => answer.type_name(),
+                "error.validationErrorString" => validation_error_string,
                 "requestId" => context.ids.request_id(),
                 "extendedRequestId" => context.ids.apigw_id(),
                 "stage" => &self.stage,

@@ -14,6 +14,7 @@ use crate::cli::{EchoMode, ServeArgs, Switch};
 use crate::integration::lambda::BinaryMediaTypes;
 use crate::integration::{Integration, ParseContext};
 use crate::pipeline::Integrations;
+use crate::validation::{Models, RequestValidator};
 
 /// The shipped export, served when no `--openapi` is given (built in, so the
 /// binary runs from any directory).
@@ -156,6 +157,8 @@ impl Settings {
 #[derive(Debug)]
 pub(crate) struct Operation {
     pub(crate) integration: Integration,
+    /// Its request validator, when one applies and validates something.
+    pub(crate) validator: Option<RequestValidator>,
 }
 
 /// The operations by route (`GET /pets/{petId}`, as
@@ -299,6 +302,8 @@ pub(crate) fn build(
     };
     let mut by_route = HashMap::new();
     let mut errors = Vec::new();
+    // Compiled once per deployment, each distinct model once.
+    let mut models = Models::new(&document.value);
     for route in &document.import.routes {
         let method = route.method.as_ref().map_or("ANY", |m| m.as_str());
         let key = format!("{method} {}", route.path);
@@ -306,11 +311,20 @@ pub(crate) fn build(
             .value
             .pointer(&route.pointer)
             .unwrap_or(&Value::Null);
-        match Integration::parse(operation, &cx) {
-            Ok(integration) => {
-                by_route.insert(key, Operation { integration });
+        let validator = RequestValidator::for_operation(&mut models, &route.pointer, &route.path);
+        match (Integration::parse(operation, &cx), validator) {
+            (Ok(integration), Ok(validator)) => {
+                by_route.insert(
+                    key,
+                    Operation {
+                        integration,
+                        validator,
+                    },
+                );
             }
-            Err(e) => errors.push(format!("operation {key} (#{}): {e}", route.pointer)),
+            (Err(e), _) | (_, Err(e)) => {
+                errors.push(format!("operation {key} (#{}): {e}", route.pointer))
+            }
         }
     }
     if !errors.is_empty() {
@@ -350,12 +364,16 @@ impl Deployment {
             .routes
             .iter()
             .map(|r| {
-                let integration = self
+                let operation = self
                     .integrations
                     .operations()
                     .by_route
-                    .get(r.route.as_str())
-                    .map_or_else(|| "echo".to_owned(), |o| o.integration.describe());
+                    .get(r.route.as_str());
+                let mut integration =
+                    operation.map_or_else(|| "echo".to_owned(), |o| o.integration.describe());
+                if let Some(validator) = operation.and_then(|o| o.validator.as_ref()) {
+                    integration.push_str(&format!(", request validator {}", validator.name()));
+                }
                 format!("route {}: {} -> {integration}", r.route, r.policy)
             })
             .collect()

@@ -59,6 +59,7 @@ mod revoke;
 mod serve;
 pub mod template;
 mod test_invoke;
+pub mod validation;
 mod workers;
 
 use std::process::ExitCode;

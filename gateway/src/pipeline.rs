@@ -18,13 +18,14 @@ use tower_cognito::{AuthError, MatchedRoute, ResponseType};
 use crate::integration::http_proxy::Call;
 use crate::integration::request::{read_body, RequestData};
 
-use crate::answers::{Answer, AnswerContext, Answers};
+use crate::answers::{Answer, AnswerContext, Answers, Detail};
 use crate::config::{Deployment, Operations};
 use crate::ids::RequestIds;
 use crate::integration::mock::MockOutcome;
 use crate::integration::{echo, Integration};
 use crate::observe;
 use crate::path_safety;
+use crate::validation::{Invalid, RequestValidator};
 use tracing::Instrument;
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
@@ -234,6 +235,31 @@ impl Integrations {
                 req.extensions().get::<CognitoClaims>(),
             );
         };
+        // Past the authorizer, before the integration request, as on AWS.
+        let req = match &operation.validator {
+            None => req,
+            Some(validator) => match validate(validator, req, self.operations.max_body_bytes).await
+            {
+                Ok(req) => req,
+                Err(Err(a)) => return answer(a),
+                Err(Ok(invalid)) => {
+                    let kind = match invalid {
+                        Invalid::Parameters(_) => Answer::BadRequestParameters,
+                        _ => Answer::InvalidRequestBody,
+                    };
+                    let (message, errors) = (invalid.message(), invalid.validation_error_string());
+                    let detail = Detail {
+                        message: &message,
+                        validation_error_string: &errors,
+                    };
+                    return self.answers.respond_detailed(
+                        kind,
+                        Some(detail),
+                        &AnswerContext { ids },
+                    );
+                }
+            },
+        };
         match &operation.integration {
             Integration::Echo => echo::respond(
                 self.operations.echo,
@@ -292,4 +318,26 @@ impl Integrations {
             }
         }
     }
+}
+
+/// `req` checked by its validator: the parameters from its head, then the
+/// body (read whole, at most `limit` bytes, and put back) when a model
+/// applies. `Err(Ok(_))`: invalid; `Err(Err(_))`: the body could not be read.
+async fn validate(
+    validator: &RequestValidator,
+    req: Request<Body>,
+    limit: u64,
+) -> Result<Request<Body>, Result<Invalid, Answer>> {
+    validator
+        .check_parameters(req.headers(), req.uri().query())
+        .map_err(Ok)?;
+    if !validator.checks_body() {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let body = read_body(body, limit).await.map_err(Err)?;
+    validator
+        .check_body(parts.headers.get(http::header::CONTENT_TYPE), &body)
+        .map_err(Ok)?;
+    Ok(Request::from_parts(parts, Body::from(body)))
 }
