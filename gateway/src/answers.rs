@@ -46,6 +46,11 @@ pub(crate) enum Answer {
     BadRequestParameters,
     /// A request validator found the body does not match its model.
     InvalidRequestBody,
+    /// A method that requires an API key, which the gateway cannot check.
+    InvalidApiKey,
+    /// A signed request to an IAM method, whose signature the gateway cannot
+    /// check.
+    InvalidSignature,
 }
 
 /// What a validator says besides the answer's type: `$context.error.message`
@@ -74,6 +79,8 @@ impl Answer {
             Answer::LambdaError => "DEFAULT_5XX",
             Answer::BadRequestParameters => "BAD_REQUEST_PARAMETERS",
             Answer::InvalidRequestBody => "BAD_REQUEST_BODY",
+            Answer::InvalidApiKey => "INVALID_API_KEY",
+            Answer::InvalidSignature => "INVALID_SIGNATURE",
         }
     }
 
@@ -158,6 +165,15 @@ impl Answer {
                 StatusCode::BAD_REQUEST,
                 "BadRequestException",
                 " \"Invalid request body\"",
+            ),
+            // LocalStack's api_key_validation handler (Forbidden,
+            // ForbiddenException).
+            Answer::InvalidApiKey => (StatusCode::FORBIDDEN, "ForbiddenException", "\"Forbidden\""),
+            // [choice] AWS's answer to an access key it does not know.
+            Answer::InvalidSignature => (
+                StatusCode::FORBIDDEN,
+                "UnrecognizedClientException",
+                "\"The security token included in the request is invalid.\"",
             ),
         }
     }

@@ -208,6 +208,14 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEWAY_ALLOW_UNSUPPORTED")]
     pub allow_unsupported: bool,
 
+    /// Serve methods protected by what the gateway does not check (IAM,
+    /// API keys, Lambda authorizers) instead of stopping startup: each
+    /// answers as AWS answers a request without valid credentials (IAM: 403
+    /// Missing Authentication Token; API key: 403 Forbidden; Lambda
+    /// authorizer: 401 Unauthorized), never as a public method.
+    #[arg(long, env = "GATEWAY_REFUSE_UNSUPPORTED_AUTH")]
+    pub refuse_unsupported_auth: bool,
+
     /// `off`: no authorizer at all (a benchmark baseline).
     #[arg(long, env = "GATEWAY_AUTH", value_enum, default_value = "on")]
     pub auth: Switch,

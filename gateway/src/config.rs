@@ -11,6 +11,7 @@ use tower_cognito::{CognitoAuth, CognitoAuthLayer, PolicySummary};
 
 use crate::answers::Answers;
 use crate::cli::{EchoMode, ServeArgs, Switch};
+use crate::extensions::{self, Refusal};
 use crate::integration::lambda::BinaryMediaTypes;
 use crate::integration::{Integration, ParseContext};
 use crate::pipeline::Integrations;
@@ -57,6 +58,8 @@ pub(crate) struct Settings {
     pub(crate) issuer_endpoint: Option<String>,
     pub(crate) token_validation: Option<String>,
     pub(crate) allow_unsupported: bool,
+    /// `--refuse-unsupported-auth`.
+    pub(crate) refuse_unsupported_auth: bool,
     pub(crate) auth: bool,
     pub(crate) echo: EchoMode,
     /// `None`: default; `Some(0)`: off.
@@ -107,6 +110,7 @@ impl Settings {
             issuer_endpoint: nonempty(&args.issuer_endpoint),
             token_validation,
             allow_unsupported: args.allow_unsupported,
+            refuse_unsupported_auth: args.refuse_unsupported_auth,
             auth: args.auth == Switch::On,
             echo: args.echo,
             token_cache,
@@ -185,6 +189,11 @@ pub(crate) struct Deployment {
     pub(crate) keys_kept: bool,
     /// Otherwise, the pools whose keys the new layer took over from it.
     pub(crate) keys_adopted: Vec<String>,
+    /// Methods protected by what the gateway does not check, by route
+    /// (`--refuse-unsupported-auth`).
+    pub(crate) refusals: HashMap<String, Refusal>,
+    /// Startup warnings: what the export asks for that is not enforced.
+    pub(crate) notices: Vec<String>,
 }
 
 /// A parsed document: the library's import and the raw value.
@@ -198,7 +207,9 @@ impl Document {
     pub(crate) fn load(settings: &Settings) -> Result<Self, String> {
         let name = settings.source.name();
         let text = settings.source.read()?;
-        let mut options = ImportOptions::new();
+        // Methods the layer cannot protect are kept apart (and denied by the
+        // layer); `build` refuses or answers them.
+        let mut options = ImportOptions::new().skip_unsupported_authorizers(true);
         for (k, v) in &settings.stage_variables {
             options = options.stage_variable(k.clone(), v.clone());
         }
@@ -245,6 +256,27 @@ pub(crate) fn build(
     jwks_endpoint: Option<&str>,
     previous: Option<&Deployment>,
 ) -> Result<Deployment, String> {
+    let mut refusals = HashMap::new();
+    let mut unsupported = Vec::new();
+    for skipped in &document.import.skipped {
+        let method = skipped.method.as_ref().map_or("ANY", |m| m.as_str());
+        let key = format!("{method} {}", skipped.path);
+        let refusal = Refusal::classify(&document.value, &skipped.pointer, &skipped.scheme);
+        unsupported.push(format!(
+            "operation {key} (#{}): {}",
+            skipped.pointer, skipped.reason
+        ));
+        refusals.insert(key, refusal);
+    }
+    if !unsupported.is_empty() && !settings.refuse_unsupported_auth {
+        return Err(format!(
+            "{}: methods protected by what the gateway does not check (IAM, API keys, Lambda \
+             authorizers); --refuse-unsupported-auth (GATEWAY_REFUSE_UNSUPPORTED_AUTH) serves \
+             them, answering as AWS answers a request without valid credentials:\n  {}",
+            document.name,
+            unsupported.join("\n  ")
+        ));
+    }
     let mut builder = CognitoAuthLayer::builder()
         .openapi_import(&document.import)
         .grpc_replies(false);
@@ -354,16 +386,21 @@ pub(crate) fn build(
         max_body_bytes: settings.max_body_bytes,
         keys_kept,
         keys_adopted,
+        refusals,
+        notices: extensions::notices(&document.value),
     })
 }
 
 impl Deployment {
-    /// One line per route: policy and integration.
+    /// One line per route: policy and integration; then the warnings.
     pub(crate) fn route_lines(&self) -> Vec<String> {
         self.summary
             .routes
             .iter()
             .map(|r| {
+                if let Some(refusal) = self.refusals.get(r.route.as_str()) {
+                    return format!("route {}: {}", r.route, refusal.describe());
+                }
                 let operation = self
                     .integrations
                     .operations()
@@ -376,6 +413,7 @@ impl Deployment {
                 }
                 format!("route {}: {} -> {integration}", r.route, r.policy)
             })
+            .chain(self.notices.iter().map(|n| format!("warning: {n}")))
             .collect()
     }
 }

@@ -47,6 +47,7 @@ mod answers;
 mod cli;
 mod config;
 mod dev_issuer;
+mod extensions;
 mod headers;
 mod ids;
 mod integration;

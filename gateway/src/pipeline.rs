@@ -126,6 +126,13 @@ async fn handle(
     if !path_safety::params_are_single_segments(route.template(), req.uri().path()) {
         return answer(Answer::MissingAuthenticationToken);
     }
+    // Protected by what the gateway does not check: refused, whatever the
+    // authorizer setting (extensions::Refusal).
+    if !deployment.refusals.is_empty() {
+        if let Some(refusal) = deployment.refusals.get(route.as_str()) {
+            return answer(refusal.answer(req.headers(), req.uri().query()));
+        }
+    }
     // A declared length over the limit is refused before any work; a
     // streamed body is cut off by the integration reading it.
     let declared = req
