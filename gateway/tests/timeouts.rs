@@ -396,3 +396,85 @@ async fn a_stalled_body_is_answered_408_after_the_body_read_timeout() {
         .unwrap();
     assert_eq!(response.status(), 200);
 }
+
+/// HTTP/2: the stream limit is announced in the server's settings, and a
+/// connection whose request was answered gets GOAWAY and is closed once
+/// idle for `--idle-timeout-ms` (the client answering the server's PINGs
+/// meanwhile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_announces_its_stream_limit_and_idle_connections_are_closed() {
+    let gateway = tokio::task::spawn_blocking(|| {
+        Gateway::start_with(
+            &[("GATEWAY_DEV_ISSUER", "1")],
+            &[
+                "--http2-max-concurrent-streams",
+                "7",
+                "--idle-timeout-ms",
+                "1500",
+                "--http2-keep-alive-interval-ms",
+                "200",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let stream = connect(&gateway).await;
+    let (mut send, conn) = h2::client::handshake(stream).await.expect("HTTP/2");
+    let mut conn = std::pin::pin!(conn);
+    let request = http::Request::get(gateway.url("/health")).body(()).unwrap();
+    let (answer, _) = send.send_request(request, true).unwrap();
+    let response = tokio::select! {
+        response = answer => response.expect("an answer"),
+        _ = conn.as_mut() => panic!("the connection ended before answering"),
+    };
+    let answered = Instant::now();
+    assert_eq!(response.status(), 200);
+    drop(response);
+    assert_eq!(conn.max_concurrent_send_streams(), 7);
+
+    // `send` is kept: only the gateway can end the connection.
+    let ended = tokio::time::timeout(Duration::from_secs(10), conn.as_mut()).await;
+    assert!(ended.is_ok(), "an idle HTTP/2 connection stayed open");
+    let after = answered.elapsed();
+    assert!(
+        after >= Duration::from_millis(1400),
+        "closed {after:?} after its last answer, before the idle timeout"
+    );
+    drop(send);
+}
+
+/// HTTP/2: a client that opens a connection and then answers nothing, not
+/// even the server's PINGs, is closed once a PING goes unanswered for
+/// `--http2-keep-alive-timeout-ms` (the idle timeout being far off).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_a_client_that_does_not_answer_pings_is_closed() {
+    let gateway = tokio::task::spawn_blocking(|| {
+        Gateway::start_with(
+            &[("GATEWAY_DEV_ISSUER", "1")],
+            &[
+                "--http2-keep-alive-interval-ms",
+                "500",
+                "--http2-keep-alive-timeout-ms",
+                "500",
+                "--idle-timeout-ms",
+                "60000",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let mut stream = connect(&gateway).await;
+    // The client preface and an empty SETTINGS frame; then silence.
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let sent = Instant::now();
+    let seen = read_to_close(&mut stream, Instant::now() + Duration::from_secs(15)).await;
+    assert!(seen.is_some(), "a silent HTTP/2 client stayed connected");
+    let after = sent.elapsed();
+    assert!(
+        after >= Duration::from_millis(900) && after < Duration::from_secs(10),
+        "closed after {after:?}"
+    );
+}

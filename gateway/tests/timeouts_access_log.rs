@@ -97,7 +97,8 @@ async fn a_stalled_standard_output_does_not_stall_requests_and_dropped_lines_are
         })
         .collect();
     for task in tasks {
-        task.await.expect("requests answered while standard output is stalled");
+        task.await
+            .expect("requests answered while standard output is stalled");
     }
 
     let metrics = http
@@ -115,7 +116,10 @@ async fn a_stalled_standard_output_does_not_stall_requests_and_dropped_lines_are
         .trim()
         .parse()
         .unwrap();
-    assert!(dropped > 0, "nothing dropped: the test did not fill the queue");
+    assert!(
+        dropped > 0,
+        "nothing dropped: the test did not fill the queue"
+    );
 
     // Stop, and read standard output again: the queued lines come out, then
     // the gateway exits cleanly and reports what it dropped.
@@ -140,9 +144,16 @@ async fn a_stalled_standard_output_does_not_stall_requests_and_dropped_lines_are
     };
     assert!(status.success(), "{status:?}");
     let rest = rest.join().unwrap();
-    let logged = rest.lines().filter(|l| l.ends_with(" GET /health 200")).count() as u64;
+    let logged = rest
+        .lines()
+        .filter(|l| l.ends_with(" GET /health 200"))
+        .count() as u64;
     // Nothing lost but what was counted.
-    assert_eq!(logged + dropped, REQUESTS as u64, "{logged} logged, {dropped} dropped");
+    assert_eq!(
+        logged + dropped,
+        REQUESTS as u64,
+        "{logged} logged, {dropped} dropped"
+    );
     assert!(rest.ends_with("stopped\n"), "{rest:.2000}");
     std::thread::sleep(Duration::from_millis(100));
     let stderr = stderr.lock().unwrap().clone();
