@@ -113,7 +113,8 @@ async fn slow_heads_and_idle_connections_are_closed_by_their_timeouts_while_othe
         fds > (2 * EACH + 200) as u64,
         "the open-file limit ({fds}) is too low for {EACH} + {EACH} connections"
     );
-    let timeout = Duration::from_millis(4000);
+    // Long enough to open every connection first on a loaded machine.
+    let timeout = Duration::from_millis(6000);
     let gateway = tokio::task::spawn_blocking(move || {
         Gateway::start_with(
             &[("GATEWAY_DEV_ISSUER", "1")],
@@ -123,9 +124,9 @@ async fn slow_heads_and_idle_connections_are_closed_by_their_timeouts_while_othe
                 "--max-connections",
                 "5000",
                 "--header-read-timeout-ms",
-                "4000",
+                "6000",
                 "--idle-timeout-ms",
-                "4000",
+                "6000",
             ],
         )
     })
