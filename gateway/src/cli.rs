@@ -83,6 +83,10 @@ pub enum EchoMode {
     Empty,
 }
 
+/// The longest connection timeout accepted, a day: past that, deadlines
+/// would overflow the clock.
+const MAX_TIMEOUT_MS: u64 = 86_400_000;
+
 /// Options of the server.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -301,7 +305,7 @@ pub struct ServeArgs {
         env = "GATEWAY_HEADER_READ_TIMEOUT_MS",
         value_name = "MS",
         default_value_t = 10_000,
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_MS)
     )]
     pub header_read_timeout_ms: u64,
 
@@ -313,7 +317,7 @@ pub struct ServeArgs {
         env = "GATEWAY_IDLE_TIMEOUT_MS",
         value_name = "MS",
         default_value_t = 60_000,
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_MS)
     )]
     pub idle_timeout_ms: u64,
 
@@ -325,7 +329,7 @@ pub struct ServeArgs {
         env = "GATEWAY_BODY_READ_TIMEOUT_MS",
         value_name = "MS",
         default_value_t = 30_000,
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_MS)
     )]
     pub body_read_timeout_ms: u64,
 
@@ -343,7 +347,8 @@ pub struct ServeArgs {
         long,
         env = "GATEWAY_HTTP2_KEEP_ALIVE_INTERVAL_MS",
         value_name = "MS",
-        default_value_t = 30_000
+        default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_MS)
     )]
     pub http2_keep_alive_interval_ms: u64,
 
@@ -354,7 +359,7 @@ pub struct ServeArgs {
         env = "GATEWAY_HTTP2_KEEP_ALIVE_TIMEOUT_MS",
         value_name = "MS",
         default_value_t = 20_000,
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_MS)
     )]
     pub http2_keep_alive_timeout_ms: u64,
 

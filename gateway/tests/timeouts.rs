@@ -479,3 +479,34 @@ async fn http2_a_client_that_does_not_answer_pings_is_closed() {
         "closed after {after:?}"
     );
 }
+
+/// A timeout of 0 (waiting forever, or not at all) or past a day (a
+/// deadline past the clock's end), and a cap of 0 connections, are usage
+/// errors naming the accepted range.
+#[test]
+fn out_of_range_limits_are_usage_errors() {
+    for (flag, value, range) in [
+        ("--header-read-timeout-ms", "0", "1..=86400000"),
+        ("--idle-timeout-ms", "86400001", "1..=86400000"),
+        ("--body-read-timeout-ms", "0", "1..=86400000"),
+        ("--http2-keep-alive-timeout-ms", "0", "1..=86400000"),
+        (
+            "--http2-keep-alive-interval-ms",
+            "18446744073709551615",
+            "0..=86400000",
+        ),
+        ("--http2-max-concurrent-streams", "0", "1.."),
+        ("--max-connections", "0", "1.."),
+    ] {
+        let mut command = support::process::command();
+        command.args(["--listen", "127.0.0.1:0", flag, value]);
+        let out = support::process::run(command, None, Duration::from_secs(30));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{flag} "))
+                && stderr.contains(range),
+            "{flag} {value}: {stderr}"
+        );
+    }
+}
