@@ -9,8 +9,21 @@
 //! string (`"`, `\` and control characters), so a line stays one line and
 //! AWS's JSON format stays JSON whatever a client sends. No variable reaches
 //! the token: claims are the verified claims, by name.
+//!
+//! Lines are rendered on the serving thread and written by a thread of
+//! their own ([`write`]), so a slow or blocked standard output never holds
+//! a request: at most [`QUEUE`] lines wait, and past that a line is dropped
+//! and counted (`gateway_access_log_dropped_lines_total` on `/metrics`, and
+//! a line on standard error at shutdown). [`finish`] writes what waits
+//! before the gateway exits. **[choice]** dropping rather than waiting: a
+//! log reader that stops must not stop the API.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// One variable of the format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,6 +300,133 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// Lines that may wait for the writer thread.
+pub(crate) const QUEUE: usize = 16_384;
+
+/// The count of lines dropped because standard output did not keep up.
+pub(crate) const DROPPED: &str = "gateway_access_log_dropped_lines_total";
+
+/// How long [`finish`] waits for standard output to take what waits.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
+
+enum Message {
+    Line(String),
+    /// Answered once every line sent before it is written.
+    Flush(SyncSender<()>),
+}
+
+struct Writer {
+    lines: SyncSender<Message>,
+    dropped: AtomicU64,
+    counter: metrics::Counter,
+}
+
+static WRITER: OnceLock<Writer> = OnceLock::new();
+
+/// Starts the writer thread (once); after the metrics recorder is
+/// installed, so the count is on `/metrics` from the start.
+pub(crate) fn start() {
+    writer();
+}
+
+fn writer() -> &'static Writer {
+    WRITER.get_or_init(|| {
+        let (lines, queue) = mpsc::sync_channel(QUEUE);
+        let spawned = std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || write_lines(&queue));
+        if let Err(e) = spawned {
+            // Every line is then counted as dropped: the API goes on.
+            eprintln!("access log: cannot start its writer thread: {e}");
+        }
+        metrics::describe_counter!(
+            DROPPED,
+            "Access-log lines dropped because standard output did not keep up"
+        );
+        let counter = metrics::counter!(DROPPED);
+        counter.absolute(0);
+        Writer {
+            lines,
+            dropped: AtomicU64::new(0),
+            counter,
+        }
+    })
+}
+
+/// Queues one line (with its line break) for standard output; drops and
+/// counts it when the queue is full.
+pub(crate) fn write(line: String) {
+    let writer = writer();
+    if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+        writer.lines.try_send(Message::Line(line))
+    {
+        writer.dropped.fetch_add(1, Ordering::Relaxed);
+        writer.counter.increment(1);
+    }
+}
+
+/// The writer thread: whatever waits is written in one go, each batch of
+/// whole lines under one lock of standard output.
+fn write_lines(queue: &Receiver<Message>) {
+    let mut batch = Vec::with_capacity(64 * 1024);
+    let mut acks = Vec::new();
+    while let Ok(first) = queue.recv() {
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Line(line) => batch.extend_from_slice(line.as_bytes()),
+                Message::Flush(ack) => acks.push(ack),
+            }
+            next = if batch.len() < 64 * 1024 {
+                queue.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&batch).and_then(|()| out.flush());
+        drop(out);
+        batch.clear();
+        for ack in acks.drain(..) {
+            let _ = ack.send(());
+        }
+    }
+}
+
+/// Writes every queued line (waiting at most [`FINISH_TIMEOUT`] for
+/// standard output), then reports on standard error how many were dropped.
+pub(crate) fn finish() {
+    let Some(writer) = WRITER.get() else {
+        return;
+    };
+    let deadline = Instant::now() + FINISH_TIMEOUT;
+    let (ack, done) = mpsc::sync_channel(1);
+    let mut flush = Message::Flush(ack);
+    let flushed = loop {
+        match writer.lines.try_send(flush) {
+            Ok(()) => {
+                break done
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                    .is_ok()
+            }
+            Err(TrySendError::Full(back)) if Instant::now() < deadline => {
+                flush = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => break false,
+        }
+    };
+    if !flushed {
+        eprintln!(
+            "access log: standard output did not take the last lines within {FINISH_TIMEOUT:?}"
+        );
+    }
+    let dropped = writer.dropped.load(Ordering::Relaxed);
+    if dropped > 0 {
+        eprintln!("access log: {dropped} lines dropped (standard output did not keep up)");
+    }
 }
 
 #[cfg(test)]

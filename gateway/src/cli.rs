@@ -83,6 +83,10 @@ pub enum EchoMode {
     Empty,
 }
 
+/// The longest connection timeout accepted, a day: past that, deadlines
+/// would overflow the clock.
+const MAX_TIMEOUT_MS: u64 = 86_400_000;
+
 /// Options of the server.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -299,6 +303,84 @@ pub struct ServeArgs {
         value_name = "FORMAT"
     )]
     pub access_log_format: Option<String>,
+
+    /// How long a client has to send a whole request head, from the moment
+    /// the connection waits for one (HTTP/1; on a keep-alive connection the
+    /// wait for the next request counts too); then the connection is closed
+    /// without an answer. Default 10 s.
+    #[arg(
+        long,
+        env = "GATEWAY_HEADER_READ_TIMEOUT_MS",
+        value_name = "MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_MS)
+    )]
+    pub header_read_timeout_ms: u64,
+
+    /// A connection with no request in flight for this long is closed (HTTP/2:
+    /// GOAWAY, open streams finish). Default 60 s; an HTTP/1 connection is
+    /// closed sooner when the header-read timeout is shorter.
+    #[arg(
+        long,
+        env = "GATEWAY_IDLE_TIMEOUT_MS",
+        value_name = "MS",
+        default_value_t = 60_000,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_MS)
+    )]
+    pub idle_timeout_ms: u64,
+
+    /// How long a request body may go without a byte arriving while the
+    /// gateway waits for it; then the request is answered 408 and the
+    /// connection closed. Default 30 s.
+    #[arg(
+        long,
+        env = "GATEWAY_BODY_READ_TIMEOUT_MS",
+        value_name = "MS",
+        default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_MS)
+    )]
+    pub body_read_timeout_ms: u64,
+
+    /// Open client connections per process; at the cap, accepting pauses
+    /// until one closes. Default: half of the open-file limit
+    /// (`RLIMIT_NOFILE`) less 64, since a connection may hold a backend
+    /// connection too.
+    #[arg(long, env = "GATEWAY_MAX_CONNECTIONS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+
+    /// HTTP/2: a PING after this long without a frame from the client;
+    /// 0: none. Default 30 s.
+    #[arg(
+        long,
+        env = "GATEWAY_HTTP2_KEEP_ALIVE_INTERVAL_MS",
+        value_name = "MS",
+        default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_TIMEOUT_MS)
+    )]
+    pub http2_keep_alive_interval_ms: u64,
+
+    /// HTTP/2: the connection is closed when a PING is not answered within
+    /// this long. Default 20 s.
+    #[arg(
+        long,
+        env = "GATEWAY_HTTP2_KEEP_ALIVE_TIMEOUT_MS",
+        value_name = "MS",
+        default_value_t = 20_000,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_MS)
+    )]
+    pub http2_keep_alive_timeout_ms: u64,
+
+    /// HTTP/2: streams a client may have open at once on one connection
+    /// (nginx's default, 128).
+    #[arg(
+        long,
+        env = "GATEWAY_HTTP2_MAX_CONCURRENT_STREAMS",
+        value_name = "N",
+        default_value_t = 128,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub http2_max_concurrent_streams: u32,
 }
 
 /// Options of `revoke`: one of `--token`, `--origin-jti` with `--until`, or

@@ -7,7 +7,6 @@
 //! ([`integration_started`], [`integration_finished`]).
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -423,8 +422,8 @@ impl Done {
         };
         let mut line = format.render(&entry);
         line.push('\n');
-        // One write per line, so lines from concurrent requests never mix.
-        let _ = std::io::stdout().lock().write_all(line.as_bytes());
+        // Written off the serving thread, whole (see `access_log`).
+        crate::access_log::write(line);
     }
 }
 

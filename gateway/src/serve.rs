@@ -11,7 +11,7 @@ use tower_cognito::revocation::{OnOutage, RevocationList};
 use tower_cognito::PolicySummary;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::access_log::AccessLogFormat;
+use crate::access_log::{self, AccessLogFormat};
 use crate::admin;
 use crate::cli::{OutageMode, ServeArgs};
 use crate::config::{self, Document, Settings};
@@ -20,7 +20,7 @@ use crate::ids::RequestIds;
 use crate::observe::{self, Observer};
 use crate::pipeline::Gateway;
 use crate::reload::Reloader;
-use crate::workers::{self, App};
+use crate::workers::{self, App, BodyTimeoutAnswer, Limits};
 
 /// How long startup waits for the first key fetch.
 const KEY_LOAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -134,6 +134,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         admin::spawn(listener, admin::router(handle.clone(), sources));
         println!("admin: listening on http://{bound} (/metrics, /ready, /live)");
     }
+    let log_on = access_log.is_some();
+    if log_on {
+        // Its writer thread, before the first request.
+        access_log::start();
+    }
     match &access_log {
         Some(_) => println!("access log: on (one line per request below)"),
         None => println!("access log: off (set GATEWAY_ACCESS_LOG_FORMAT to log each request)"),
@@ -210,7 +215,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
                 // Outside the gateway, so it sees every rejection and answers
                 // preflights (which carry no token) before the authorizer does.
                 .option_layer(cors)
-                .service(gateway),
+                // Innermost: a 408 for a stalled body is what the layers
+                // above see and log.
+                .service(BodyTimeoutAnswer(gateway)),
         ))
     } else {
         App::Gateway(gateway)
@@ -245,13 +252,38 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         "serving threads: {} (one runtime each; set GATEWAY_WORKERS to change)",
         listeners.len()
     );
+    let limits = limits(&args);
+    println!(
+        "connections: at most {} open (GATEWAY_MAX_CONNECTIONS); timeouts: header read {:?}, \
+         idle {:?}, body read {:?}",
+        limits.max_connections, limits.header_read, limits.idle, limits.body_read
+    );
     println!("listening on http://{addr} (Ctrl-C to stop)");
 
-    workers::serve(listeners, app, shutdown_signal())
-        .await
-        .map_err(Failure::Runtime)?;
+    let served = workers::serve(listeners, app, limits, shutdown_signal()).await;
+    if log_on {
+        access_log::finish();
+    }
+    served.map_err(Failure::Runtime)?;
     println!("stopped");
     Ok(())
+}
+
+/// The connection limits of `args` (see `workers`).
+fn limits(args: &ServeArgs) -> Limits {
+    let ms = Duration::from_millis;
+    Limits {
+        header_read: ms(args.header_read_timeout_ms),
+        idle: ms(args.idle_timeout_ms),
+        body_read: ms(args.body_read_timeout_ms),
+        max_connections: args
+            .max_connections
+            .map_or_else(workers::default_max_connections, |n| n as usize),
+        http2_keep_alive_interval: (args.http2_keep_alive_interval_ms > 0)
+            .then(|| ms(args.http2_keep_alive_interval_ms)),
+        http2_keep_alive_timeout: ms(args.http2_keep_alive_timeout_ms),
+        http2_max_concurrent_streams: args.http2_max_concurrent_streams,
+    }
 }
 
 /// How long startup waits for the first load of the revocation list.

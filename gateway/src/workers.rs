@@ -21,21 +21,70 @@
 //! directly, as `axum::serve` does it, but calling the gateway through a
 //! shared reference: no clone of a boxed service, and no extra future, per
 //! request.
+//!
+//! Every connection is bounded in time and number ([`Limits`]), so slow or
+//! idle clients cannot hold the process's file descriptors and buffers:
+//!
+//! - **header read** (`--header-read-timeout-ms`, 10 s): hyper's own HTTP/1
+//!   timer, from the moment the connection waits for a request head until
+//!   the head is complete; then the connection is closed without an answer.
+//!   hyper starts it as soon as it waits, so it also bounds the wait for the
+//!   next request on a keep-alive connection. **[choice]** 10 s: a head is a
+//!   few hundred bytes; nginx's `client_header_timeout` is 60 s, a default
+//!   from slower networks.
+//! - **idle** (`--idle-timeout-ms`, 60 s): a connection with no request in
+//!   flight for that long (counted from its last answer, or from its
+//!   accept) is shut down gracefully: HTTP/1 closes if between requests,
+//!   HTTP/2 sends GOAWAY and lets open streams finish, a connection that has
+//!   not sent enough to tell its protocol is closed. HTTP/1's effective idle
+//!   time is the shorter of this and the header-read timeout. **[choice]**
+//!   under nginx's `keepalive_timeout` of 75 s.
+//! - **body read** (`--body-read-timeout-ms`, 30 s): while the gateway waits
+//!   for a request body, at most that long between two reads (nginx's
+//!   `client_body_timeout` semantics). Then the body reports an error to
+//!   whoever reads it, and the request is answered **408**
+//!   `{"message":"Request Timeout"}` (HTTP/1 with `Connection: close`, and
+//!   the connection is closed as the body was not read to its end).
+//!   **[choice]** an answer rather than a silent close: the client (or a
+//!   proxy in front) learns why, and the access log and metrics record a
+//!   client timeout, not the integration's 500. What API Gateway does with
+//!   a stalled body is not documented.
+//! - **connections** (`--max-connections`): one permit of a process-wide
+//!   semaphore per open connection, held by its task; at the cap, the
+//!   serving threads stop accepting until a connection closes (new clients
+//!   wait in the kernel's backlog). **[choice]** pausing rather than closing
+//!   the oldest idle connection: the timeouts above already close idle ones,
+//!   and nothing in flight is cut. Default: (`RLIMIT_NOFILE` − 64) / 2,
+//!   since a client connection may hold a backend connection too and the
+//!   listeners, admin listener, dev issuer and files need a few.
+//! - **HTTP/2**: a PING after 30 s without a frame, the connection closed
+//!   when not answered within 20 s; at most 128 concurrent streams per
+//!   connection (nginx's `http2_max_concurrent_streams`).
+//!
+//! What this adds per request: hyper's header timer (HTTP/1), a few atomic
+//! updates of the connection's state and one clock read; a request with a
+//! body also gets a shared flag, and a timer once its body has to be waited
+//! for. No task is added: the connection's own task watches the idle time.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, Version};
+use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tower::util::BoxCloneService;
 use tower::ServiceExt;
 
@@ -44,38 +93,300 @@ use crate::pipeline::Gateway;
 type AppFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 /// The gateway's service, as every serving thread runs it: the gateway
-/// alone, or behind the layers that are on.
+/// alone, or behind the layers that are on (with [`BodyTimeoutAnswer`]
+/// innermost).
 #[derive(Clone)]
 pub(crate) enum App {
     Gateway(Gateway),
     Layered(BoxCloneService<Request, Response, Infallible>),
 }
 
-impl App {
-    fn call(&self, req: Request) -> AppFuture {
-        match self {
-            App::Gateway(gateway) => gateway.respond(req),
-            App::Layered(service) => Box::pin(service.clone().oneshot(req)),
-        }
+/// How long connections may wait, and how many there may be.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) header_read: Duration,
+    pub(crate) idle: Duration,
+    pub(crate) body_read: Duration,
+    pub(crate) max_connections: usize,
+    /// `None`: no PINGs.
+    pub(crate) http2_keep_alive_interval: Option<Duration>,
+    pub(crate) http2_keep_alive_timeout: Duration,
+    pub(crate) http2_max_concurrent_streams: u32,
+}
+
+/// File descriptors kept for everything but client and backend
+/// connections: listeners, the admin listener, the dev issuer, files.
+const RESERVED_FDS: u64 = 64;
+
+/// The default for `--max-connections`: half of what the open-file limit
+/// leaves after [`RESERVED_FDS`], as each client connection may hold a
+/// backend connection. Without a limit to read, 1024.
+pub(crate) fn default_max_connections() -> usize {
+    #[cfg(unix)]
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    #[cfg(not(unix))]
+    let limit: Option<u64> = None;
+    match limit {
+        Some(n) => usize::try_from(n.saturating_sub(RESERVED_FDS) / 2)
+            .unwrap_or(usize::MAX)
+            .max(1),
+        // RLIM_INFINITY.
+        None => 1024,
     }
 }
 
-/// One client connection's service: the app, and the client's address
-/// for `$context.identity.sourceIp` and the access log.
+/// What a connection's task needs to know of its requests: how many are in
+/// flight and when the last one was answered.
+struct ConnState {
+    accepted: Instant,
+    in_flight: AtomicU32,
+    /// Milliseconds after `accepted` when the last answer was ready.
+    last_answer_ms: AtomicU64,
+}
+
+impl ConnState {
+    fn new() -> Self {
+        Self {
+            accepted: Instant::now(),
+            in_flight: AtomicU32::new(0),
+            last_answer_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn answered(&self) {
+        let ms = u64::try_from(self.accepted.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_answer_ms.store(ms, Ordering::Relaxed);
+        self.in_flight.fetch_sub(1, Ordering::Release);
+    }
+
+    /// When the connection counts as idle for `idle`; `None` while a
+    /// request is in flight.
+    fn idle_at(&self, idle: Duration) -> Option<Instant> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let last = Duration::from_millis(self.last_answer_ms.load(Ordering::Relaxed));
+        Some(self.accepted + last + idle)
+    }
+}
+
+/// One client connection's service: the app, the client's address for
+/// `$context.identity.sourceIp` and the access log, and what the
+/// connection's task watches.
 struct Connection {
     app: App,
     peer: SocketAddr,
+    state: Arc<ConnState>,
+    body_read: Duration,
 }
 
 impl hyper::service::Service<http::Request<Incoming>> for Connection {
     type Response = Response;
     type Error = Infallible;
-    type Future = AppFuture;
+    type Future = Answered;
 
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
-        let mut req = req.map(Body::new);
+        self.state.in_flight.fetch_add(1, Ordering::Relaxed);
+        let http1 = req.version() < Version::HTTP_2;
+        let (parts, incoming) = req.into_parts();
+        // A request without a body (most GETs) has nothing to wait for.
+        let watch = (!http_body::Body::is_end_stream(&incoming)).then(Arc::<BodyWatch>::default);
+        let body = match &watch {
+            Some(watch) => Body::new(TimedBody {
+                inner: incoming,
+                limit: self.body_read,
+                timer: None,
+                waiting: false,
+                watch: Arc::clone(watch),
+            }),
+            None => Body::new(incoming),
+        };
+        let mut req = Request::from_parts(parts, body);
         req.extensions_mut().insert(ConnectInfo(self.peer));
-        self.app.call(req)
+        let (inner, watch): (AppFuture, _) = match &self.app {
+            App::Gateway(gateway) => (gateway.respond(req), watch),
+            App::Layered(service) => {
+                // Answered inside the layers, so the access log and the
+                // metrics see the 408 the client gets.
+                if let Some(watch) = watch {
+                    req.extensions_mut().insert(WatchedBody(watch));
+                }
+                (Box::pin(service.clone().oneshot(req)), None)
+            }
+        };
+        Answered {
+            inner,
+            watch,
+            http1,
+            conn: Some(Arc::clone(&self.state)),
+        }
+    }
+}
+
+/// Whether a request's body read timed out, shared by the body and the
+/// future answering the request.
+#[derive(Default)]
+struct BodyWatch {
+    timed_out: AtomicBool,
+}
+
+/// A request extension: the body's watch, for [`BodyTimeoutAnswer`].
+#[derive(Clone)]
+struct WatchedBody(Arc<BodyWatch>);
+
+/// A request body that fails when no byte arrives for `limit` while it is
+/// being read.
+struct TimedBody {
+    inner: Incoming,
+    limit: Duration,
+    /// Made the first time the body has to be waited for, then reused.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether the timer runs (set on a wait, cleared on each frame).
+    waiting: bool,
+    watch: Arc<BodyWatch>,
+}
+
+impl http_body::Body for TimedBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if this.watch.timed_out.load(Ordering::Relaxed) {
+            // Never a clean end after a timeout: whoever reads on fails.
+            return Poll::Ready(Some(Err(body_timeout())));
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.waiting = false;
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                if !this.waiting {
+                    this.waiting = true;
+                    let deadline = tokio::time::Instant::now() + this.limit;
+                    match &mut this.timer {
+                        Some(timer) => timer.as_mut().reset(deadline),
+                        None => this.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+                    }
+                }
+                let timer = this.timer.as_mut().expect("set above");
+                if timer.as_mut().poll(cx).is_ready() {
+                    this.watch.timed_out.store(true, Ordering::Relaxed);
+                    return Poll::Ready(Some(Err(body_timeout())));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn body_timeout() -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "request body read timed out",
+    ))
+}
+
+/// A request's answer: the app's, or 408 when its body read timed out;
+/// tells the connection when the request is no longer in flight.
+pub(crate) struct Answered {
+    inner: AppFuture,
+    watch: Option<Arc<BodyWatch>>,
+    http1: bool,
+    conn: Option<Arc<ConnState>>,
+}
+
+impl Future for Answered {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Poll::Ready(Ok(res)) = self.inner.as_mut().poll(cx) else {
+            return Poll::Pending;
+        };
+        let timed_out = self
+            .watch
+            .as_ref()
+            .is_some_and(|w| w.timed_out.load(Ordering::Relaxed));
+        if let Some(conn) = self.conn.take() {
+            conn.answered();
+        }
+        if timed_out {
+            return Poll::Ready(Ok(request_timeout(self.http1, res)));
+        }
+        Poll::Ready(Ok(res))
+    }
+}
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        // Dropped unanswered (the client went away).
+        if let Some(conn) = self.conn.take() {
+            conn.answered();
+        }
+    }
+}
+
+/// 408 in place of `res` (whatever the integration made of the failed
+/// body), keeping the request identifiers it carries.
+fn request_timeout(http1: bool, res: Response) -> Response {
+    let mut timeout = Response::new(Body::from(r#"{"message":"Request Timeout"}"#));
+    *timeout.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    let headers = timeout.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for name in ["x-amzn-requestid", "x-amz-apigw-id"] {
+        if let Some(value) = res.headers().get(name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    if http1 {
+        // The rest of the body is never read: the connection cannot carry
+        // another request.
+        headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    timeout
+}
+
+/// The innermost layer of [`App::Layered`]: answers 408 for a request whose
+/// body read timed out, inside the access log and metrics.
+#[derive(Clone)]
+pub(crate) struct BodyTimeoutAnswer<S>(pub(crate) S);
+
+impl<S> tower::Service<Request> for BodyTimeoutAnswer<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible, Future = AppFuture>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Answered;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let http1 = req.version() < Version::HTTP_2;
+        let watch = req.extensions_mut().remove::<WatchedBody>().map(|w| w.0);
+        Answered {
+            inner: self.0.call(req),
+            watch,
+            http1,
+            conn: None,
+        }
     }
 }
 
@@ -137,14 +448,20 @@ fn socket(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 pub(crate) async fn serve(
     listeners: Listeners,
     app: App,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Result<(), String>>();
     let count = listeners.len();
+    // One cap for the process, whichever thread accepts.
+    let permits = Arc::new(Semaphore::new(
+        limits.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     for (index, socket) in listeners.sockets.into_iter().enumerate() {
         let app = app.clone();
         let stop = stop_rx.clone();
+        let permits = Arc::clone(&permits);
         let done = Done(Some(done_tx.clone()));
         std::thread::Builder::new()
             .name(format!("gateway-worker-{index}"))
@@ -157,7 +474,7 @@ pub(crate) async fn serve(
                         runtime.block_on(async move {
                             let listener = tokio::net::TcpListener::from_std(socket)
                                 .map_err(|e| format!("serving thread {index}: {e}"))?;
-                            accept(listener, app, stop).await;
+                            accept(listener, app, limits, permits, stop).await;
                             Ok(())
                         })
                     });
@@ -199,14 +516,48 @@ pub(crate) async fn serve(
     outcome
 }
 
-/// Serves the connections `listener` accepts until `stop` turns true, then
-/// lets those open finish what they serve (idle ones are closed).
-async fn accept(listener: tokio::net::TcpListener, app: App, mut stop: watch::Receiver<bool>) {
+/// hyper's HTTP/1 and HTTP/2 settings for `limits`.
+fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // The CONNECT protocol, for WebSockets over HTTP/2 (as axum::serve).
-    builder.http2().enable_connect_protocol();
-    let graceful = GracefulShutdown::new();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        // The CONNECT protocol, for WebSockets over HTTP/2 (as axum::serve).
+        .enable_connect_protocol()
+        .keep_alive_interval(limits.http2_keep_alive_interval)
+        .keep_alive_timeout(limits.http2_keep_alive_timeout)
+        .max_concurrent_streams(limits.http2_max_concurrent_streams);
+    builder
+}
+
+/// Serves the connections `listener` accepts, one permit of `permits` each,
+/// until `stop` turns true; then lets those open finish what they serve
+/// (idle ones are closed).
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: App,
+    limits: Limits,
+    permits: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let builder = builder(&limits);
+    // Each connection's task holds a sender: when all are gone, every
+    // connection has ended.
+    let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
     loop {
+        // At the cap, wait here: no accept, so no descriptor, until a
+        // connection closes.
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -217,19 +568,67 @@ async fn accept(listener: tokio::net::TcpListener, app: App, mut stop: watch::Re
             },
             _ = stop.wait_for(|stop| *stop) => break,
         };
+        let state = Arc::new(ConnState::new());
         let service = Connection {
             app: app.clone(),
             peer,
+            state: Arc::clone(&state),
+            body_read: limits.body_read,
         };
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn.into_owned());
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let stop = stop.clone();
+        let open = open_tx.clone();
+        let idle = limits.idle;
         tokio::spawn(async move {
-            // A client that goes away mid-request is no error of ours.
-            let _ = conn.await;
+            drive(conn, &state, idle, stop).await;
+            drop(permit);
+            drop(open);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    drop(open_tx);
+    // `None` once every connection's task has ended.
+    let _ = open_rx.recv().await;
+}
+
+/// Runs one connection to its end, shutting it down gracefully when the
+/// server stops or when it has had no request in flight for `idle`.
+async fn drive(
+    conn: auto::UpgradeableConnection<
+        'static,
+        TokioIo<tokio::net::TcpStream>,
+        Connection,
+        TokioExecutor,
+    >,
+    state: &ConnState,
+    idle: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut conn = std::pin::pin!(conn);
+    let timer = tokio::time::sleep(idle);
+    let mut timer = std::pin::pin!(timer);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            // A client that goes away mid-request is no error of ours.
+            _ = conn.as_mut() => return,
+            _ = stop.wait_for(|stop| *stop), if !closing => {
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            () = timer.as_mut(), if !closing => match state.idle_at(idle) {
+                Some(at) if at <= Instant::now() => {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+                Some(at) => timer.as_mut().reset(at.into()),
+                // Busy: look again an idle period from now.
+                None => timer.as_mut().reset(tokio::time::Instant::now() + idle),
+            },
+        }
+    }
 }
 
 /// What `axum::serve` does on an accept error: a connection that failed
