@@ -232,7 +232,10 @@ impl Drop for Backends {
 const BACKEND_HOSTS: [(&str, &str); 5] = [
     ("https://httpbin.org", "httpbin"),
     ("https://echo.lambda-url.us-east-1.on.aws", "fnurl-echo"),
-    ("https://echo-trim.lambda-url.us-east-1.on.aws", "fnurl-echo-trim"),
+    (
+        "https://echo-trim.lambda-url.us-east-1.on.aws",
+        "fnurl-echo-trim",
+    ),
     ("https://status.lambda-url.us-east-1.on.aws", "fnurl-status"),
     ("https://body.lambda-url.us-east-1.on.aws", "fnurl-body"),
 ];
@@ -299,7 +302,14 @@ impl Gateway {
                 Ok(line) => {
                     if let Some(rest) = line.strip_prefix("listening on http://127.0.0.1:") {
                         let port = rest.split_whitespace().next().unwrap_or_default();
-                        break port.parse::<u16>().map_err(|_| line.clone())?;
+                        match port.parse::<u16>() {
+                            Ok(port) => break port,
+                            Err(_) => {
+                                let _ = child.kill();
+                                let _ = child.wait();
+                                return Err(format!("the gateway said {line:?}"));
+                            }
+                        }
                     }
                 }
                 Err(_) => {
@@ -329,7 +339,8 @@ impl Drop for Gateway {
 
 /// Sends the request as recorded on a new connection and reads the answer.
 fn send(port: u16, request: &WireRequest) -> Result<Answer, String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     stream
         .set_read_timeout(Some(REQUEST_TIMEOUT))
         .and_then(|_| stream.set_write_timeout(Some(REQUEST_TIMEOUT)))
@@ -368,7 +379,10 @@ fn send_all(port: u16, case: &Case) -> Result<BTreeMap<String, Answer>, String> 
         answers.insert(String::new(), send(port, request)?);
     }
     for (name, request) in &case.requests {
-        answers.insert(name.clone(), send(port, request).map_err(|e| format!("{name}: {e}"))?);
+        answers.insert(
+            name.clone(),
+            send(port, request).map_err(|e| format!("{name}: {e}"))?,
+        );
     }
     if answers.is_empty() {
         return Err("the case sends no request".into());
@@ -387,12 +401,18 @@ fn check(checks: &[Check], answers: &BTreeMap<String, Answer>) -> Vec<String> {
         };
         if let Some(want) = &c.contains {
             if !text.contains(want.as_str()) {
-                failed.push(format!("{}: {text:?} does not contain {want:?} (AWS's did)", c.observe));
+                failed.push(format!(
+                    "{}: {text:?} does not contain {want:?} (AWS's did)",
+                    c.observe
+                ));
             }
         }
         if let Some(unwanted) = &c.not_contains {
             if text.contains(unwanted.as_str()) {
-                failed.push(format!("{}: {text:?} contains {unwanted:?} (AWS's did not)", c.observe));
+                failed.push(format!(
+                    "{}: {text:?} contains {unwanted:?} (AWS's did not)",
+                    c.observe
+                ));
             }
         }
     }
@@ -413,6 +433,18 @@ fn read_line(reader: &mut impl BufRead) -> Result<String, String> {
 }
 
 fn read_answer(reader: &mut impl BufRead, head_only: bool) -> Result<Answer, String> {
+    // Interim answers (`100 Continue` to an `Expect`) come first; a client
+    // reads past them, as Python's does.
+    for _ in 0..10 {
+        let answer = read_head(reader, head_only)?;
+        if !(100..200).contains(&answer.status) || answer.status == 101 {
+            return Ok(answer);
+        }
+    }
+    Err("more than 10 interim answers".into())
+}
+
+fn read_head(reader: &mut impl BufRead, head_only: bool) -> Result<Answer, String> {
     let status_line = read_line(reader)?;
     let status = status_line
         .split_whitespace()
@@ -556,16 +588,16 @@ fn observe(spec: &Value, answers: &BTreeMap<String, Answer>) -> Value {
             let text = || String::from_utf8_lossy(&answer.body).into_owned();
             match s.as_str() {
                 "$status" => Value::from(answer.status),
-                "$json" => serde_json::from_slice(&answer.body).unwrap_or_else(|e| {
-                    Value::String(format!("<not JSON ({e}): {}>", text()))
-                }),
+                "$json" => serde_json::from_slice(&answer.body)
+                    .unwrap_or_else(|e| Value::String(format!("<not JSON ({e}): {}>", text()))),
                 "$text" => Value::String(text()),
-                "$json_or_text" => serde_json::from_slice(&answer.body)
-                    .unwrap_or_else(|_| Value::String(text())),
+                "$json_or_text" => {
+                    serde_json::from_slice(&answer.body).unwrap_or_else(|_| Value::String(text()))
+                }
                 "$bytes" => Value::String(python_bytes_repr(&answer.body)),
-                "$body_base64" => Value::String(
-                    base64::engine::general_purpose::STANDARD.encode(&answer.body),
-                ),
+                "$body_base64" => {
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(&answer.body))
+                }
                 "$headers" => header_map(answer, false),
                 "$headers:lower" => header_map(answer, true),
                 other => {
@@ -594,9 +626,7 @@ fn observe(spec: &Value, answers: &BTreeMap<String, Answer>) -> Value {
 /// case take the recorded spelling, each such name noted.
 fn align_header_case(spec: &Value, expect: &Value, actual: &mut Value, notes: &mut Vec<String>) {
     match (spec, expect, actual) {
-        (Value::String(s), Value::Object(exp), Value::Object(act))
-            if s.starts_with("$headers") =>
-        {
+        (Value::String(s), Value::Object(exp), Value::Object(act)) if s.starts_with("$headers") => {
             let renames: Vec<(String, String)> = act
                 .keys()
                 .filter(|k| !exp.contains_key(*k))
@@ -785,14 +815,12 @@ impl Compare<'_> {
             }
             (Value::String(e), _) if self.placeholders && self.is_placeholder(key, e) => {
                 if !self.matches(e, actual) {
-                    self.diffs
-                        .push(format!("{path}: {actual} (AWS: {e:?})"));
+                    self.diffs.push(format!("{path}: {actual} (AWS: {e:?})"));
                 }
             }
             _ => {
                 if expect != actual {
-                    self.diffs
-                        .push(format!("{path}: {actual} (AWS: {expect})"));
+                    self.diffs.push(format!("{path}: {actual} (AWS: {expect})"));
                 }
             }
         }
@@ -883,8 +911,8 @@ fn load_files() -> Vec<(PathBuf, TestFile)> {
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).expect("read case file");
-            let file: TestFile = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let file: TestFile =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p, file)
         })
         .collect()
@@ -945,7 +973,8 @@ fn run_file(file: &TestFile, backends: &Backends, header_notes: &mut Vec<String>
                         parse_json_strings(&mut actual);
                         // The paths are rooted at the snapshot's keys.
                         let key = case.snapshot_key.clone().unwrap_or_else(|| "_".into());
-                        let mut e = Value::Object(Map::from_iter([(key.clone(), case.expect.clone())]));
+                        let mut e =
+                            Value::Object(Map::from_iter([(key.clone(), case.expect.clone())]));
                         let mut a = Value::Object(Map::from_iter([(key.clone(), actual)]));
                         for path in file.skip_paths.iter().chain(&case.skip_paths) {
                             let steps = parse_path(path);
@@ -1047,7 +1076,9 @@ fn recorded_answers_match_or_are_listed() {
     }
     for id in known.keys() {
         if !ids.contains(id) {
-            failures.push(format!("known-differences.json names {id}, which is no case"));
+            failures.push(format!(
+                "known-differences.json names {id}, which is no case"
+            ));
         }
     }
     eprintln!(
