@@ -457,18 +457,37 @@ impl RequestValidator {
             serde_json::from_slice(body)
                 .map_err(|e| Invalid::Body(vec![format!("body is not JSON: {e}")]))?
         };
-        let errors: Vec<String> = model
-            .0
-            .iter_errors(&instance)
-            .take(MAX_ERRORS)
-            .map(|e| e.to_string())
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Invalid::Body(errors))
-        }
+        check(model, &instance)
     }
+
+    /// Checks a body already parsed against the `application/json` model (or
+    /// `$default`): what [`check_body`](Self::check_body) does after parsing.
+    pub fn check_value(&self, instance: &Value) -> Result<(), Invalid> {
+        let Some(models) = &self.models else {
+            return Ok(());
+        };
+        let model = models
+            .iter()
+            .find(|(m, _)| m == "application/json")
+            .or_else(|| models.iter().find(|(m, _)| m == "$default"))
+            .map(|(_, model)| model);
+        model.map_or(Ok(()), |model| check(model, instance))
+    }
+}
+
+/// `instance` against `model`: valid, or its first errors.
+fn check(model: &Model, instance: &Value) -> Result<(), Invalid> {
+    // The common case, valid, without collecting anything.
+    if model.0.is_valid(instance) {
+        return Ok(());
+    }
+    let errors: Vec<String> = model
+        .0
+        .iter_errors(instance)
+        .take(MAX_ERRORS)
+        .map(|e| e.to_string())
+        .collect();
+    Err(Invalid::Body(errors))
 }
 
 /// Errors kept for `validationErrorString`: enough to say what is wrong,
