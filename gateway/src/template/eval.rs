@@ -4,6 +4,7 @@
 //! their strings).
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::rc::Rc;
 
@@ -24,6 +25,12 @@ pub(crate) const MAX_TOTAL_ITERATIONS: usize = 100_000;
 /// limit (10 MB).
 pub(crate) const MAX_TEXT: usize = 10 * 1024 * 1024;
 const OVER_LIMIT: &str = "the rendered body exceeds 10 MiB";
+/// What one render may do, in bytes read or written and values visited:
+/// some fifteen passes over the largest body (reading a body's JSON and
+/// writing it out takes three). A loop repeating work on the whole body
+/// (`#set($s = "$s$item")`, `$input.json('$')` inside two nested loops)
+/// would otherwise cost its iterations times the body.
+pub(crate) const MAX_WORK: usize = 16 * MAX_TEXT;
 /// How deeply a template may nest the lists and maps it builds (JSON
 /// documents stop at 128).
 const MAX_NESTING: u32 = 200;
@@ -39,6 +46,8 @@ pub(crate) struct Eval<'r> {
     pub(crate) out: String,
     body_json: Option<Value<'r>>,
     pub(crate) overrides: Overrides,
+    /// Work done so far, against [`MAX_WORK`].
+    work: Cell<usize>,
 }
 
 pub(crate) enum Flow {
@@ -61,7 +70,22 @@ impl<'r> Eval<'r> {
             out: String::with_capacity(src.len() + 64),
             body_json: None,
             overrides: Overrides::default(),
+            work: Cell::new(0),
         }
+    }
+
+    /// Counts `n` bytes or values of work; fails past [`MAX_WORK`].
+    pub(crate) fn charge(&self, n: usize, at: Pos) -> EResult<()> {
+        let work = self.work.get().saturating_add(n);
+        self.work.set(work);
+        if work > MAX_WORK {
+            return Err(self.fail(
+                ErrorKind::Render,
+                at,
+                format!("the template does more than {MAX_WORK} bytes of work on this request"),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn fail(&self, kind: ErrorKind, at: Pos, msg: impl Into<String>) -> TemplateError {
@@ -72,6 +96,7 @@ impl<'r> Eval<'r> {
         for node in nodes {
             match node {
                 Node::Text(t) => {
+                    self.charge(t.len(), self.at)?;
                     self.out.push_str(t);
                     // A loop repeats its text as often as the body has items.
                     if self.out.len() > MAX_TEXT {
@@ -80,9 +105,11 @@ impl<'r> Eval<'r> {
                 }
                 Node::Ref(r) => {
                     let v = self.reference(r)?;
+                    let before = self.out.len();
                     if v.append_text(&mut self.out).is_err() {
                         return Err(self.fail(ErrorKind::Render, r.pos, OVER_LIMIT));
                     }
+                    self.charge(v.text_cost(self.out.len() - before), r.pos)?;
                 }
                 Node::Set(target, e, at) => {
                     self.at = *at;
@@ -146,7 +173,9 @@ impl<'r> Eval<'r> {
     /// A value's text ([`Value::to_text`]), or the render's failure when
     /// that would pass [`MAX_TEXT`].
     pub(crate) fn text(&self, v: &Value<'_>, at: Pos) -> EResult<String> {
-        v.to_text().map_err(|TooLong| self.too_long(at))
+        let text = v.to_text().map_err(|TooLong| self.too_long(at))?;
+        self.charge(v.text_cost(text.len()), at)?;
+        Ok(text)
     }
 
     pub(crate) fn too_long(&self, at: Pos) -> TemplateError {
@@ -283,6 +312,7 @@ impl<'r> Eval<'r> {
             return Ok(v.clone());
         }
         let body = self.ctx.body;
+        self.charge(body.len(), at)?;
         let v = if body.trim().is_empty() {
             Value::Map(Rc::default(), Origin::Json)
         } else {
@@ -325,6 +355,7 @@ impl<'r> Eval<'r> {
                     if (a - b).abs() >= MAX_RANGE {
                         return Ok(Value::Null);
                     }
+                    self.charge(a.abs_diff(b) as usize, self.at)?;
                     let vals: Vec<Value<'r>> = if a <= b {
                         (a..=b).map(Value::Int).collect()
                     } else {
@@ -361,7 +392,10 @@ impl<'r> Eval<'r> {
             }
             Expr::Binary(op, a, b) => {
                 let (a, b) = (self.expr(a)?, self.expr(b)?);
-                binary(*op, a, b).map_err(|TooLong| self.too_long(self.at))?
+                let mut work = 0;
+                let v = binary(*op, a, b, &mut work);
+                self.charge(work, self.at)?;
+                v.map_err(|TooLong| self.too_long(self.at))?
             }
         })
     }
@@ -372,15 +406,21 @@ impl<'r> Eval<'r> {
     /// would nest collections more than [`MAX_NESTING`] deep (rendering and
     /// dropping them recurses).
     fn nestable(&self, v: Value<'r>) -> EResult<Value<'r>> {
-        fn deeper_than(v: &Value<'_>, limit: u32) -> bool {
+        fn deeper_than(v: &Value<'_>, limit: u32, visits: &mut usize) -> bool {
+            *visits += 1;
             match v {
                 _ if limit == 0 => matches!(v, Value::List(..) | Value::Map(..)),
-                Value::List(items, _) => items.iter().any(|i| deeper_than(i, limit - 1)),
-                Value::Map(entries, _) => entries.iter().any(|(_, i)| deeper_than(i, limit - 1)),
+                Value::List(items, _) => items.iter().any(|i| deeper_than(i, limit - 1, visits)),
+                Value::Map(entries, _) => entries
+                    .iter()
+                    .any(|(_, i)| deeper_than(i, limit - 1, visits)),
                 _ => false,
             }
         }
-        if deeper_than(&v, MAX_NESTING) {
+        let mut visits = 0;
+        let deep = deeper_than(&v, MAX_NESTING, &mut visits);
+        self.charge(visits, self.at)?;
+        if deep {
             return Err(self.fail(
                 ErrorKind::Render,
                 self.at,
@@ -428,7 +468,8 @@ fn num(v: &Value<'_>) -> Option<f64> {
     }
 }
 
-fn values_equal(a: &Value<'_>, b: &Value<'_>) -> Result<bool, TooLong> {
+/// `==`; adds the bytes of text it builds to `work`.
+fn values_equal(a: &Value<'_>, b: &Value<'_>, work: &mut usize) -> Result<bool, TooLong> {
     Ok(match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
@@ -437,15 +478,25 @@ fn values_equal(a: &Value<'_>, b: &Value<'_>) -> Result<bool, TooLong> {
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         // Different classes: Velocity 1.7 compares their toString().
-        _ => a.to_text()? == b.to_text()?,
+        _ => {
+            let (a, b) = (a.to_text()?, b.to_text()?);
+            *work += a.len() + b.len();
+            a == b
+        }
     })
 }
 
-fn binary<'r>(op: BinOp, a: Value<'r>, b: Value<'r>) -> Result<Value<'r>, TooLong> {
+/// An operator; adds the bytes of text it builds to `work`.
+fn binary<'r>(
+    op: BinOp,
+    a: Value<'r>,
+    b: Value<'r>,
+    work: &mut usize,
+) -> Result<Value<'r>, TooLong> {
     use BinOp::*;
     match op {
-        Eq => return values_equal(&a, &b).map(Value::Bool),
-        Ne => return values_equal(&a, &b).map(|eq| Value::Bool(!eq)),
+        Eq => return values_equal(&a, &b, work).map(Value::Bool),
+        Ne => return values_equal(&a, &b, work).map(|eq| Value::Bool(!eq)),
         Lt | Le | Gt | Ge => {
             return Ok(match (num(&a), num(&b)) {
                 (Some(x), Some(y)) => Value::Bool(match op {
@@ -467,6 +518,7 @@ fn binary<'r>(op: BinOp, a: Value<'r>, b: Value<'r>) -> Result<Value<'r>, TooLon
         // Written into one string, so the sum is bounded as it is built.
         let mut sum = a.to_text()?;
         b.append_text(&mut sum)?;
+        *work += sum.len();
         return Ok(Value::str(sum));
     }
     if let (Value::Int(x), Value::Int(y)) = (&a, &b) {

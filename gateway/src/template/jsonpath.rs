@@ -32,15 +32,19 @@ impl JsonPath {
         let mut steps = Vec::new();
         while !rest.is_empty() {
             if let Some(r) = rest.strip_prefix("..") {
-                let (name, r) = take_name(r);
-                if name.is_empty() {
-                    let r = r.strip_prefix('*').ok_or_else(|| bad(src))?;
+                // `*` first: a name runs to the next `.` or `[`, so it would
+                // take `..*` for a member named `*`.
+                if let Some(r) = r.strip_prefix('*') {
                     steps.push(Step::Descend(None));
                     rest = r;
-                } else {
-                    steps.push(Step::Descend(Some(name.to_owned())));
-                    rest = r;
+                    continue;
                 }
+                let (name, r) = take_name(r);
+                if name.is_empty() {
+                    return Err(bad(src));
+                }
+                steps.push(Step::Descend(Some(name.to_owned())));
+                rest = r;
             } else if let Some(r) = rest.strip_prefix('.') {
                 if let Some(r) = r.strip_prefix('*') {
                     steps.push(Step::Wildcard);
@@ -76,18 +80,28 @@ impl JsonPath {
     /// Fails once a step has yielded more than [`MAX_MATCHES`] values or
     /// the walk has visited more than [`MAX_VISITS`]: a deep scan after a
     /// deep scan (`$..a..b`) meets each value once per ancestor it matched.
-    pub(crate) fn eval<'r>(&self, root: &Value<'r>) -> Result<Value<'r>, PathTooBig> {
+    /// Adds the values visited and yielded to `work`.
+    pub(crate) fn eval<'r>(
+        &self,
+        root: &Value<'r>,
+        work: &mut usize,
+    ) -> Result<Value<'r>, PathTooBig> {
         let mut walk = Walk {
             out: Vec::new(),
             visits: 0,
         };
         let mut current = vec![root.clone()];
-        for step in &self.steps {
+        let mut yielded = 0;
+        let result = self.steps.iter().try_for_each(|step| {
             for node in &current {
                 walk.apply(step, node)?;
             }
             current = std::mem::take(&mut walk.out);
-        }
+            yielded += current.len();
+            Ok(())
+        });
+        *work += walk.visits + yielded;
+        result?;
         Ok(if self.definite {
             current.into_iter().next().unwrap_or(Value::Null)
         } else {
@@ -134,7 +148,7 @@ impl<'r> Walk<'r> {
 
     fn apply(&mut self, step: &Step, node: &Value<'r>) -> Result<(), PathTooBig> {
         match step {
-            Step::Child(name) => self.child(name, node),
+            Step::Child(name) => self.child(name, node, false),
             Step::Index(i) => {
                 if let Value::List(l, _) = node {
                     let len = l.len() as i64;
@@ -150,10 +164,18 @@ impl<'r> Walk<'r> {
         }
     }
 
-    fn child(&mut self, name: &str, node: &Value<'r>) -> Result<(), PathTooBig> {
+    /// A map's member; `scan`: by searching it (a deep scan walks every
+    /// member anyway) rather than through its index.
+    fn child(&mut self, name: &str, node: &Value<'r>, scan: bool) -> Result<(), PathTooBig> {
         if let Value::Map(m, _) = node {
-            self.visit(m.len())?;
-            if let Some(v) = m.get(name) {
+            let found = if scan {
+                self.visit(m.len())?;
+                m.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+            } else {
+                self.visit(1)?;
+                m.get(name)
+            };
+            if let Some(v) = found {
                 self.push(v)?;
             }
         }
@@ -181,7 +203,7 @@ impl<'r> Walk<'r> {
         }
         self.visit(1)?;
         match name {
-            Some(n) => self.child(n, node)?,
+            Some(n) => self.child(n, node, true)?,
             None => self.children(node)?,
         }
         match node {
@@ -226,7 +248,7 @@ mod tests {
     fn json_of(path: &str, doc: &str) -> String {
         let v = JsonPath::parse(path)
             .unwrap()
-            .eval(&parse_json(doc).unwrap())
+            .eval(&parse_json(doc).unwrap(), &mut 0)
             .unwrap();
         let mut s = String::new();
         v.append_json(&mut s).unwrap();
@@ -244,6 +266,10 @@ mod tests {
         assert_eq!(json_of("$..type", doc), r#"["dog","cat"]"#);
         assert_eq!(json_of("$.missing", doc), "null");
         assert_eq!(json_of("$.pets.*.id", doc), "[1,2]");
+        assert_eq!(
+            json_of("$..*", r#"{"a":[1,{"b":2}],"c":3}"#),
+            r#"[[1,{"b":2}],3,1,{"b":2},2]"#
+        );
     }
 
     #[test]

@@ -45,6 +45,36 @@ impl<'r> Eval<'r> {
                 Arg::Path(p) => path = Some(p),
             }
         }
+        // Methods that walk their receiver (or `$util`'s argument) cost
+        // its length; what they build is counted below.
+        let walked = match (&recv, m) {
+            (Value::Str(s), _) => s.len(),
+            (Value::Util, _) => match vals.first() {
+                Some(Value::Str(s)) => s.len(),
+                _ => 0,
+            },
+            (Value::List(items, _), Method::Contains | Method::ToString) => items.len(),
+            (Value::Map(entries, _), Method::KeySet | Method::Values | Method::ToString) => {
+                entries.len()
+            }
+            _ => 0,
+        };
+        self.charge(walked, at)?;
+        let v = self.dispatch(at, recv, m, path, vals)?;
+        if let Value::Str(Cow::Owned(s)) = &v {
+            self.charge(s.len(), at)?;
+        }
+        Ok(v)
+    }
+
+    fn dispatch(
+        &mut self,
+        at: Pos,
+        recv: Value<'r>,
+        m: Method,
+        path: Option<&'r JsonPath>,
+        vals: Vec<Value<'r>>,
+    ) -> EResult<Value<'r>> {
         match recv {
             Value::Null => Ok(Value::Null),
             Value::Input => self.input(at, m, path, vals),
@@ -83,7 +113,10 @@ impl<'r> Eval<'r> {
                     (None, _) => return Ok(Value::Null),
                 };
                 let doc = self.body_json(at)?;
-                let v = p.eval(&doc).map_err(|PathTooBig| {
+                let mut work = 0;
+                let v = p.eval(&doc, &mut work);
+                self.charge(work, at)?;
+                let v = v.map_err(|PathTooBig| {
                     self.fail(
                         ErrorKind::Render,
                         at,
@@ -95,22 +128,30 @@ impl<'r> Eval<'r> {
                 }
                 let mut s = String::new();
                 v.append_json(&mut s).map_err(|TooLong| self.too_long(at))?;
+                // The text is counted once more as the call's result.
+                self.charge(v.text_cost(s.len()) - s.len(), at)?;
                 Ok(Value::str(s))
             }
             Method::Params => {
                 let ctx = self.ctx;
                 match vals.first() {
-                    None => Ok(Value::Map(
-                        MapData::new(vec![
-                            (Cow::Borrowed("path"), str_map(ctx.path.entries())),
-                            (
-                                Cow::Borrowed("querystring"),
-                                str_map(ctx.querystring.entries()),
-                            ),
-                            (Cow::Borrowed("header"), str_map(ctx.header.entries())),
-                        ]),
-                        Origin::Vtl,
-                    )),
+                    None => {
+                        let n = ctx.path.entries().len()
+                            + ctx.querystring.entries().len()
+                            + ctx.header.entries().len();
+                        self.charge(n, at)?;
+                        Ok(Value::Map(
+                            MapData::new(vec![
+                                (Cow::Borrowed("path"), str_map(ctx.path.entries())),
+                                (
+                                    Cow::Borrowed("querystring"),
+                                    str_map(ctx.querystring.entries()),
+                                ),
+                                (Cow::Borrowed("header"), str_map(ctx.header.entries())),
+                            ]),
+                            Origin::Vtl,
+                        ))
+                    }
                     Some(name) => {
                         let name = self.text(name, at)?;
                         let found = ctx
@@ -268,6 +309,7 @@ impl<'r> Eval<'r> {
                 format!("split into more than {MAX_MATCHES} parts"),
             )
         })?;
+        self.charge(items.len(), at)?;
         Ok(Value::List(Rc::new(items), Origin::Vtl))
     }
 
@@ -572,6 +614,23 @@ mod tests {
         assert_eq!(url_decode("a+b%2Fc").as_deref(), Some("a b/c"));
         assert_eq!(url_decode("%zz"), None);
         assert_eq!(url_decode("%4"), None);
+    }
+
+    #[test]
+    fn split_is_bounded_in_parts() {
+        let n = MAX_MATCHES;
+        let parts = |iter: &mut dyn Iterator<Item = &'static str>| {
+            split_bounded(iter.map(Cow::Borrowed)).map(|p| p.len())
+        };
+        assert_eq!(parts(&mut std::iter::repeat_n("a", n)), Some(n));
+        assert_eq!(parts(&mut std::iter::repeat_n("a", n + 1)), None);
+        // Empty parts count once a part follows them; trailing ones are
+        // dropped (Java), so never count.
+        let mut empties_then_a = std::iter::repeat_n("", n).chain(["a"]);
+        assert_eq!(parts(&mut empties_then_a), None);
+        let mut a_then_empties = std::iter::once("a").chain(std::iter::repeat_n("", 2 * n));
+        assert_eq!(parts(&mut a_then_empties), Some(1));
+        assert_eq!(parts(&mut std::iter::repeat_n("", 3)), Some(1));
     }
 
     #[test]

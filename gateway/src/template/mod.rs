@@ -114,7 +114,7 @@
 //!
 //! A client's body decides how much a render does, so every bound below is
 //! linear in its size. Past one, the render fails, as a rendered body over
-//! 10 MiB always did (API Gateway's 500). **[choice]** AWS documents none
+//! 10 MiB always did (API Gateway's 500). **\[choice\]** AWS documents none
 //! of them but the payload limit; failing closed beats rendering a part.
 //!
 //! - **Text, 10 MiB** (API Gateway's payload limit): the rendered body, and
@@ -132,6 +132,12 @@
 //!   request's.
 //! - **`#foreach`, 1,000 iterations** per loop (AWS's limit) and 100,000 per
 //!   render; a map is walked in place, never copied.
+//! - **Work, 160 MiB** per render: bytes of text read or written (a list or
+//!   map's twice: measured, then written) and JSON values visited, some
+//!   fifteen passes over the largest body. Loops would otherwise multiply
+//!   work on the whole body: `#set($s = "$s$item")` copies all it has
+//!   built at each iteration, `$input.json('$')` in two nested loops
+//!   serialises the body 100,000 times.
 //! - The body's JSON is parsed in linear time (a repeated key keeps its
 //!   first place and its last value, as Jayway's `LinkedHashMap` does), its
 //!   strings borrowed from the body; a map of more than 16 keys is indexed

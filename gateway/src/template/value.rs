@@ -148,6 +148,15 @@ impl<'r> Value<'r> {
         self.write_to(out)
     }
 
+    /// The work of writing `len` bytes of this value's text: twice that
+    /// for a list or map, measured before it is written.
+    pub(crate) fn text_cost(&self, len: usize) -> usize {
+        match self {
+            Value::List(..) | Value::Map(..) => 2 * len,
+            _ => len,
+        }
+    }
+
     /// The text of [`Value::append_text`].
     pub(crate) fn to_text(&self) -> Result<String, TooLong> {
         let mut s = String::new();
