@@ -13,7 +13,7 @@ use std::time::Duration;
 use http::StatusCode;
 use serde_json::{json, Value};
 use support::backend::{peak_rss_kib, Backend};
-use support::loopback::{bounded, client};
+use support::loopback::bounded;
 use support::process::Gateway;
 use tower_cognito::testing::{JwksServer, TestIssuer};
 
@@ -86,6 +86,18 @@ async fn post_json(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (Statu
     .await
 }
 
+/// A client with no timeout of its own: [`PROMPT`] applies.
+fn untimed() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// POSTs `body`, failing if no answer comes within [`PROMPT`].
+async fn post_promptly(url: &str, body: String, what: &str) -> (StatusCode, String) {
+    tokio::time::timeout(PROMPT, post_json(&untimed(), url, body.into_bytes()))
+        .await
+        .unwrap_or_else(|_| panic!("no answer within {PROMPT:?}: {what}"))
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
         .as_ref()
@@ -131,10 +143,8 @@ async fn a_body_of_100k_keys_through_input_json_is_answered_promptly_and_exactly
     expected.push_str("}}");
 
     let url = gateway.url("/wrap");
-    let reply = tokio::time::timeout(PROMPT, post_json(&client(), &url, body.into_bytes())).await;
-    let (status, text) = reply.unwrap_or_else(|_| {
-        panic!("no answer within {PROMPT:?} for a body of {n} keys: parsing is not linear")
-    });
+    let (status, text) =
+        post_promptly(&url, body, "a body of 100,000 keys (parsing is not linear)").await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let report: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(report["body_len"], expected.len(), "{report}");
@@ -177,8 +187,8 @@ async fn deep_scan_is_bounded(name: &str, template: &str, key: &str) {
     let (dir, path) = export(name, json!({ "/scan": mock_route(template) }));
     let (gateway, _keys) = start(vec!["--openapi".into(), path]).await;
     let url = gateway.url("/scan");
-    // No timeout of its own: PROMPT's applies, then the peak is read.
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    // PROMPT applies, then the peak is read.
+    let client = untimed();
 
     // Warm up on a small body of the same shape, so the baseline holds
     // what any request costs.
@@ -233,4 +243,63 @@ async fn input_json_deep_scan_stops_at_the_limit_instead_of_amplifying_memory() 
         "a",
     )
     .await;
+}
+
+/// A body of two lists to loop over, `a` (`outer` items) and `b` (1,000),
+/// and `pad`: a string of `pad` bytes.
+fn loop_body(outer: usize, pad: usize, extra: &str) -> String {
+    let a = vec!["0"; outer].join(",");
+    let b = vec![format!("\"{}\"", "y".repeat(100)); 1000].join(",");
+    format!(
+        "{{\"a\":[{a}],\"b\":[{b}],\"pad\":\"{}\"{extra}}}",
+        "x".repeat(pad)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loops_repeating_work_on_the_body_fail_promptly() {
+    // Up to 100,000 iterations, each copying what the earlier ones built
+    // (about 500 GB in all), or the 4 MB body (400 GB): each stops at the
+    // render's work bound with the 500 of a failed render.
+    let loops = |inner: &str| {
+        format!(
+            "#set($s = \"\")#foreach($a in $input.path('$.a'))#foreach($b in $input.path('$.b')){inner}#end#end{{\"statusCode\": 200}}"
+        )
+    };
+    let (dir, path) = export(
+        "work",
+        json!({
+            "/concat": mock_route(&loops("#set($s = \"$s$b\")")),
+            "/rebody": mock_route(&loops("#set($s = \"$input.body\")")),
+        }),
+    );
+    let (gateway, _keys) = start(vec!["--openapi".into(), path]).await;
+    for (route, pad, what) in [
+        ("/concat", 0, "a string built in nested loops"),
+        ("/rebody", 4 << 20, "the body copied in nested loops"),
+    ] {
+        let (status, text) = post_promptly(&gateway.url(route), loop_body(99, pad, ""), what).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{route}: {text}");
+        assert_eq!(text, r#"{"message": "Internal server error"}"#);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_in_a_large_body_object_inside_loops_answer_promptly() {
+    // 99,000 lookups of the last of 100,000 keys: one pass to index the
+    // object, not one per lookup (10^10 key comparisons).
+    let template = "#set($n = 0)#foreach($a in $input.path('$.a'))#foreach($b in $input.path('$.b'))#set($n = $n + $input.path('$.last'))#end#end{\"statusCode\": #if($n == 99000)200#{else}409#end}";
+    let (dir, path) = export("lookups", json!({ "/count": mock_route(template) }));
+    let (gateway, _keys) = start(vec!["--openapi".into(), path]).await;
+    let keys: String = (0..100_000).map(|i| format!(",\"k{i}\":0")).collect();
+    let body = loop_body(99, 0, &format!("{keys},\"last\":1"));
+    let (status, text) = post_promptly(
+        &gateway.url("/count"),
+        body,
+        "100,000 lookups in an object of 500,000 keys",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let _ = std::fs::remove_dir_all(dir);
 }
