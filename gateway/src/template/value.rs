@@ -463,18 +463,21 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         // A repeated key keeps its first place and its last value (Jayway's
-        // LinkedHashMap). Small objects, most of them, look keys up in
-        // place; past SMALL_OBJECT keys a hash index takes over, so an
-        // object of n keys costs O(n), not O(n^2).
+        // LinkedHashMap). Small objects, most of them, are searched as
+        // they are read; a larger one is read whole, then rid of its
+        // repeated keys in one pass: O(n), not O(n^2).
         let mut entries: Vec<(Cow<'de, str>, Value<'de>)> = Vec::new();
         while let Some((Key(k), Json(v))) = map.next_entry()? {
-            match entries.iter_mut().find(|(old, _)| *old == k) {
-                Some(slot) => slot.1 = v,
-                None => entries.push((k, v)),
+            if entries.len() < SMALL_OBJECT {
+                if let Some(slot) = entries.iter_mut().find(|(old, _)| *old == k) {
+                    slot.1 = v;
+                    continue;
+                }
             }
-            if entries.len() == SMALL_OBJECT {
-                return large_object(entries, map);
-            }
+            entries.push((k, v));
+        }
+        if entries.len() > SMALL_OBJECT {
+            drop_repeated_keys(&mut entries);
         }
         Ok(Value::Map(MapData::new(entries), Origin::Json))
     }
@@ -483,29 +486,36 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
 /// Up to this many keys a map is searched in place.
 const SMALL_OBJECT: usize = 16;
 
-/// The rest of an object that has reached [`SMALL_OBJECT`] keys, each key
-/// found through a hash map (SipHash with a random key, so a client cannot
-/// make keys collide) of the keys so far to their places. A key without
-/// escapes is borrowed from the text, so the index copies no string.
-fn large_object<'de, A: serde::de::MapAccess<'de>>(
-    mut entries: Vec<(Cow<'de, str>, Value<'de>)>,
-    mut map: A,
-) -> Result<Value<'de>, A::Error> {
-    let mut index: HashMap<Cow<'de, str>, usize> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _))| (k.clone(), i))
-        .collect();
-    while let Some((Key(k), Json(v))) = map.next_entry()? {
-        match index.entry(k) {
-            Entry::Occupied(at) => entries[*at.get()].1 = v,
+/// Moves each repeated key's values, in order, to its first place (so the
+/// last wins) and removes the repeats. The keys go through a hash map
+/// (SipHash with a random key, so a client cannot make them collide) that
+/// borrows them: it copies no string.
+fn drop_repeated_keys(entries: &mut Vec<(Cow<'_, str>, Value<'_>)>) {
+    // (first place, later place) of each repeat, later places ascending.
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+    for (i, (k, _)) in entries.iter().enumerate() {
+        match first.entry(k) {
+            Entry::Occupied(at) => repeats.push((*at.get(), i)),
             Entry::Vacant(at) => {
-                entries.push((at.key().clone(), v));
-                at.insert(entries.len() - 1);
+                at.insert(i);
             }
         }
     }
-    Ok(Value::Map(MapData::new(entries), Origin::Json))
+    drop(first);
+    if repeats.is_empty() {
+        return;
+    }
+    let mut repeated = vec![false; entries.len()];
+    for &(to, from) in &repeats {
+        entries[to].1 = std::mem::replace(&mut entries[from].1, Value::Null);
+        repeated[from] = true;
+    }
+    let mut at = 0;
+    entries.retain(|_| {
+        at += 1;
+        !repeated[at - 1]
+    });
 }
 
 /// Parses JSON text, borrowing its strings; `serde_json` bounds the
