@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::request::Parts;
 use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
@@ -123,14 +123,30 @@ fn ip_text(ip: IpAddr) -> String {
 }
 
 /// The whole body, at most `limit` bytes (over: 413).
+///
+/// Each chunk is copied into one buffer as it arrives, sized from
+/// `Content-Length`, and dropped: collecting every chunk before joining them
+/// held the body twice, in chunks (with their buffers' slack) and joined.
 pub(crate) async fn read_body(body: Body, limit: u64) -> Result<Bytes, Answer> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Answer::RequestTooLarge),
-        // The client went away mid-body: nobody reads this answer.
-        Err(_) => Err(Answer::IntegrationFailure),
+    let mut body = Limited::new(body, limit);
+    let declared = usize::try_from(http_body::Body::size_hint(&body).lower()).unwrap_or(0);
+    let mut joined = BytesMut::with_capacity(declared.min(limit));
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    joined.extend_from_slice(&data);
+                }
+            }
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(Answer::RequestTooLarge)
+            }
+            // The client went away mid-body: nobody reads this answer.
+            Err(_) => return Err(Answer::IntegrationFailure),
+        }
     }
+    Ok(joined.freeze())
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ pub enum ErrorKind {
     InvalidBody,
     /// Any other render-time failure: more than 1,000 `#foreach`
     /// iterations, bad base64 or URL encoding, a bad regular expression,
-    /// `$util.parseJson` on text that is not JSON.
+    /// `$util.parseJson` on text that is not JSON, text over 10 MiB, a
+    /// JSONPath, `split` or the render's work past its bound (see [the
+    /// limits](crate::template#limits)).
     Render,
 }
 

@@ -4,12 +4,14 @@
 //! their strings).
 
 use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use super::ast::*;
 use super::context::Context;
 use super::error::{ErrorKind, TemplateError};
-use super::value::{parse_json, Origin, Value};
+use super::value::{parse_json, MapData, Origin, TooLong, Value};
 use super::Overrides;
 
 /// AWS's limit on `#foreach` iterations.
@@ -22,6 +24,13 @@ pub(crate) const MAX_TOTAL_ITERATIONS: usize = 100_000;
 /// The largest body or string a render may build: API Gateway's payload
 /// limit (10 MB).
 pub(crate) const MAX_TEXT: usize = 10 * 1024 * 1024;
+const OVER_LIMIT: &str = "the rendered body exceeds 10 MiB";
+/// What one render may do, in bytes read or written and values visited:
+/// some fifteen passes over the largest body (reading a body's JSON and
+/// writing it out takes three). A loop repeating work on the whole body
+/// (`#set($s = "$s$item")`, `$input.json('$')` inside two nested loops)
+/// would otherwise cost its iterations times the body.
+pub(crate) const MAX_WORK: usize = 16 * MAX_TEXT;
 /// How deeply a template may nest the lists and maps it builds (JSON
 /// documents stop at 128).
 const MAX_NESTING: u32 = 200;
@@ -35,8 +44,10 @@ pub(crate) struct Eval<'r> {
     /// The directive being evaluated, for errors about values.
     at: Pos,
     pub(crate) out: String,
-    body_json: Option<Value<'static>>,
+    body_json: Option<Value<'r>>,
     pub(crate) overrides: Overrides,
+    /// Work done so far, against [`MAX_WORK`].
+    work: Cell<usize>,
 }
 
 pub(crate) enum Flow {
@@ -59,7 +70,22 @@ impl<'r> Eval<'r> {
             out: String::with_capacity(src.len() + 64),
             body_json: None,
             overrides: Overrides::default(),
+            work: Cell::new(0),
         }
+    }
+
+    /// Counts `n` bytes or values of work; fails past [`MAX_WORK`].
+    pub(crate) fn charge(&self, n: usize, at: Pos) -> EResult<()> {
+        let work = self.work.get().saturating_add(n);
+        self.work.set(work);
+        if work > MAX_WORK {
+            return Err(self.fail(
+                ErrorKind::Render,
+                at,
+                format!("the template does more than {MAX_WORK} bytes of work on this request"),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn fail(&self, kind: ErrorKind, at: Pos, msg: impl Into<String>) -> TemplateError {
@@ -69,17 +95,21 @@ impl<'r> Eval<'r> {
     pub(crate) fn nodes(&mut self, nodes: &'r [Node]) -> EResult<Flow> {
         for node in nodes {
             match node {
-                Node::Text(t) => self.out.push_str(t),
+                Node::Text(t) => {
+                    self.charge(t.len(), self.at)?;
+                    self.out.push_str(t);
+                    // A loop repeats its text as often as the body has items.
+                    if self.out.len() > MAX_TEXT {
+                        return Err(self.fail(ErrorKind::Render, self.at, OVER_LIMIT));
+                    }
+                }
                 Node::Ref(r) => {
                     let v = self.reference(r)?;
-                    v.write_to(&mut self.out);
-                    if self.out.len() > MAX_TEXT {
-                        return Err(self.fail(
-                            ErrorKind::Render,
-                            r.pos,
-                            "the rendered body exceeds 10 MiB",
-                        ));
+                    let before = self.out.len();
+                    if v.append_text(&mut self.out).is_err() {
+                        return Err(self.fail(ErrorKind::Render, r.pos, OVER_LIMIT));
                     }
+                    self.charge(v.text_cost(self.out.len() - before), r.pos)?;
                 }
                 Node::Set(target, e, at) => {
                     self.at = *at;
@@ -91,7 +121,7 @@ impl<'r> Eval<'r> {
                             "#set of a string over 10 MiB",
                         ));
                     }
-                    self.assign(target, v);
+                    self.assign(target, v)?;
                 }
                 Node::If(branches, otherwise) => {
                     let mut taken = None;
@@ -120,40 +150,56 @@ impl<'r> Eval<'r> {
         Ok(Flow::Normal)
     }
 
-    fn assign(&mut self, target: &SetTarget, v: Value<'r>) {
+    fn assign(&mut self, target: &SetTarget, v: Value<'r>) -> EResult<()> {
         // Velocity 1.7: assigning null leaves the target as it was.
         if v.is_null() {
-            return;
+            return Ok(());
         }
         match target {
             SetTarget::Var(slot) => self.vars[*slot] = v,
-            SetTarget::Status => self.overrides.response_status = Some(v.to_text()),
+            SetTarget::Status => self.overrides.response_status = Some(self.text(&v, self.at)?),
             SetTarget::Override(slot, name) => {
+                let text = self.text(&v, self.at)?;
                 let list = self.overrides.slot_mut(*slot);
-                let text = v.to_text();
                 match list.iter_mut().find(|(k, _)| k == name) {
                     Some(entry) => entry.1 = text,
                     None => list.push((name.clone(), text)),
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A value's text ([`Value::to_text`]), or the render's failure when
+    /// that would pass [`MAX_TEXT`].
+    pub(crate) fn text(&self, v: &Value<'_>, at: Pos) -> EResult<String> {
+        let text = v.to_text().map_err(|TooLong| self.too_long(at))?;
+        self.charge(v.text_cost(text.len()), at)?;
+        Ok(text)
+    }
+
+    pub(crate) fn too_long(&self, at: Pos) -> TemplateError {
+        self.fail(ErrorKind::Render, at, "a value's text exceeds 10 MiB")
     }
 
     fn foreach(&mut self, f: &'r Foreach) -> EResult<Flow> {
-        let items: Rc<Vec<Value<'r>>> = match self.expr(&f.iterable)? {
-            Value::List(items, _) => items,
-            Value::Map(entries, _) => Rc::new(entries.iter().map(|(_, v)| v.clone()).collect()),
+        // A map's values are walked in place, not copied: the loop may
+        // stop at its first item, or fail at its 1,001st.
+        let iterable = self.expr(&f.iterable)?;
+        let (len, items): (usize, Box<dyn Iterator<Item = &Value<'r>>>) = match &iterable {
+            Value::List(items, _) => (items.len(), Box::new(items.iter())),
+            Value::Map(entries, _) => (entries.len(), Box::new(entries.iter().map(|(_, v)| v))),
             // Velocity skips what it cannot iterate.
             _ => return Ok(Flow::Normal),
         };
         let saved = std::mem::replace(&mut self.vars[f.var], Value::Null);
         let mut flow = Flow::Normal;
-        for (i, item) in items.iter().enumerate() {
+        for (i, item) in items.enumerate() {
             if i == MAX_ITERATIONS {
                 return Err(self.fail(
                     ErrorKind::Render,
                     f.pos,
-                    format!("#foreach over {} items: API Gateway allows at most {MAX_ITERATIONS} iterations", items.len()),
+                    format!("#foreach over {len} items: API Gateway allows at most {MAX_ITERATIONS} iterations"),
                 ));
             }
             self.iterations += 1;
@@ -165,7 +211,7 @@ impl<'r> Eval<'r> {
                 ));
             }
             self.vars[f.var] = item.clone();
-            self.loops.push((i, items.len()));
+            self.loops.push((i, len));
             let r = self.nodes(&f.body);
             self.loops.pop();
             match r? {
@@ -266,8 +312,9 @@ impl<'r> Eval<'r> {
             return Ok(v.clone());
         }
         let body = self.ctx.body;
+        self.charge(body.len(), at)?;
         let v = if body.trim().is_empty() {
-            Value::Map(Rc::new(Vec::new()), Origin::Json)
+            Value::Map(Rc::default(), Origin::Json)
         } else {
             parse_json(body).map_err(|e| {
                 self.fail(
@@ -308,6 +355,7 @@ impl<'r> Eval<'r> {
                     if (a - b).abs() >= MAX_RANGE {
                         return Ok(Value::Null);
                     }
+                    self.charge(a.abs_diff(b) as usize, self.at)?;
                     let vals: Vec<Value<'r>> = if a <= b {
                         (a..=b).map(Value::Int).collect()
                     } else {
@@ -320,7 +368,8 @@ impl<'r> Eval<'r> {
             Expr::Map(entries) => {
                 let mut vals = Vec::with_capacity(entries.len());
                 for (k, v) in entries {
-                    let k = self.expr(k)?.to_text();
+                    let k = self.expr(k)?;
+                    let k = self.text(&k, self.at)?;
                     let v = self.expr(v)?;
                     let v = self.nestable(v)?;
                     match vals
@@ -331,7 +380,7 @@ impl<'r> Eval<'r> {
                         None => vals.push((Cow::Owned(k), v)),
                     }
                 }
-                Value::Map(Rc::new(vals), Origin::Vtl)
+                Value::Map(MapData::new(vals), Origin::Vtl)
             }
             Expr::Ref(r) => self.reference(r)?,
             Expr::Not(e) => Value::Bool(!self.expr(e)?.truthy()),
@@ -343,7 +392,10 @@ impl<'r> Eval<'r> {
             }
             Expr::Binary(op, a, b) => {
                 let (a, b) = (self.expr(a)?, self.expr(b)?);
-                binary(*op, a, b)
+                let mut work = 0;
+                let v = binary(*op, a, b, &mut work);
+                self.charge(work, self.at)?;
+                v.map_err(|TooLong| self.too_long(self.at))?
             }
         })
     }
@@ -354,15 +406,21 @@ impl<'r> Eval<'r> {
     /// would nest collections more than [`MAX_NESTING`] deep (rendering and
     /// dropping them recurses).
     fn nestable(&self, v: Value<'r>) -> EResult<Value<'r>> {
-        fn deeper_than(v: &Value<'_>, limit: u32) -> bool {
+        fn deeper_than(v: &Value<'_>, limit: u32, visits: &mut usize) -> bool {
+            *visits += 1;
             match v {
                 _ if limit == 0 => matches!(v, Value::List(..) | Value::Map(..)),
-                Value::List(items, _) => items.iter().any(|i| deeper_than(i, limit - 1)),
-                Value::Map(entries, _) => entries.iter().any(|(_, i)| deeper_than(i, limit - 1)),
+                Value::List(items, _) => items.iter().any(|i| deeper_than(i, limit - 1, visits)),
+                Value::Map(entries, _) => entries
+                    .iter()
+                    .any(|(_, i)| deeper_than(i, limit - 1, visits)),
                 _ => false,
             }
         }
-        if deeper_than(&v, MAX_NESTING) {
+        let mut visits = 0;
+        let deep = deeper_than(&v, MAX_NESTING, &mut visits);
+        self.charge(visits, self.at)?;
+        if deep {
             return Err(self.fail(
                 ErrorKind::Render,
                 self.at,
@@ -378,14 +436,16 @@ pub(crate) enum Arg<'r> {
     Path(&'r super::jsonpath::JsonPath),
 }
 
+/// A map of the request's parameters, the first of a repeated name kept;
+/// a client may send some ten thousand, so names are checked once each.
 pub(crate) fn str_map<'r>(entries: &'r [(Cow<'r, str>, Cow<'r, str>)]) -> Value<'r> {
-    let mut out: Vec<(Cow<'r, str>, Value<'r>)> = Vec::with_capacity(entries.len());
-    for (k, v) in entries {
-        if !out.iter().any(|(old, _)| old == k) {
-            out.push((Cow::Borrowed(&**k), Value::Str(Cow::Borrowed(&**v))));
-        }
-    }
-    Value::Map(Rc::new(out), Origin::Vtl)
+    let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
+    let out = entries
+        .iter()
+        .filter(|(k, _)| seen.insert(k))
+        .map(|(k, v)| (Cow::Borrowed(&**k), Value::Str(Cow::Borrowed(&**v))))
+        .collect();
+    Value::Map(MapData::new(out), Origin::Vtl)
 }
 
 fn index<'r>(v: &Value<'r>, key: &Value<'r>) -> Value<'r> {
@@ -408,8 +468,9 @@ fn num(v: &Value<'_>) -> Option<f64> {
     }
 }
 
-fn values_equal(a: &Value<'_>, b: &Value<'_>) -> bool {
-    match (a, b) {
+/// `==`; adds the bytes of text it builds to `work`.
+fn values_equal(a: &Value<'_>, b: &Value<'_>, work: &mut usize) -> Result<bool, TooLong> {
+    Ok(match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
         (Value::Int(x), Value::Int(y)) => x == y,
@@ -417,17 +478,27 @@ fn values_equal(a: &Value<'_>, b: &Value<'_>) -> bool {
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         // Different classes: Velocity 1.7 compares their toString().
-        _ => a.to_text() == b.to_text(),
-    }
+        _ => {
+            let (a, b) = (a.to_text()?, b.to_text()?);
+            *work += a.len() + b.len();
+            a == b
+        }
+    })
 }
 
-fn binary<'r>(op: BinOp, a: Value<'r>, b: Value<'r>) -> Value<'r> {
+/// An operator; adds the bytes of text it builds to `work`.
+fn binary<'r>(
+    op: BinOp,
+    a: Value<'r>,
+    b: Value<'r>,
+    work: &mut usize,
+) -> Result<Value<'r>, TooLong> {
     use BinOp::*;
     match op {
-        Eq => return Value::Bool(values_equal(&a, &b)),
-        Ne => return Value::Bool(!values_equal(&a, &b)),
+        Eq => return values_equal(&a, &b, work).map(Value::Bool),
+        Ne => return values_equal(&a, &b, work).map(|eq| Value::Bool(!eq)),
         Lt | Le | Gt | Ge => {
-            return match (num(&a), num(&b)) {
+            return Ok(match (num(&a), num(&b)) {
                 (Some(x), Some(y)) => Value::Bool(match op {
                     Lt => x < y,
                     Le => x <= y,
@@ -435,7 +506,7 @@ fn binary<'r>(op: BinOp, a: Value<'r>, b: Value<'r>) -> Value<'r> {
                     _ => x >= y,
                 }),
                 _ => Value::Bool(false),
-            }
+            })
         }
         _ => {}
     }
@@ -444,7 +515,11 @@ fn binary<'r>(op: BinOp, a: Value<'r>, b: Value<'r>) -> Value<'r> {
         && !a.is_null()
         && !b.is_null()
     {
-        return Value::str(a.to_text() + &b.to_text());
+        // Written into one string, so the sum is bounded as it is built.
+        let mut sum = a.to_text()?;
+        b.append_text(&mut sum)?;
+        *work += sum.len();
+        return Ok(Value::str(sum));
     }
     if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
         let (x, y) = (*x, *y);
@@ -452,18 +527,18 @@ fn binary<'r>(op: BinOp, a: Value<'r>, b: Value<'r>) -> Value<'r> {
             Add => x.checked_add(y),
             Sub => x.checked_sub(y),
             Mul => x.checked_mul(y),
-            Div if y == 0 => return Value::Null,
+            Div if y == 0 => return Ok(Value::Null),
             Div => x.checked_div(y),
-            Mod if y == 0 => return Value::Null,
+            Mod if y == 0 => return Ok(Value::Null),
             Mod => x.checked_rem(y),
             _ => None,
         };
-        return r.map_or_else(|| float_op(op, x as f64, y as f64), Value::Int);
+        return Ok(r.map_or_else(|| float_op(op, x as f64, y as f64), Value::Int));
     }
-    match (num(&a), num(&b)) {
+    Ok(match (num(&a), num(&b)) {
         (Some(x), Some(y)) => float_op(op, x, y),
         _ => Value::Null,
-    }
+    })
 }
 
 fn float_op<'r>(op: BinOp, x: f64, y: f64) -> Value<'r> {

@@ -32,15 +32,19 @@ impl JsonPath {
         let mut steps = Vec::new();
         while !rest.is_empty() {
             if let Some(r) = rest.strip_prefix("..") {
-                let (name, r) = take_name(r);
-                if name.is_empty() {
-                    let r = r.strip_prefix('*').ok_or_else(|| bad(src))?;
+                // `*` first: a name runs to the next `.` or `[`, so it would
+                // take `..*` for a member named `*`.
+                if let Some(r) = r.strip_prefix('*') {
                     steps.push(Step::Descend(None));
                     rest = r;
-                } else {
-                    steps.push(Step::Descend(Some(name.to_owned())));
-                    rest = r;
+                    continue;
                 }
+                let (name, r) = take_name(r);
+                if name.is_empty() {
+                    return Err(bad(src));
+                }
+                steps.push(Step::Descend(Some(name.to_owned())));
+                rest = r;
             } else if let Some(r) = rest.strip_prefix('.') {
                 if let Some(r) = r.strip_prefix('*') {
                     steps.push(Step::Wildcard);
@@ -72,19 +76,142 @@ impl JsonPath {
 
     /// Applies the path to a document. A definite path that matches
     /// nothing yields null; an indefinite one an empty list.
-    pub(crate) fn eval<'r>(&self, root: &Value<'r>) -> Value<'r> {
+    ///
+    /// Fails once a step has yielded more than [`MAX_MATCHES`] values or
+    /// the walk has visited more than [`MAX_VISITS`]: a deep scan after a
+    /// deep scan (`$..a..b`) meets each value once per ancestor it matched.
+    /// Adds the values visited and yielded to `work`.
+    pub(crate) fn eval<'r>(
+        &self,
+        root: &Value<'r>,
+        work: &mut usize,
+    ) -> Result<Value<'r>, PathTooBig> {
+        let mut walk = Walk {
+            out: Vec::new(),
+            visits: 0,
+        };
         let mut current = vec![root.clone()];
-        for step in &self.steps {
-            let mut next = Vec::new();
+        let mut yielded = 0;
+        let result = self.steps.iter().try_for_each(|step| {
             for node in &current {
-                apply(step, node, &mut next);
+                walk.apply(step, node)?;
             }
-            current = next;
-        }
-        if self.definite {
+            current = std::mem::take(&mut walk.out);
+            yielded += current.len();
+            Ok(())
+        });
+        *work += walk.visits + yielded;
+        result?;
+        Ok(if self.definite {
             current.into_iter().next().unwrap_or(Value::Null)
         } else {
             Value::List(Rc::new(current), Origin::Json)
+        })
+    }
+}
+
+/// The most values a path may yield, at any step: more than a list can hold
+/// and still render within the 10 MiB limit (each element takes at least a
+/// byte and a comma). One deep scan of a 10 MB document stays under it.
+pub(crate) const MAX_MATCHES: usize = super::eval::MAX_TEXT / 2;
+/// The most values one evaluation may visit: a few deep scans of the
+/// largest document.
+pub(crate) const MAX_VISITS: usize = 4 * MAX_MATCHES;
+
+/// A path whose evaluation passed [`MAX_MATCHES`] or [`MAX_VISITS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PathTooBig;
+
+/// One evaluation: the values the current step yields, and the count of
+/// values visited so far.
+struct Walk<'r> {
+    out: Vec<Value<'r>>,
+    visits: usize,
+}
+
+impl<'r> Walk<'r> {
+    fn push(&mut self, v: &Value<'r>) -> Result<(), PathTooBig> {
+        if self.out.len() == MAX_MATCHES {
+            return Err(PathTooBig);
+        }
+        self.out.push(v.clone());
+        Ok(())
+    }
+
+    fn visit(&mut self, n: usize) -> Result<(), PathTooBig> {
+        self.visits += n;
+        if self.visits > MAX_VISITS {
+            return Err(PathTooBig);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, step: &Step, node: &Value<'r>) -> Result<(), PathTooBig> {
+        match step {
+            Step::Child(name) => self.child(name, node, false),
+            Step::Index(i) => {
+                if let Value::List(l, _) = node {
+                    let len = l.len() as i64;
+                    let at = if *i < 0 { len + i } else { *i };
+                    if (0..len).contains(&at) {
+                        self.push(&l[at as usize])?;
+                    }
+                }
+                Ok(())
+            }
+            Step::Wildcard => self.children(node),
+            Step::Descend(name) => self.descend(name.as_deref(), node, 0),
+        }
+    }
+
+    /// A map's member; `scan`: by searching it (a deep scan walks every
+    /// member anyway) rather than through its index.
+    fn child(&mut self, name: &str, node: &Value<'r>, scan: bool) -> Result<(), PathTooBig> {
+        if let Value::Map(m, _) = node {
+            let found = if scan {
+                self.visit(m.len())?;
+                m.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+            } else {
+                self.visit(1)?;
+                m.get(name)
+            };
+            if let Some(v) = found {
+                self.push(v)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn children(&mut self, node: &Value<'r>) -> Result<(), PathTooBig> {
+        match node {
+            Value::Map(m, _) => m.iter().try_for_each(|(_, v)| self.push(v)),
+            Value::List(l, _) => l.iter().try_for_each(|v| self.push(v)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Depth is bounded by the JSON parser's own limit (128); the guard
+    /// keeps that true for values built any other way.
+    fn descend(
+        &mut self,
+        name: Option<&str>,
+        node: &Value<'r>,
+        depth: u32,
+    ) -> Result<(), PathTooBig> {
+        if depth > 256 {
+            return Ok(());
+        }
+        self.visit(1)?;
+        match name {
+            Some(n) => self.child(n, node, true)?,
+            None => self.children(node)?,
+        }
+        match node {
+            Value::Map(m, _) => m
+                .iter()
+                .try_for_each(|(_, v)| self.descend(name, v, depth + 1)),
+            Value::List(l, _) => l.iter().try_for_each(|v| self.descend(name, v, depth + 1)),
+            _ => Ok(()),
         }
     }
 }
@@ -113,54 +240,6 @@ fn bracket(inner: &str) -> Option<Step> {
     inner.parse().ok().map(Step::Index)
 }
 
-fn children<'r>(node: &Value<'r>, out: &mut Vec<Value<'r>>) {
-    match node {
-        Value::Map(m, _) => out.extend(m.iter().map(|(_, v)| v.clone())),
-        Value::List(l, _) => out.extend(l.iter().cloned()),
-        _ => {}
-    }
-}
-
-fn apply<'r>(step: &Step, node: &Value<'r>, out: &mut Vec<Value<'r>>) {
-    match step {
-        Step::Child(name) => {
-            if let Value::Map(m, _) = node {
-                if let Some((_, v)) = m.iter().find(|(k, _)| k == name) {
-                    out.push(v.clone());
-                }
-            }
-        }
-        Step::Index(i) => {
-            if let Value::List(l, _) = node {
-                let len = l.len() as i64;
-                let at = if *i < 0 { len + i } else { *i };
-                if (0..len).contains(&at) {
-                    out.push(l[at as usize].clone());
-                }
-            }
-        }
-        Step::Wildcard => children(node, out),
-        Step::Descend(name) => descend(name.as_deref(), node, out, 0),
-    }
-}
-
-/// Depth is bounded by the JSON parser's own limit (128); the guard keeps
-/// that true for values built any other way.
-fn descend<'r>(name: Option<&str>, node: &Value<'r>, out: &mut Vec<Value<'r>>, depth: u32) {
-    if depth > 256 {
-        return;
-    }
-    match name {
-        Some(n) => apply(&Step::Child(n.to_owned()), node, out),
-        None => children(node, out),
-    }
-    let mut kids = Vec::new();
-    children(node, &mut kids);
-    for kid in &kids {
-        descend(name, kid, out, depth + 1);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::value::parse_json;
@@ -169,9 +248,10 @@ mod tests {
     fn json_of(path: &str, doc: &str) -> String {
         let v = JsonPath::parse(path)
             .unwrap()
-            .eval(&parse_json(doc).unwrap());
+            .eval(&parse_json(doc).unwrap(), &mut 0)
+            .unwrap();
         let mut s = String::new();
-        v.write_json(&mut s);
+        v.append_json(&mut s).unwrap();
         s
     }
 
@@ -186,6 +266,10 @@ mod tests {
         assert_eq!(json_of("$..type", doc), r#"["dog","cat"]"#);
         assert_eq!(json_of("$.missing", doc), "null");
         assert_eq!(json_of("$.pets.*.id", doc), "[1,2]");
+        assert_eq!(
+            json_of("$..*", r#"{"a":[1,{"b":2}],"c":3}"#),
+            r#"[[1,{"b":2}],3,1,{"b":2},2]"#
+        );
     }
 
     #[test]

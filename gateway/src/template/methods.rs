@@ -13,9 +13,13 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::ast::{Method, Pos};
 use super::error::ErrorKind;
+use super::eval::MAX_TEXT;
 use super::eval::{str_map, Arg, EResult, Eval};
 use super::jsonpath::JsonPath;
-use super::value::{parse_json, Origin, Value};
+use super::jsonpath::{PathTooBig, MAX_MATCHES, MAX_VISITS};
+use super::value::{
+    parse_json, parse_json_owned, push_bounded, Map, MapData, Origin, TooLong, Value,
+};
 
 /// `java.net.URLEncoder` leaves `a-zA-Z0-9.-*_` alone (and turns spaces
 /// into `+`, below).
@@ -41,15 +45,48 @@ impl<'r> Eval<'r> {
                 Arg::Path(p) => path = Some(p),
             }
         }
+        // Methods that walk their receiver (or `$util`'s argument) cost
+        // its length; what they build is counted below.
+        let walked = match (&recv, m) {
+            (Value::Str(s), _) => s.len(),
+            (Value::Util, _) => match vals.first() {
+                Some(Value::Str(s)) => s.len(),
+                _ => 0,
+            },
+            (Value::List(items, _), Method::Contains | Method::ToString) => items.len(),
+            (Value::Map(entries, _), Method::KeySet | Method::Values | Method::ToString) => {
+                entries.len()
+            }
+            _ => 0,
+        };
+        self.charge(walked, at)?;
+        let v = self.dispatch(at, recv, m, path, vals)?;
+        if let Value::Str(Cow::Owned(s)) = &v {
+            self.charge(s.len(), at)?;
+        }
+        Ok(v)
+    }
+
+    fn dispatch(
+        &mut self,
+        at: Pos,
+        recv: Value<'r>,
+        m: Method,
+        path: Option<&'r JsonPath>,
+        vals: Vec<Value<'r>>,
+    ) -> EResult<Value<'r>> {
         match recv {
             Value::Null => Ok(Value::Null),
             Value::Input => self.input(at, m, path, vals),
             Value::Util => self.util(at, m, vals),
+            Value::Str(s) if m == Method::Split => self.split(at, s, &vals),
             Value::Str(s) => self.string(at, &s, m, &vals),
             Value::List(items, _) => self.list(at, &items, m, &vals),
-            Value::Map(entries, origin) => Ok(map_method(&entries, origin, m, &vals)),
+            Value::Map(entries, origin) => {
+                map_method(&entries, origin, m, &vals).map_err(|TooLong| self.too_long(at))
+            }
             other => Ok(match m {
-                Method::ToString => Value::str(other.to_text()),
+                Method::ToString => Value::str(self.text(&other, at)?),
                 Method::Equals => Value::Bool(strict_equals(&other, vals.first())),
                 _ => Value::Null,
             }),
@@ -76,30 +113,47 @@ impl<'r> Eval<'r> {
                     (None, _) => return Ok(Value::Null),
                 };
                 let doc = self.body_json(at)?;
-                let v = p.eval(&doc);
+                let mut work = 0;
+                let v = p.eval(&doc, &mut work);
+                self.charge(work, at)?;
+                let v = v.map_err(|PathTooBig| {
+                    self.fail(
+                        ErrorKind::Render,
+                        at,
+                        format!("JSONPath yields more than {MAX_MATCHES} values or visits more than {MAX_VISITS}"),
+                    )
+                })?;
                 if m == Method::Path {
                     return Ok(v);
                 }
                 let mut s = String::new();
-                v.write_json(&mut s);
+                v.append_json(&mut s).map_err(|TooLong| self.too_long(at))?;
+                // The text is counted once more as the call's result.
+                self.charge(v.text_cost(s.len()) - s.len(), at)?;
                 Ok(Value::str(s))
             }
             Method::Params => {
                 let ctx = self.ctx;
                 match vals.first() {
-                    None => Ok(Value::Map(
-                        Rc::new(vec![
-                            (Cow::Borrowed("path"), str_map(ctx.path.entries())),
-                            (
-                                Cow::Borrowed("querystring"),
-                                str_map(ctx.querystring.entries()),
-                            ),
-                            (Cow::Borrowed("header"), str_map(ctx.header.entries())),
-                        ]),
-                        Origin::Vtl,
-                    )),
+                    None => {
+                        let n = ctx.path.entries().len()
+                            + ctx.querystring.entries().len()
+                            + ctx.header.entries().len();
+                        self.charge(n, at)?;
+                        Ok(Value::Map(
+                            MapData::new(vec![
+                                (Cow::Borrowed("path"), str_map(ctx.path.entries())),
+                                (
+                                    Cow::Borrowed("querystring"),
+                                    str_map(ctx.querystring.entries()),
+                                ),
+                                (Cow::Borrowed("header"), str_map(ctx.header.entries())),
+                            ]),
+                            Origin::Vtl,
+                        ))
+                    }
                     Some(name) => {
-                        let name = name.to_text();
+                        let name = self.text(name, at)?;
                         let found = ctx
                             .path
                             .get(&name)
@@ -122,14 +176,20 @@ impl<'r> Eval<'r> {
         }
         let text = match &arg {
             Value::Str(s) => Cow::Borrowed(&**s),
-            other => Cow::Owned(other.to_text()),
+            other => Cow::Owned(self.text(other, at)?),
         };
         let bad = |what: &str| self.fail(ErrorKind::Render, at, what.to_owned());
-        Ok(match m {
-            Method::EscapeJavaScript => Value::str(escape_javascript(&text)),
-            Method::ParseJson => {
-                parse_json(&text).map_err(|e| bad(&format!("$util.parseJson: {e}")))?
+        let v = match m {
+            Method::EscapeJavaScript => {
+                Value::str(escape_javascript(&text).map_err(|TooLong| self.too_long(at))?)
             }
+            Method::ParseJson => match &arg {
+                // Text of the request (`$input.body`) is borrowed, as the
+                // body's own JSON is; anything else is copied.
+                Value::Str(Cow::Borrowed(s)) => parse_json(s),
+                _ => parse_json_owned(&text),
+            }
+            .map_err(|e| bad(&format!("$util.parseJson: {e}")))?,
             Method::UrlEncode => Value::str(
                 utf8_percent_encode(&text, URL_ENCODE)
                     .to_string()
@@ -148,11 +208,20 @@ impl<'r> Eval<'r> {
                 Value::str(String::from_utf8_lossy(&bytes).into_owned())
             }
             _ => Value::Null,
-        })
+        };
+        // The encodings grow their input by a bounded factor (at most 3x).
+        match &v {
+            Value::Str(s) if s.len() > MAX_TEXT => Err(self.too_long(at)),
+            _ => Ok(v),
+        }
     }
 
     fn string(&self, at: Pos, s: &str, m: Method, vals: &[Value<'r>]) -> EResult<Value<'r>> {
-        let arg = |i: usize| vals.get(i).map(Value::to_text).unwrap_or_default();
+        let args = vals
+            .iter()
+            .map(|v| self.text(v, at))
+            .collect::<EResult<Vec<String>>>()?;
+        let arg = |i: usize| args.get(i).map_or("", String::as_str);
         let int = |i: usize| match vals.get(i) {
             Some(Value::Int(n)) => Some(*n),
             _ => None,
@@ -165,9 +234,9 @@ impl<'r> Eval<'r> {
             Method::ToUpperCase => Value::str(s.to_uppercase()),
             Method::Trim => Value::str(s.trim_matches(|c: char| c <= ' ').to_owned()),
             Method::IsEmpty => Value::Bool(s.is_empty()),
-            Method::Contains => Value::Bool(s.contains(&*arg(0))),
-            Method::StartsWith => Value::Bool(s.starts_with(&*arg(0))),
-            Method::EndsWith => Value::Bool(s.ends_with(&*arg(0))),
+            Method::Contains => Value::Bool(s.contains(arg(0))),
+            Method::StartsWith => Value::Bool(s.starts_with(arg(0))),
+            Method::EndsWith => Value::Bool(s.ends_with(arg(0))),
             Method::Equals => Value::Bool(matches!(vals.first(), Some(Value::Str(o)) if o == s)),
             Method::EqualsIgnoreCase => Value::Bool(
                 matches!(vals.first(), Some(Value::Str(o)) if o.to_lowercase() == s.to_lowercase()),
@@ -195,30 +264,53 @@ impl<'r> Eval<'r> {
                 }
                 Value::str(String::from_utf16_lossy(&units[b as usize..e as usize]))
             }
-            Method::Replace => Value::str(s.replace(&*arg(0), &arg(1))),
+            // Each match of a short pattern can become a long replacement:
+            // both are bounded as they are built.
+            Method::Replace => Value::str(
+                replace_bounded(s, s.match_indices(arg(0)), |_, out| {
+                    push_bounded(out, arg(1))
+                })
+                .map_err(|TooLong| self.too_long(at))?,
+            ),
             Method::ReplaceAll => {
-                let re = self.regex(at, &arg(0), false)?;
-                Value::str(
-                    re.replace_all(s, java_replacement(&arg(1)).as_str())
-                        .into_owned(),
+                let re = self.regex(at, arg(0), false)?;
+                let pieces = java_replacement(arg(1));
+                let text = replace_bounded(
+                    s,
+                    re.captures_iter(s)
+                        .filter_map(|c| Some((c.get(0)?.start(), c))),
+                    |caps, out| expand(&pieces, caps, out),
                 )
+                .map_err(|TooLong| self.too_long(at))?;
+                Value::str(text)
             }
-            Method::Matches => Value::Bool(self.regex(at, &arg(0), true)?.is_match(s)),
-            Method::Split => {
-                let re = self.regex(at, &arg(0), false)?;
-                let mut parts: Vec<&str> = re.split(s).collect();
-                // Java drops trailing empty strings.
-                while parts.len() > 1 && parts.last() == Some(&"") {
-                    parts.pop();
-                }
-                let items = parts
-                    .into_iter()
-                    .map(|p| Value::str(p.to_owned()))
-                    .collect();
-                Value::List(Rc::new(items), Origin::Vtl)
-            }
+            Method::Matches => Value::Bool(self.regex(at, arg(0), true)?.is_match(s)),
             _ => Value::Null,
         })
+    }
+
+    /// `String.split`, into at most [`MAX_MATCHES`] parts (a body split
+    /// on every byte would otherwise hold 32 bytes of list per byte of
+    /// body), borrowed from the string when it is the request's.
+    fn split(&self, at: Pos, s: Cow<'r, str>, vals: &[Value<'r>]) -> EResult<Value<'r>> {
+        let pattern = match vals.first() {
+            Some(v) => self.text(v, at)?,
+            None => String::new(),
+        };
+        let re = self.regex(at, &pattern, false)?;
+        let parts = match &s {
+            Cow::Borrowed(text) => split_bounded(re.split(text).map(Cow::Borrowed)),
+            Cow::Owned(text) => split_bounded(re.split(text).map(|p| Cow::Owned(p.to_owned()))),
+        };
+        let items = parts.ok_or_else(|| {
+            self.fail(
+                ErrorKind::Render,
+                at,
+                format!("split into more than {MAX_MATCHES} parts"),
+            )
+        })?;
+        self.charge(items.len(), at)?;
+        Ok(Value::List(Rc::new(items), Origin::Vtl))
     }
 
     fn list(
@@ -245,7 +337,9 @@ impl<'r> Eval<'r> {
                 _ => Value::Null,
             },
             Method::Contains => Value::Bool(items.iter().any(|v| strict_equals(v, vals.first()))),
-            Method::ToString => Value::str(Value::List(items.clone(), Origin::Vtl).to_text()),
+            Method::ToString => {
+                Value::str(self.text(&Value::List(items.clone(), Origin::Vtl), at)?)
+            }
             _ => Value::Null,
         })
     }
@@ -270,17 +364,22 @@ impl<'r> Eval<'r> {
 }
 
 fn map_method<'r>(
-    entries: &Rc<Vec<(Cow<'r, str>, Value<'r>)>>,
+    entries: &Map<'r>,
     origin: Origin,
     m: Method,
     vals: &[Value<'r>],
-) -> Value<'r> {
-    let key = || vals.first().map(Value::to_text).unwrap_or_default();
-    match m {
+) -> Result<Value<'r>, TooLong> {
+    let key = vals
+        .first()
+        .map(Value::to_text)
+        .transpose()?
+        .unwrap_or_default();
+    let key = || key.as_str();
+    Ok(match m {
         Method::Size => Value::Int(entries.len() as i64),
         Method::IsEmpty => Value::Bool(entries.is_empty()),
-        Method::Get => Value::Map(entries.clone(), origin).map_get(&key()),
-        Method::ContainsKey => Value::Bool(entries.iter().any(|(k, _)| *k == key())),
+        Method::Get => Value::Map(entries.clone(), origin).map_get(key()),
+        Method::ContainsKey => Value::Bool(entries.get(key()).is_some()),
         Method::KeySet => Value::List(
             Rc::new(entries.iter().map(|(k, _)| Value::Str(k.clone())).collect()),
             Origin::Vtl,
@@ -289,9 +388,33 @@ fn map_method<'r>(
             Rc::new(entries.iter().map(|(_, v)| v.clone()).collect()),
             Origin::Vtl,
         ),
-        Method::ToString => Value::str(Value::Map(entries.clone(), origin).to_text()),
+        Method::ToString => Value::str(Value::Map(entries.clone(), origin).to_text()?),
         _ => Value::Null,
+    })
+}
+
+/// The parts of a split, Java's way: trailing empty strings dropped (all
+/// but one if every part is empty); `None` past [`MAX_MATCHES`] parts.
+fn split_bounded<'r>(parts: impl Iterator<Item = Cow<'r, str>>) -> Option<Vec<Value<'r>>> {
+    let mut items = Vec::new();
+    // Empty parts are counted, not kept, until a part follows them.
+    let mut empties = 0;
+    for part in parts {
+        if part.is_empty() {
+            empties += 1;
+            continue;
+        }
+        if items.len() + empties >= MAX_MATCHES {
+            return None;
+        }
+        items.extend(std::iter::repeat_n(Value::str(""), empties));
+        empties = 0;
+        items.push(Value::Str(part));
     }
+    if items.is_empty() && empties > 0 {
+        items.push(Value::str(""));
+    }
+    Some(items)
 }
 
 /// Java's `equals`: same type and value (numbers of either kind compare
@@ -327,17 +450,23 @@ fn find_units(hay: &[u16], needle: &[u16], last: bool, from: Option<i64>) -> i64
     found.map_or(-1, |i| i as i64)
 }
 
-/// Java's replacement syntax (`$1`, `\$`) in the regex crate's (`${1}`, `$$`).
-fn java_replacement(r: &str) -> String {
-    let mut out = String::with_capacity(r.len());
+/// A piece of a `replaceAll` replacement.
+#[derive(Debug, PartialEq)]
+enum Piece {
+    Text(String),
+    /// A group by number (`$1`); a group the regex lacks is empty.
+    Group(usize),
+}
+
+/// Java's replacement syntax: `$1` is a group, `\$` (or a `$` before no
+/// digit) a dollar, `\x` the character x.
+fn java_replacement(r: &str) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut text = String::with_capacity(r.len());
     let mut chars = r.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => match chars.next() {
-                Some('$') => out.push_str("$$"),
-                Some(other) => out.push(other),
-                None => {}
-            },
+            '\\' => text.extend(chars.next()),
             '$' => {
                 let mut digits = String::new();
                 while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
@@ -345,26 +474,80 @@ fn java_replacement(r: &str) -> String {
                     chars.next();
                 }
                 if digits.is_empty() {
-                    out.push_str("$$");
+                    text.push('$');
                 } else {
-                    out.push_str("${");
-                    out.push_str(&digits);
-                    out.push('}');
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    pieces.push(Piece::Group(digits.parse().unwrap_or(usize::MAX)));
                 }
             }
-            c => out.push(c),
+            c => text.push(c),
         }
     }
-    out
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    pieces
+}
+
+/// One match's replacement, appended within the limit.
+fn expand(pieces: &[Piece], caps: regex::Captures<'_>, out: &mut String) -> Result<(), TooLong> {
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => push_bounded(out, t)?,
+            Piece::Group(i) => push_bounded(out, caps.get(*i).map_or("", |m| m.as_str()))?,
+        }
+    }
+    Ok(())
+}
+
+/// `s` with each match (its start, and what `replace` needs of it) replaced
+/// by what `replace` appends, the result never passing [`MAX_TEXT`].
+fn replace_bounded<M: Matched>(
+    s: &str,
+    matches: impl Iterator<Item = (usize, M)>,
+    mut replace: impl FnMut(M, &mut String) -> Result<(), TooLong>,
+) -> Result<String, TooLong> {
+    let mut out = String::with_capacity(s.len().min(MAX_TEXT));
+    let mut last = 0;
+    for (start, m) in matches {
+        push_bounded(&mut out, &s[last..start])?;
+        last = start + m.len();
+        replace(m, &mut out)?;
+    }
+    push_bounded(&mut out, &s[last..])?;
+    Ok(out)
+}
+
+/// A match's length in bytes.
+trait Matched {
+    fn len(&self) -> usize;
+}
+
+impl Matched for &str {
+    fn len(&self) -> usize {
+        str::len(self)
+    }
+}
+
+impl Matched for regex::Captures<'_> {
+    fn len(&self) -> usize {
+        self.get(0).map_or(0, |m| m.len())
+    }
 }
 
 /// `StringEscapeUtils.escapeJavaScript` (commons-lang 2): quotes, `\` and
 /// `/` escaped, control characters as `\n`-style or `\u00XX`, everything
 /// outside ASCII as `\uXXXX` (upper-case hex, per UTF-16 unit).
-pub(crate) fn escape_javascript(s: &str) -> String {
+/// Each unit may become six bytes: the result is bounded as it is built.
+pub(crate) fn escape_javascript(s: &str) -> Result<String, TooLong> {
     use std::fmt::Write as _;
-    let mut out = String::with_capacity(s.len() + 8);
+    let mut out = String::with_capacity(s.len().min(MAX_TEXT) + 8);
     for unit in s.encode_utf16() {
+        if out.len() > MAX_TEXT {
+            return Err(TooLong);
+        }
         match unit {
             0x08 => out.push_str("\\b"),
             0x0a => out.push_str("\\n"),
@@ -381,7 +564,10 @@ pub(crate) fn escape_javascript(s: &str) -> String {
             u => out.push(char::from(u as u8)),
         }
     }
-    out
+    if out.len() > MAX_TEXT {
+        return Err(TooLong);
+    }
+    Ok(out)
 }
 
 /// `java.net.URLDecoder`: `+` is a space; a bad `%` escape is an error.
@@ -412,15 +598,15 @@ mod tests {
     #[test]
     fn escape_javascript_is_commons_lang() {
         assert_eq!(
-            escape_javascript(r#"it's "x" a/b \ "#),
+            escape_javascript(r#"it's "x" a/b \ "#).unwrap(),
             r#"it\'s \"x\" a\/b \\ "#
         );
         assert_eq!(
-            escape_javascript("é\n\u{1}😀"),
+            escape_javascript("é\n\u{1}😀").unwrap(),
             "\\u00E9\\n\\u0001\\uD83D\\uDE00"
         );
         // DEL (0x7f) is not escaped by commons-lang 2.
-        assert_eq!(escape_javascript("\u{7f}"), "\u{7f}");
+        assert_eq!(escape_javascript("\u{7f}").unwrap(), "\u{7f}");
     }
 
     #[test]
@@ -431,9 +617,34 @@ mod tests {
     }
 
     #[test]
+    fn split_is_bounded_in_parts() {
+        let n = MAX_MATCHES;
+        let parts = |iter: &mut dyn Iterator<Item = &'static str>| {
+            split_bounded(iter.map(Cow::Borrowed)).map(|p| p.len())
+        };
+        assert_eq!(parts(&mut std::iter::repeat_n("a", n)), Some(n));
+        assert_eq!(parts(&mut std::iter::repeat_n("a", n + 1)), None);
+        // Empty parts count once a part follows them; trailing ones are
+        // dropped (Java), so never count.
+        let mut empties_then_a = std::iter::repeat_n("", n).chain(["a"]);
+        assert_eq!(parts(&mut empties_then_a), None);
+        let mut a_then_empties = std::iter::once("a").chain(std::iter::repeat_n("", 2 * n));
+        assert_eq!(parts(&mut a_then_empties), Some(1));
+        assert_eq!(parts(&mut std::iter::repeat_n("", 3)), Some(1));
+    }
+
+    #[test]
     fn java_replacements() {
-        assert_eq!(java_replacement("'"), "'");
-        assert_eq!(java_replacement("<$1>"), "<${1}>");
-        assert_eq!(java_replacement("\\$x"), "$$x");
+        use Piece::*;
+        assert_eq!(java_replacement("'"), [Text("'".into())]);
+        assert_eq!(
+            java_replacement("<$1>"),
+            [Text("<".into()), Group(1), Text(">".into())]
+        );
+        assert_eq!(java_replacement("\\$x$"), [Text("$x$".into())]);
+        assert_eq!(
+            java_replacement("$12$99999999999999999999999"),
+            [Group(12), Group(usize::MAX)]
+        );
     }
 }

@@ -110,6 +110,40 @@
 //! `get`, bad base64 or `%`-escapes and a regex the `regex` crate cannot
 //! compile are render errors (fail closed) rather than guesses.
 //!
+//! # Limits
+//!
+//! A client's body decides how much a render does, so every bound below is
+//! linear in its size. Past one, the render fails, as a rendered body over
+//! 10 MiB always did (API Gateway's 500). **\[choice\]** AWS documents none
+//! of them but the payload limit; failing closed beats rendering a part.
+//!
+//! - **Text, 10 MiB** (API Gateway's payload limit): the rendered body, and
+//!   every string or value's text a render builds (`#set`, `$input.json`,
+//!   `toString`, `+`, the `toString` of a comparison between types,
+//!   `$util.escapeJavaScript` and the encodings, `replace`, `replaceAll`).
+//!   Text is bounded as it is built, and a list or map is measured before
+//!   it is written: a deep scan (`$..id`) whose matches repeat their
+//!   subtrees a hundred times fails without building them.
+//! - **JSONPath, 5,242,880 values** (more than a list can hold and still
+//!   render in 10 MiB) at any step, and four times that many visited: a
+//!   deep scan after a deep scan (`$..a..b`) meets each value once per
+//!   ancestor.
+//! - **`split`, 5,242,880 parts**, borrowed from the string when it is the
+//!   request's.
+//! - **`#foreach`, 1,000 iterations** per loop (AWS's limit) and 100,000 per
+//!   render; a map is walked in place, never copied.
+//! - **Work, 160 MiB** per render: bytes of text read or written (a list or
+//!   map's twice: measured, then written) and JSON values visited, some
+//!   fifteen passes over the largest body. Loops would otherwise multiply
+//!   work on the whole body: `#set($s = "$s$item")` copies all it has
+//!   built at each iteration, `$input.json('$')` in two nested loops
+//!   serialises the body 100,000 times.
+//! - The body's JSON is parsed in linear time (a repeated key keeps its
+//!   first place and its last value, as Jayway's `LinkedHashMap` does), its
+//!   strings borrowed from the body; a map of more than 16 keys is indexed
+//!   the first time a key is looked up in it, so lookups in a loop cost
+//!   one pass over it, not one each.
+//!
 //! # Cost
 //!
 //! [`Template`] is immutable, `Send` and `Sync`: share one per route.

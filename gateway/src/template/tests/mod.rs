@@ -2,6 +2,7 @@
 
 use super::*;
 
+mod limits;
 mod request;
 
 fn render(src: &str) -> String {
