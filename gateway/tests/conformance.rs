@@ -841,7 +841,17 @@ impl Compare<'_> {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
-            _ => return false,
+            // A key transformer replaces a key's whole value, a list too
+            // (`multiValueHeaders.X-Forwarded-For: "<X-Forwarded-For>"`):
+            // an unnumbered placeholder standing alone takes any value.
+            Value::Array(_) | Value::Object(_) => {
+                return !expect.contains(':')
+                    && self
+                        .pattern
+                        .find(expect)
+                        .is_some_and(|m| m.as_str() == expect);
+            }
+            Value::Null => return false,
         };
         if !self.pattern.is_match(expect) {
             // A literal replacement: any non-empty value.

@@ -88,7 +88,18 @@ async fn send(
 }
 
 fn assert_internal_error(reply: &(StatusCode, http::HeaderMap, Vec<u8>), what: &str) {
-    assert_eq!(reply.0, StatusCode::BAD_GATEWAY, "{what}");
+    assert_internal_error_status(reply, StatusCode::BAD_GATEWAY, what);
+}
+
+/// API Gateway's `Internal server error` with `status`: 502 for a failed
+/// invoke or a malformed answer, 500 for what AWS counts as a configuration
+/// error.
+fn assert_internal_error_status(
+    reply: &(StatusCode, http::HeaderMap, Vec<u8>),
+    status: StatusCode,
+    what: &str,
+) {
+    assert_eq!(reply.0, status, "{what}");
     assert_eq!(
         reply.1["x-amzn-errortype"], "InternalServerErrorException",
         "{what}"
@@ -295,8 +306,11 @@ async fn lambda_responses_become_http_responses() {
     .await;
     assert_eq!(reply.0, StatusCode::CREATED);
     assert_eq!(reply.1["x-single"], "s");
+    // Named in both maps: merged, the multiValueHeaders values first
+    // (LocalStack test_aws_proxy_response_payload_format_validation,
+    // invoke-api-multi-headers-overwrite: `value-multi, value-solo`).
     let both: Vec<_> = reply.1.get_all("x-both").iter().collect();
-    assert_eq!(both, ["m1", "m2"], "multiValueHeaders win");
+    assert_eq!(both, ["m1", "m2", "from headers"]);
     assert_eq!(reply.1.get_all("set-cookie").iter().count(), 2);
     assert_eq!(reply.1["x-amzn-remapped-server"], "fn");
     assert_eq!(reply.1["content-type"], "text/plain");
@@ -314,12 +328,40 @@ async fn lambda_responses_become_http_responses() {
     assert_eq!(reply.0, StatusCode::OK);
     assert_eq!(reply.2, [0x89, b'P', b'N', b'G', 0, 0xff, 0xfe]);
     assert_eq!(reply.1["content-length"], "7");
-    let reply = respond(png, "text/html, image/png").await;
+    let reply = respond(png.clone(), "text/html, image/png").await;
     assert_eq!(reply.2, b"iVBORwD//g==");
+    // `*/test` is listed, but a wildcard on the left is no wildcard to AWS
+    // (test_aws_proxy_binary_response, 05-test2 and 06-test2): text.
+    for accept in ["random/test", "*/test"] {
+        let reply = respond(png.clone(), accept).await;
+        assert_eq!(reply.2, b"iVBORwD//g==", "{accept}");
+    }
+
+    // No statusCode, or none of the fields: 200, as AWS answers
+    // (test_lambda_aws_proxy_response_format: empty-response, no-body).
+    let reply = respond(json!({}), "*/*").await;
+    assert_eq!(reply.0, StatusCode::OK);
+    assert_eq!(reply.1["content-type"], "application/json");
+    assert_eq!(reply.2, b"");
+    let reply = respond(json!({"body": "no status"}), "*/*").await;
+    assert_eq!(reply.0, StatusCode::OK);
+    assert_eq!(reply.2, b"no status");
+
+    // Base64 that does not decode: AWS's 500 (test_aws_proxy_binary_response,
+    // 19-test3), not the 502 of a malformed answer.
+    let reply = respond(
+        json!({"statusCode": 200, "body": "%%", "isBase64Encoded": true}),
+        "image/png",
+    )
+    .await;
+    assert_internal_error_status(&reply, StatusCode::INTERNAL_SERVER_ERROR, "bad base64");
 
     // Malformed answers: 502.
     for (bad, what) in [
-        (json!({"body": "no status"}), "missing statusCode"),
+        (
+            json!({"statusCode": "OK"}),
+            "a statusCode that is no number",
+        ),
         (
             json!({"statusCode": 200, "extra": true}),
             "an unknown field",
@@ -332,10 +374,6 @@ async fn lambda_responses_become_http_responses() {
         (
             json!({"statusCode": 200, "headers": {"x": "a\r\nx-injected: 1"}}),
             "CRLF in a header",
-        ),
-        (
-            json!({"statusCode": 200, "body": "%%", "isBase64Encoded": true}),
-            "bad base64",
         ),
     ] {
         let reply = respond(bad, "image/png").await;
@@ -480,6 +518,30 @@ async fn lambda_invoke_api_contract_and_failures() {
         .await;
         assert_internal_error(&reply, what);
     }
+
+    // Integrations AWS accepts and then fails at every request: 500, the
+    // function never invoked, and the listing says why (LocalStack
+    // test_lambda_aws_proxy_integration_non_post_method, snapshot
+    // invocation-payload-with-get-proxy-method;
+    // test_apigateway_header_remapping_aws[AWS_PROXY], content-length).
+    let log = gateway.startup_text();
+    for why in [
+        "(answers 500 as AWS does: integration httpMethod GET, Lambda is invoked with POST only)",
+        "(answers 500 as AWS does: requestParameters map onto the Content-Length header)",
+    ] {
+        assert!(log.contains(why), "{why} not in {log}");
+    }
+    let before = seen.0.lock().unwrap().len();
+    for path in ["/get-method/ok", "/mapped/ok"] {
+        let reply = send(Method::GET, &gateway.url(path), &[], Vec::new()).await;
+        assert_internal_error_status(&reply, StatusCode::INTERNAL_SERVER_ERROR, path);
+        assert!(!reply.1.contains_key("x-amzn-trace-id"), "{path}");
+    }
+    assert_eq!(
+        seen.0.lock().unwrap().len(),
+        before,
+        "the function was invoked"
+    );
     drop(gateway);
 
     // Nothing listening at the endpoint: 502 as well.
@@ -697,13 +759,240 @@ async fn lambda_forwarded_for_ends_with_the_connections_address() {
     assert_eq!(reply.0, StatusCode::OK);
     let (_, raw) = event_of(&reply.2);
     assert_eq!(
-        raw["headers"]["x-forwarded-for"], "6.6.6.6, 7.7.7.7, 127.0.0.1",
+        raw["headers"]["X-Forwarded-For"], "6.6.6.6, 7.7.7.7, 127.0.0.1",
         "{raw}"
     );
     assert_eq!(
-        raw["multiValueHeaders"]["x-forwarded-for"],
+        raw["multiValueHeaders"]["X-Forwarded-For"],
         json!(["6.6.6.6, 7.7.7.7, 127.0.0.1"]),
         "{raw}"
     );
     mark_ran("gateway_lambda_forwarded_for_ends_with_the_connections_address");
+}
+
+/// The event's headers as AWS gave them to the function in LocalStack's
+/// recordings (test_apigateway_header_remapping_aws[AWS_PROXY],
+/// no-param-integration; test_lambda_aws_proxy_integration): hop-by-hop and
+/// framing headers dropped, `Authorization` spelled so whatever the client
+/// wrote, API Gateway's `X-Forwarded-*` and `X-Amzn-Trace-Id` in place of
+/// the client's, `requestContext.deploymentId` set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_event_headers_as_aws_records_them() {
+    let Some(endpoint) = emulator() else { return };
+    let issuer = TestIssuer::new(POOL);
+    let jwks = issuer.serve_jwks().await.unwrap();
+    let base = jwks.base_url().to_owned();
+    let gateway = tokio::task::spawn_blocking(move || start(&endpoint, &base, &[]))
+        .await
+        .unwrap();
+    let addr: std::net::SocketAddr = gateway
+        .url("")
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the gateway's address");
+    let trace = "Root=1-3152b799-8954dae64eda91bc9a23a7e8;Parent=7fa8c0f79203be72;Sampled=1";
+    let request = format!(
+        "GET /public/echo HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: localStack/0.0\r\n\
+         aUThorization: Unauthorized\r\ntEsT-HEADeR: aValUE\r\nAccept-Charset: UTF-8\r\n\
+         Age: request_Age\r\nContent-Encoding: deflate\r\nContent-MD5: request_Content-MD5\r\n\
+         Date: request_Date\r\nMax-Forwards: 2\r\nPragma: cache\r\nProxy-Authenticate: Basic\r\n\
+         Range: bytes=500-999\r\nReferer: https://example.com/\r\nServer: https://example.com/\r\n\
+         TE: deflate\r\nTrailer: Expires\r\nUpgrade: HTTP/2.0\r\nVia: p.example.net\r\n\
+         Warn: 299 localStack/0.0\r\nWWW-Authenticate: Basic YWxhZGRpbjpvcGVuc2VzYW1l\r\n\
+         Keep-Alive: timeout=5\r\nX-Hop: named by Connection\r\nX-Forwarded-Port: 1\r\n\
+         X-Forwarded-Proto: https\r\nX-Amzn-Trace-Id: {trace}\r\nContent-Length: 0\r\n\
+         Connection: close, X-Hop\r\n\r\n"
+    );
+    let reply = raw_exchange(addr, request).await;
+    let (head, body) = reply.split_once("\r\n\r\n").expect("a head");
+    assert!(head.starts_with("HTTP/1.1 200 "), "{reply}");
+    let head = head.to_ascii_lowercase();
+    // The client's trace comes back on the answer (test_invocation_trace_id,
+    // trace-id-req-headers-AWS_PROXY); a closing connection says so only.
+    assert!(
+        head.contains(&format!(
+            "\r\nx-amzn-trace-id: {}\r\n",
+            trace.to_ascii_lowercase()
+        )),
+        "{head}"
+    );
+    assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+    assert!(!head.contains("keep-alive"), "{head}");
+
+    let (_, raw) = event_of(body.as_bytes());
+    let headers = raw["headers"].as_object().expect("headers");
+    let mut names: Vec<&str> = headers.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "Accept-Charset",
+            "Age",
+            "Authorization",
+            "Content-Encoding",
+            "Date",
+            "Host",
+            "Pragma",
+            "Range",
+            "Referer",
+            // [choice] title case: AWS keeps `tEsT-HEADeR` as the client spelled it.
+            "Test-Header",
+            "User-Agent",
+            "Via",
+            "Warn",
+            "X-Amzn-Trace-Id",
+            "X-Forwarded-For",
+            "X-Forwarded-Port",
+            "X-Forwarded-Proto",
+        ],
+        "{raw}"
+    );
+    let multi = raw["multiValueHeaders"]
+        .as_object()
+        .expect("multiValueHeaders");
+    let mut multi_names: Vec<&str> = multi.keys().map(String::as_str).collect();
+    multi_names.sort_unstable();
+    assert_eq!(multi_names, names);
+    assert_eq!(headers["Authorization"], "Unauthorized");
+    assert_eq!(headers["Test-Header"], "aValUE");
+    assert_eq!(headers["X-Amzn-Trace-Id"], trace);
+    assert_eq!(headers["X-Forwarded-For"], "127.0.0.1");
+    assert_eq!(headers["X-Forwarded-Proto"], "http");
+    assert_eq!(headers["X-Forwarded-Port"], addr.port().to_string());
+    assert_eq!(multi["X-Forwarded-Port"], json!([addr.port().to_string()]));
+    let deployment = raw["requestContext"]["deploymentId"]
+        .as_str()
+        .expect("requestContext.deploymentId");
+    assert_eq!(deployment.len(), 6, "{deployment}");
+    assert!(deployment
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    mark_ran("gateway_lambda_event_headers_as_aws_records_them");
+}
+
+/// The function's answer carries `X-Amzn-Trace-Id`, the one its event had
+/// (LocalStack test_invocation_trace_id: normal-req-headers-AWS_PROXY makes
+/// one, trace-id-small-req-headers-AWS_PROXY completes a `Root` with a made
+/// `Parent`), and `Connection: keep-alive` where the connection stays open
+/// (AWS sends it; hyper would not): HTTP/1.1 only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_answers_carry_the_trace_and_keep_alive() {
+    let Some(endpoint) = emulator() else { return };
+    let issuer = TestIssuer::new(POOL);
+    let jwks = issuer.serve_jwks().await.unwrap();
+    let base = jwks.base_url().to_owned();
+    let gateway = tokio::task::spawn_blocking(move || start(&endpoint, &base, &[]))
+        .await
+        .unwrap();
+    let is_hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+
+    let reply = send(Method::GET, &gateway.url("/public/echo"), &[], Vec::new()).await;
+    assert_eq!(reply.0, StatusCode::OK);
+    assert_eq!(reply.1["connection"], "keep-alive");
+    let made = reply.1["x-amzn-trace-id"].to_str().unwrap().to_owned();
+    let fields: Vec<&str> = made.split(';').collect();
+    let root = fields[0].strip_prefix("Root=1-").expect(&made);
+    let (epoch, unique) = root.split_once('-').expect(&made);
+    assert!(is_hex(epoch, 8) && is_hex(unique, 24), "{made}");
+    let parent = fields[1].strip_prefix("Parent=").expect(&made);
+    assert!(is_hex(parent, 16), "{made}");
+    assert_eq!(fields[2..], ["Sampled=0"], "{made}");
+    let (_, raw) = event_of(&reply.2);
+    assert_eq!(
+        raw["headers"]["X-Amzn-Trace-Id"],
+        made.as_str(),
+        "the same trace"
+    );
+
+    let small = "Root=1-3152b799-8954dae64eda91bc9a23a7e8";
+    let reply = send(
+        Method::GET,
+        &gateway.url("/public/echo"),
+        &[("x-amzn-trace-id", small)],
+        Vec::new(),
+    )
+    .await;
+    let completed = reply.1["x-amzn-trace-id"].to_str().unwrap();
+    let parent = completed
+        .strip_prefix(&format!("{small};Parent="))
+        .and_then(|rest| rest.strip_suffix(";Sampled=0"))
+        .unwrap_or_else(|| panic!("{completed}"));
+    assert!(is_hex(parent, 16), "{completed}");
+
+    // HTTP/2 has no Connection header (it would be a protocol error).
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let res = bounded("HTTP/2 GET", h2.get(gateway.url("/public/echo")).send())
+        .await
+        .expect("an HTTP/2 answer");
+    assert_eq!(res.version(), http::Version::HTTP_2);
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("x-amzn-trace-id"));
+    assert!(!res.headers().contains_key("connection"));
+
+    // HTTP/1.0 closes after the answer: no keep-alive said.
+    let addr: std::net::SocketAddr = gateway
+        .url("")
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the gateway's address");
+    let reply = raw_exchange(
+        addr,
+        "GET /public/echo HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".to_owned(),
+    )
+    .await;
+    let head = reply
+        .split_once("\r\n\r\n")
+        .expect("a head")
+        .0
+        .to_ascii_lowercase();
+    assert!(head.starts_with("http/1.0 200 "), "{head}");
+    assert!(!head.contains("keep-alive"), "{head}");
+    mark_ran("gateway_lambda_answers_carry_the_trace_and_keep_alive");
+}
+
+/// Path parameters reach the function as the client sent them: AWS kept
+/// `%2B` in `{proxy+}` (LocalStack test_lambda_aws_proxy_integration,
+/// invocation-payload-with-path-encoded-email); query values are decoded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_path_parameters_stay_as_sent() {
+    let Some(endpoint) = emulator() else { return };
+    let issuer = TestIssuer::new(POOL);
+    let jwks = issuer.serve_jwks().await.unwrap();
+    let base = jwks.base_url().to_owned();
+    let gateway = tokio::task::spawn_blocking(move || start(&endpoint, &base, &[]))
+        .await
+        .unwrap();
+    let path = "/greedy/api/user/test%2Balias@gmail.com/plus/test+alias@gmail.com";
+    let reply = send(
+        Method::GET,
+        &gateway.url(&format!("{path}?email=test%2Balias@gmail.com&plus=a+b")),
+        &[],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(
+        reply.0,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.2)
+    );
+    let (_, raw) = event_of(&reply.2);
+    assert_eq!(
+        raw["pathParameters"],
+        json!({"proxy": "api/user/test%2Balias@gmail.com/plus/test+alias@gmail.com"})
+    );
+    assert_eq!(raw["path"], path);
+    assert_eq!(
+        raw["queryStringParameters"],
+        json!({"email": "test+alias@gmail.com", "plus": "a b"})
+    );
+    let reply = send(Method::GET, &gateway.url("/public/a%20b"), &[], Vec::new()).await;
+    let (_, raw) = event_of(&reply.2);
+    assert_eq!(raw["pathParameters"]["action"], "a%20b");
+    mark_ran("gateway_lambda_path_parameters_stay_as_sent");
 }

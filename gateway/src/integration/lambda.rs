@@ -3,15 +3,33 @@
 //! Invoke API (`POST {endpoint}/2015-03-31/functions/{name}/invocations`) to
 //! `--lambda-endpoint` (a local Lambda emulator), and the function's
 //! `{statusCode, headers, multiValueHeaders, body, isBase64Encoded}` as the
-//! HTTP response.
+//! HTTP response ([`response`]), with the request's `X-Amzn-Trace-Id`
+//! ([`trace`]).
 //!
 //! A function error (`X-Amz-Function-Error`, or an emulator's non-2xx
 //! answer), an invoke that fails (endpoint unreachable, connection reset), a
-//! response that is no such object, or one over [`MAX_INVOKE_RESPONSE`]:
-//! 502 `{"message": "Internal server error"}` with
+//! malformed response, or one over [`MAX_INVOKE_RESPONSE`]: 502
+//! `{"message": "Internal server error"}` with
 //! `x-amzn-ErrorType: InternalServerErrorException`, as API Gateway answers.
 //! Past `timeoutInMillis`: 504 `Endpoint request timed out`, API Gateway's
 //! integration timeout (a timeout *inside* Lambda is a function error: 502).
+//!
+//! Integrations AWS accepts but fails at every request (LocalStack's
+//! recordings against AWS), served the same way: 500 `Internal server
+//! error`, the function never invoked, the startup listing saying why:
+//! - an integration `httpMethod` other than `POST`
+//!   (`test_lambda_aws_proxy_integration_non_post_method`);
+//! - `requestParameters` onto `integration.request.header.` `Authorization`,
+//!   `Connection`, `Content-Length`, `Expect`, `Proxy-Authenticate`, `TE` or
+//!   `Transfer-Encoding` (`test_apigateway_header_remapping_aws[AWS_PROXY]`).
+//!
+//! Other `requestParameters` are ignored, as AWS does for `aws_proxy` (the
+//! event carries the client's request, not the mapped one: same recording).
+//!
+//! On HTTP/1.1, the function's answer says `Connection: keep-alive` when the
+//! connection stays open (AWS sends it; hyper leaves it out): not when the
+//! client asked to close, not on HTTP/1.0 or HTTP/2 (where the header is
+//! forbidden).
 //!
 //! Choices where AWS documents nothing:
 //! - **[choice]** The Invoke API gets the function's *name* (and its alias or
@@ -20,35 +38,24 @@
 //! - **[choice]** No `--lambda-endpoint`: a startup error naming the
 //!   operation (the gateway does not sign calls to AWS's Lambda service);
 //!   with `--allow-unsupported`, 500 as for other unsupported integrations.
-//! - **[choice]** Following LocalStack's recorded checks: every field of the
-//!   response is optional but `statusCode` (an integer, or a string of one)
-//!   is required here; any other field, a header value that is not a string
-//!   or boolean, a `body` that is not a string, or base64 that does not decode:
-//!   502. `headers` and `multiValueHeaders` merge, a name in
-//!   `multiValueHeaders` winning (AWS's rule); no `Content-Type`:
-//!   `application/json` (API Gateway's default).
-//! - **[choice]** A header name or value the function returns that HTTP
-//!   cannot carry (CR, LF, NUL...) makes the whole response malformed (502):
-//!   nothing is injected, nothing silently dropped. The function's
-//!   `Content-Length` is renamed `x-amzn-Remapped-Content-Length` (the
-//!   gateway frames the body itself), then API Gateway's header table
-//!   ([`headers::from_backend`]) applies.
 //! - The body is decoded from base64 only when `isBase64Encoded` is true and
 //!   the request's first `Accept` type is one of the export's
 //!   `x-amazon-apigateway-binary-media-types` (AWS: "API Gateway uses the
 //!   first Accept header from clients to determine if a response should
 //!   return binary media"); otherwise the base64 text is the body.
 
+mod binary;
 pub(crate) mod event;
+mod response;
+mod trace;
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use base64::Engine as _;
-use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{Method, Request, Response, Uri};
+use http::header::{HeaderValue, ACCEPT, CONNECTION, CONTENT_TYPE};
+use http::{Method, Request, Response, Uri, Version};
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 use tower_cognito::MatchedRoute;
@@ -58,7 +65,7 @@ use crate::headers;
 use crate::ids::RequestIds;
 use crate::integration::http_proxy;
 
-pub(crate) use event::BinaryMediaTypes;
+pub(crate) use binary::BinaryMediaTypes;
 
 /// API Gateway's maximum and default integration timeout.
 const MAX_TIMEOUT_MS: u64 = 29_000;
@@ -79,6 +86,8 @@ pub(crate) struct Lambda {
     stage_variables: Value,
     binary: BinaryMediaTypes,
     api_id: String,
+    /// Why AWS would answer every request 500 (see the module docs).
+    refused: Option<String>,
 }
 
 /// What parsing needs besides the integration object.
@@ -145,17 +154,24 @@ impl Lambda {
             stage_variables,
             binary: cx.binary.clone(),
             api_id: cx.api_id.to_owned(),
+            refused: refusal(integration)?,
         })
     }
 
     /// For the startup listing.
     pub(crate) fn describe(&self) -> String {
-        format!(
+        let mut out = format!(
             "aws_proxy lambda {} via {} (timeout {} ms)",
             self.function,
             self.invoke,
             self.timeout.as_millis()
-        )
+        );
+        if let Some(why) = &self.refused {
+            out.push_str(" (answers 500 as AWS does: ");
+            out.push_str(why);
+            out.push(')');
+        }
+        out
     }
 
     /// Invokes the function with the request's event and maps its answer.
@@ -167,6 +183,9 @@ impl Lambda {
         stage: &str,
         max_body_bytes: u64,
     ) -> Result<Response<Body>, Answer> {
+        if self.refused.is_some() {
+            return Err(Answer::ApiConfigurationError);
+        }
         let accept_binary = req
             .headers()
             .get(ACCEPT)
@@ -180,6 +199,14 @@ impl Lambda {
             .await
             .map_err(|_| Answer::RequestTooLarge)?
             .to_bytes();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let trace = trace::trace(
+            parts.headers.get(headers::X_AMZN_TRACE_ID),
+            ids,
+            now.as_secs(),
+        );
         let event = event::build(&event::Request {
             parts: &parts,
             body: &body,
@@ -190,6 +217,9 @@ impl Lambda {
             binary: &self.binary,
             api_id: &self.api_id,
             account_id: &self.account_id,
+            deployment_id: deployment_id(),
+            now,
+            trace: &trace,
         });
         let payload = serde_json::to_vec(&event).map_err(|_| Answer::ApiConfigurationError)?;
 
@@ -222,8 +252,87 @@ impl Lambda {
             Err(_) => return Err(Answer::IntegrationTimeout),
             Ok(result) => result?,
         };
-        respond(&bytes, accept_binary).ok_or(Answer::LambdaError)
+        let mut res = response::respond(&bytes, accept_binary)?;
+        let out = res.headers_mut();
+        out.insert(headers::X_AMZN_TRACE_ID, trace);
+        if keeps_alive(&parts) {
+            out.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
+        }
+        Ok(res)
     }
+}
+
+/// Whether an HTTP/1.1 connection stays open after this request: the
+/// client did not ask to close it. (hyper closes it also when the server
+/// shuts down; then it appends `close` to the header, which the client
+/// obeys.)
+fn keeps_alive(parts: &http::request::Parts) -> bool {
+    parts.version == Version::HTTP_11
+        && !parts
+            .headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case("close"))
+}
+
+/// `requestContext.deploymentId`: six lowercase letters and digits, drawn
+/// once per process.
+fn deployment_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        uuid::Uuid::new_v4().as_bytes()[..6]
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % 36] as char)
+            .collect()
+    })
+}
+
+/// Headers a `requestParameters` mapping may not target on `aws_proxy`
+/// (AWS answers every request 500), lowercase.
+const UNMAPPABLE: [&str; 7] = [
+    "authorization",
+    "connection",
+    "content-length",
+    "expect",
+    "proxy-authenticate",
+    "te",
+    "transfer-encoding",
+];
+
+/// Why AWS fails every request of this integration, if it does.
+fn refusal(integration: &Value) -> Result<Option<String>, String> {
+    match integration.get("httpMethod") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(m)) if m.eq_ignore_ascii_case("POST") => {}
+        Some(Value::String(m)) => {
+            return Ok(Some(format!(
+                "integration httpMethod {m}, Lambda is invoked with POST only"
+            )))
+        }
+        Some(other) => return Err(format!("httpMethod {other}: expected a string")),
+    }
+    let Some(params) = integration.get("requestParameters") else {
+        return Ok(None);
+    };
+    let params = match params {
+        Value::Null => return Ok(None),
+        Value::Object(params) => params,
+        _ => return Err("requestParameters: expected an object".to_owned()),
+    };
+    for target in params.keys() {
+        let Some(header) = target.strip_prefix("integration.request.header.") else {
+            continue;
+        };
+        if UNMAPPABLE.iter().any(|h| h.eq_ignore_ascii_case(header)) {
+            return Ok(Some(format!(
+                "requestParameters map onto the {header} header"
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// `{functionArn}` out of
@@ -293,102 +402,6 @@ fn split_function(function: &str) -> Option<(&str, Option<&str>, Option<&str>)> 
     let account_ok = account.is_none_or(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
     (name_ok(name) && qualifier.is_none_or(qualifier_ok) && account_ok)
         .then_some((name, qualifier, account))
-}
-
-/// The function's answer as the HTTP response; `None`: malformed.
-fn respond(bytes: &[u8], accept_binary: bool) -> Option<Response<Body>> {
-    let answer: Value = serde_json::from_slice(bytes).ok()?;
-    let answer = answer.as_object()?;
-    const FIELDS: [&str; 5] = [
-        "statusCode",
-        "headers",
-        "multiValueHeaders",
-        "body",
-        "isBase64Encoded",
-    ];
-    if answer.keys().any(|k| !FIELDS.contains(&k.as_str())) {
-        return None;
-    }
-    let status = match answer.get("statusCode")? {
-        Value::Number(n) => n.as_u64()?,
-        Value::String(s) => s.trim().parse().ok()?,
-        _ => return None,
-    };
-    // A 1xx is an interim response: from a function, a malformed answer.
-    let status = u16::try_from(status).ok().and_then(super::final_status)?;
-    let base64 = match answer.get("isBase64Encoded") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return None,
-    };
-    let body: Bytes = match answer.get("body") {
-        None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(s)) if base64 && accept_binary => {
-            base64::engine::general_purpose::STANDARD
-                .decode(s.trim())
-                .ok()?
-                .into()
-        }
-        Some(Value::String(s)) => Bytes::copy_from_slice(s.as_bytes()),
-        Some(_) => return None,
-    };
-
-    let mut map = http::HeaderMap::new();
-    let multi = match answer.get("multiValueHeaders") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(m)) => Some(m),
-        Some(_) => return None,
-    };
-    if let Some(multi) = multi {
-        for (name, values) in multi {
-            let name = header_name(name)?;
-            for value in values.as_array()? {
-                map.append(name.clone(), header_value(value)?);
-            }
-        }
-    }
-    match answer.get("headers") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(single)) => {
-            for (name, value) in single {
-                let name = header_name(name)?;
-                let value = header_value(value)?;
-                // A name in multiValueHeaders wins (AWS's merge rule).
-                if !map.contains_key(&name) {
-                    map.insert(name, value);
-                }
-            }
-        }
-        Some(_) => return None,
-    }
-    let framed: Vec<HeaderValue> = map.get_all(CONTENT_LENGTH).iter().cloned().collect();
-    map.remove(CONTENT_LENGTH);
-    for v in framed {
-        map.append(HeaderName::from_static("x-amzn-remapped-content-length"), v);
-    }
-    let mut headers = headers::from_backend(map);
-    if !headers.contains_key(CONTENT_TYPE) {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
-    let body = super::framed_body(status, &mut headers, body);
-    let mut res = Response::new(body);
-    *res.status_mut() = status;
-    *res.headers_mut() = headers;
-    Some(res)
-}
-
-fn header_name(name: &str) -> Option<HeaderName> {
-    HeaderName::from_bytes(name.as_bytes()).ok()
-}
-
-/// Strings and booleans (`true` as `true`), as LocalStack's recorded checks.
-fn header_value(value: &Value) -> Option<HeaderValue> {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
-        _ => return None,
-    };
-    HeaderValue::from_str(&text).ok()
 }
 
 #[cfg(test)]

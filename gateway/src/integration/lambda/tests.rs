@@ -1,3 +1,4 @@
+use super::response::respond;
 use super::*;
 use serde_json::json;
 
@@ -5,7 +6,7 @@ async fn body(res: Response<Body>) -> Vec<u8> {
     res.into_body().collect().await.unwrap().to_bytes().to_vec()
 }
 
-fn answer(v: Value, accept_binary: bool) -> Option<Response<Body>> {
+fn answer(v: Value, accept_binary: bool) -> Result<Response<Body>, Answer> {
     respond(&serde_json::to_vec(&v).unwrap(), accept_binary)
 }
 
@@ -104,8 +105,9 @@ async fn responses_map_status_headers_and_bodies() {
     let h = res.headers();
     assert_eq!(h["x-one"], "1");
     assert_eq!(h["flag"], "true");
+    // Both maps name it: the multiValueHeaders values, then the headers one.
     let both: Vec<_> = h.get_all("x-both").iter().collect();
-    assert_eq!(both, ["a", "b"]);
+    assert_eq!(both, ["a", "b", "single"]);
     assert_eq!(h.get_all("set-cookie").iter().count(), 2);
     assert_eq!(h["x-amzn-remapped-server"], "fn");
     assert!(h.get("server").is_none());
@@ -136,12 +138,68 @@ async fn base64_bodies_decode_only_for_binary_accept() {
     assert_eq!(body(res).await, b"AAEC/w==");
 }
 
+/// LocalStack `test_aws_proxy_binary_response`, snapshot `19-test3`: AWS
+/// answers base64 that does not decode with 500, not a malformed answer's
+/// 502. Without a binary `Accept` nothing is decoded: the text goes out.
+#[tokio::test]
+async fn base64_that_does_not_decode_is_a_500() {
+    let text = "\u{e8}\u{e9}+\u{e0})(";
+    let undecodable = json!({"statusCode": 200, "body": text, "isBase64Encoded": true});
+    assert_eq!(
+        answer(undecodable.clone(), true).unwrap_err(),
+        Answer::ApiConfigurationError
+    );
+    let res = answer(undecodable, false).unwrap();
+    assert_eq!(body(res).await, text.as_bytes());
+}
+
+/// LocalStack `test_lambda_aws_proxy_response_format` (`empty-response`,
+/// `no-body`, `only-headers`) and
+/// `test_aws_proxy_response_payload_format_validation`: no field is
+/// required, no `statusCode` is 200.
+#[tokio::test]
+async fn a_missing_status_code_is_200() {
+    for v in [
+        json!({}),
+        json!({"statusCode": null}),
+        json!({"headers": {"test-header": "value"}}),
+        json!({"body": ""}),
+    ] {
+        let res = answer(v.clone(), false).unwrap();
+        assert_eq!(res.status(), 200, "{v}");
+        assert_eq!(res.headers()["content-type"], "application/json", "{v}");
+        assert_eq!(res.headers()["content-length"], "0", "{v}");
+        assert_eq!(body(res).await, b"", "{v}");
+    }
+    let res = answer(json!({"body": "text"}), false).unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(body(res).await, b"text");
+}
+
+/// `test_aws_proxy_response_payload_format_validation`, snapshots
+/// `invoke-api-multi-headers-overwrite` and `...-overwrite-casing`: AWS
+/// answers `value-multi, value-solo`, whatever the names' case.
+#[test]
+fn headers_and_multi_value_headers_merge() {
+    for (multi, single) in [("test-multi", "test-multi"), ("tesT-Multi", "test-multi")] {
+        let res = answer(
+            json!({"statusCode": 200,
+                   "multiValueHeaders": {multi: ["value-multi"]},
+                   "headers": {single: "value-solo"}}),
+            false,
+        )
+        .unwrap();
+        let values: Vec<_> = res.headers().get_all("test-multi").iter().collect();
+        assert_eq!(values, ["value-multi", "value-solo"], "{multi} / {single}");
+    }
+}
+
 #[test]
 fn malformed_responses_are_refused() {
     for bad in [
         json!("just a string"),
         json!([1, 2]),
-        json!({"body": "no status"}),
+        json!(null),
         json!({"statusCode": 200, "extra": 1}),
         json!({"statusCode": "OK"}),
         json!({"statusCode": 99}),
@@ -156,12 +214,15 @@ fn malformed_responses_are_refused() {
         json!({"statusCode": 200, "multiValueHeaders": {"x": "not a list"}}),
         json!({"statusCode": 200, "multiValueHeaders": {"x": ["a\nb"]}}),
     ] {
-        assert!(answer(bad.clone(), false).is_none(), "{bad}");
+        assert_eq!(
+            answer(bad.clone(), false).unwrap_err(),
+            Answer::LambdaError,
+            "{bad}"
+        );
     }
-    let undecodable = json!({"statusCode": 200, "body": "%%%", "isBase64Encoded": true});
-    assert!(answer(undecodable, true).is_none());
-    assert!(respond(b"{not json", false).is_none());
-    assert!(respond(b"", false).is_none());
+    for bad in [&b"{not json"[..], b""] {
+        assert_eq!(respond(bad, false).unwrap_err(), Answer::LambdaError);
+    }
 }
 
 #[test]
@@ -171,14 +232,18 @@ fn binary_media_types_match_with_wildcards() {
     assert!(types.matches("image/png"));
     assert!(types.matches("IMAGE/PNG; q=0.9"));
     assert!(types.matches("application/octet-stream"));
+    assert!(types.matches("application/*"));
     assert!(!types.matches("image/jpeg"));
     assert!(!types.matches("text/plain"));
+    assert!(!types.matches("application"));
+    assert!(!types.matches("*/*"));
     assert!(!types.matches(""));
     let all = BinaryMediaTypes::from_document(
         &json!({"x-amazon-apigateway-binary-media-types": ["*/*"]}),
     )
     .unwrap();
     assert!(all.matches("text/html"));
+    assert!(all.matches("*/*"));
     assert!(!BinaryMediaTypes::from_document(&json!({}))
         .unwrap()
         .matches("image/png"));
@@ -186,6 +251,56 @@ fn binary_media_types_match_with_wildcards() {
         let doc = json!({"x-amazon-apigateway-binary-media-types": bad});
         assert!(BinaryMediaTypes::from_document(&doc).is_err());
     }
+}
+
+/// LocalStack `test_aws_proxy_binary_response` with `["image/png",
+/// "*/test"]` (snapshots `04-test2` to `07-test2`): a wildcard on the left
+/// of a listed type is no wildcard, and a wildcard `Accept` matches no
+/// listed type.
+#[test]
+fn a_left_wildcard_is_no_wildcard() {
+    let doc = json!({"x-amazon-apigateway-binary-media-types": ["image/png", "*/test"]});
+    let types = BinaryMediaTypes::from_document(&doc).unwrap();
+    for accept in ["*/test", "random/test", "image/*", "*/*"] {
+        assert!(!types.matches(accept), "{accept}");
+    }
+    assert!(types.matches("image/png"));
+}
+
+/// `test_lambda_aws_proxy_integration_non_post_method` and
+/// `test_apigateway_header_remapping_aws[AWS_PROXY]`: integrations AWS
+/// accepts and then fails at every request.
+#[test]
+fn integrations_aws_fails_are_marked() {
+    let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations";
+    assert_eq!(refusal(&json!({"uri": uri})).unwrap(), None);
+    assert_eq!(refusal(&json!({"httpMethod": "post"})).unwrap(), None);
+    assert!(refusal(&json!({"httpMethod": "GET"}))
+        .unwrap()
+        .unwrap()
+        .contains("httpMethod GET"));
+    assert!(refusal(&json!({"httpMethod": 1})).is_err());
+    for header in UNMAPPABLE {
+        for spelled in [header.to_owned(), header.to_ascii_uppercase()] {
+            let params = json!({
+                "httpMethod": "POST",
+                "requestParameters": {
+                    format!("integration.request.header.{spelled}"): "'x'",
+                },
+            });
+            assert!(refusal(&params).unwrap().is_some(), "{spelled}");
+        }
+    }
+    // What AWS answered 200 for (the `full` resource of the recording).
+    let fine = json!({"requestParameters": {
+        "integration.request.header.Accept": "'text/html'",
+        "integration.request.header.Host": "method.request.header.Host",
+        "integration.request.header.User-Agent": "'Override-Agent'",
+        "integration.request.header.Trailer": "'user-agent'",
+        "integration.request.querystring.authorization": "'x'",
+    }});
+    assert_eq!(refusal(&fine).unwrap(), None);
+    assert!(refusal(&json!({"requestParameters": []})).is_err());
 }
 
 #[test]
