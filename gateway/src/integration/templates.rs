@@ -18,8 +18,13 @@
 //! their canonical spelling (`Content-Type`, `X-Amzn-Trace-Id`): HTTP/2 and
 //! hyper lower-case names, and AWS's examples read them the way clients
 //! usually send them (`$input.params('Authorization')`).
+//! The client's `Connection`, `Content-MD5`, `Expect`, `Max-Forwards`,
+//! `Proxy-Authenticate`, `Server`, `TE`, `Transfer-Encoding`, `Trailer`,
+//! `Upgrade` and `WWW-Authenticate` are not among them, as recorded
+//! (`headers::method_request_hidden`).
 //! `$context.requestTime` is `dd/MMM/yyyy:HH:mm:ss +0000`, as AWS writes it;
-//! `$context.protocol` is `HTTP/1.1` **[choice]**; `$context.resourceId`,
+//! `$context.protocol` is `HTTP/1.1` **[choice]**; `$context.resourceId` is
+//! the resource path's stable ID (`mapping::resource_id`, **[choice]**);
 //! `accountId`, `domainName` and `deploymentId` render empty (a local
 //! deployment has none).
 
@@ -163,6 +168,7 @@ pub(crate) struct Scratch {
     headers: Vec<(String, String)>,
     epoch: String,
     time: String,
+    resource_id: String,
 }
 
 impl Scratch {
@@ -170,12 +176,14 @@ impl Scratch {
         let headers = facts
             .headers
             .iter()
+            .filter(|(n, _)| !crate::headers::method_request_hidden(n.as_str()))
             .filter_map(|(n, v)| Some((canonical(n.as_str()), v.to_str().ok()?.to_owned())))
             .collect();
         Self {
             headers,
             epoch: facts.request_time_epoch.to_string(),
             time: request_time(facts.request_time_epoch),
+            resource_id: crate::mapping::resource_id(facts.resource_path),
         }
     }
 }
@@ -216,6 +224,7 @@ pub(crate) fn context<'a>(
     vars.insert("extendedRequestId", facts.extended_request_id);
     vars.insert("httpMethod", facts.http_method);
     vars.insert("resourcePath", facts.resource_path);
+    vars.insert("resourceId", extra.scratch.resource_id.as_str());
     vars.insert("path", facts.path);
     vars.insert("stage", facts.stage);
     vars.insert("apiId", extra.api_id);
