@@ -759,6 +759,30 @@ mod tests {
     }
 
     #[test]
+    fn query_placeholders_are_filled_as_one_component_each() {
+        let fill = |template: &str, values: &[(&str, &str, bool)]| {
+            let mut out = String::new();
+            fill_query_into(&mut out, template, |name| {
+                let &(_, v, raw) = values.iter().find(|(n, _, _)| *n == name)?;
+                Some((Cow::Borrowed(v), raw))
+            })
+            .map(|()| out)
+        };
+        let values = [
+            ("pathVar", "a%26b%3D1", true),
+            ("qsVar", "x&y=1 z", false),
+            ("plain", "foobar", true),
+        ];
+        assert_eq!(
+            fill("testVar={pathVar}&testQs={qsVar}&p={plain+}", &values).unwrap(),
+            "testVar=a%26b%3D1&testQs=x%26y%3D1%20z&p=foobar"
+        );
+        assert_eq!(fill("a=1&b=2", &values).unwrap(), "a=1&b=2");
+        assert_eq!(fill("a={nope}", &values), None);
+        assert_eq!(fill("a={plain", &values), None);
+    }
+
+    #[test]
     fn mapped_query_names_are_matched_decoded_and_case_sensitively() {
         let names = ["tenant".to_owned()];
         for pair in [
@@ -797,6 +821,38 @@ mod tests {
         }
         let integration = serde_json::json!({ "uri": "http://h/a/{x}/" });
         assert!(HttpProxy::parse(&integration, &vars, &[], "api").is_ok());
+    }
+
+    /// What AWS deploys and answers 500 per request parses, failing, with
+    /// its warning (`test_import_with_stage_variables`,
+    /// `test_apigateway_header_remapping_http`).
+    #[test]
+    fn unset_stage_variables_and_framing_mappings_fail_every_request() {
+        let vars = HashMap::new();
+        let unset =
+            serde_json::json!({"uri": "https://${stageVariables.TestHost}/p?${stageVariables.q}"});
+        let proxy = HttpProxy::parse(&unset, &vars, &[], "api").unwrap();
+        let fails = proxy.fails.as_deref().unwrap();
+        assert!(
+            fails.contains("stage variable TestHost is not set"),
+            "{fails}"
+        );
+        assert_eq!(proxy.warnings, [fails]);
+        assert!(
+            proxy.describe().contains("answers 500"),
+            "{}",
+            proxy.describe()
+        );
+        let framing = serde_json::json!({
+            "uri": "http://h/p",
+            "requestParameters": {"integration.request.header.Content-Length": "'0'"}
+        });
+        let proxy = HttpProxy::parse(&framing, &vars, &[], "api").unwrap();
+        assert!(proxy.fails.unwrap().contains("frames the body"));
+        let malformed = serde_json::json!({"uri": "http://${stageVariables.h/p"});
+        assert!(HttpProxy::parse(&malformed, &vars, &[], "api")
+            .unwrap_err()
+            .contains("unclosed"));
     }
 
     #[test]

@@ -494,6 +494,49 @@ mod tests {
         assert!(err.contains("200 to 599"), "{err}");
     }
 
+    /// `test_apigateway_header_remapping_http[HTTP]` / `full-integration`:
+    /// mapped headers AWS writes itself go out renamed, `Transfer-Encoding`
+    /// not at all; each is a startup warning.
+    #[test]
+    fn reserved_response_parameters_are_remapped_or_dropped() {
+        let integration = json!({"responses": {"default": {
+            "statusCode": "200",
+            "responseParameters": {
+                "method.response.header.Content-Length": "'cl'",
+                "method.response.header.Date": "'d'",
+                "method.response.header.Transfer-Encoding": "'te'",
+                "method.response.header.TE": "'t'"
+            }
+        }}});
+        let r = parse(integration.clone());
+        let raw = bytes::Bytes::from_static(b"{}");
+        let backend = Backend {
+            headers: &HeaderMap::new(),
+            body: "{}",
+            raw: &raw,
+        };
+        let res = r
+            .select("200")
+            .unwrap()
+            .respond(&HeaderMap::new(), &backend, Context::default)
+            .unwrap();
+        let h = res.headers();
+        assert_eq!(h["x-amzn-remapped-content-length"], "cl");
+        assert_eq!(h["x-amzn-remapped-date"], "d");
+        assert_eq!(h[CONTENT_LENGTH], "2");
+        assert_eq!(h["te"], "t");
+        assert!(h.get("date").is_none() && h.get("transfer-encoding").is_none());
+        assert!(!h.values().any(|v| v == "te"));
+        let warnings = parameter_warnings(&integration);
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings.contains(
+            &"responses.default: responseParameters \"method.response.header.Content-Length\": goes out as x-amzn-Remapped-Content-Length, as on AWS".to_owned()
+        ));
+        assert!(warnings.contains(
+            &"responses.default: responseParameters \"method.response.header.Transfer-Encoding\": is not sent, as on AWS".to_owned()
+        ));
+    }
+
     #[test]
     fn bad_response_parameters_are_refused() {
         for (target, source, expected) in [

@@ -321,6 +321,54 @@ mod tests {
         );
     }
 
+    /// `test_apigateway_header_remapping_http[HTTP]` / `full-integration`:
+    /// `$input.params()` does not see these client headers; the resource ID
+    /// is the resource path's.
+    #[test]
+    fn templates_see_the_method_request_as_aws_gives_it() {
+        let mut headers = HeaderMap::new();
+        for (n, v) in [
+            ("connection", "close"),
+            ("content-md5", "x"),
+            ("expect", "100-continue"),
+            ("max-forwards", "2"),
+            ("proxy-authenticate", "Basic"),
+            ("server", "s"),
+            ("te", "deflate"),
+            ("trailer", "Expires"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("www-authenticate", "Basic"),
+            ("content-encoding", "deflate"),
+            ("via", "p.example.net"),
+            ("host", "api.example"),
+        ] {
+            headers.insert(
+                http::HeaderName::from_static(n),
+                HeaderValue::from_static(v),
+            );
+        }
+        let facts = Facts {
+            path_params: &[],
+            query: &[],
+            headers: &headers,
+            claims: None,
+            request_id: "r",
+            extended_request_id: "e",
+            http_method: "GET",
+            resource_path: "/full",
+            path: "/prod/full",
+            stage: "prod",
+            source_ip: "127.0.0.1",
+            request_time_epoch: 0,
+        };
+        let scratch = Scratch::new(&facts);
+        let mut names: Vec<&str> = scratch.headers.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["Content-Encoding", "Host", "Via"]);
+        assert_eq!(scratch.resource_id, crate::mapping::resource_id("/full"));
+    }
+
     #[test]
     fn request_time_and_canonical_names() {
         assert_eq!(request_time(0), "01/Jan/1970:00:00:00 +0000");
