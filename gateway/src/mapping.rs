@@ -180,20 +180,25 @@ pub(crate) fn parse(parameters: Option<&Value>, statics: &Statics<'_>) -> Result
         .as_object()
         .ok_or("requestParameters: expected an object")?;
     out.mappings.reserve(map.len());
-    for (target, source) in map {
+    for (raw, source) in map {
         let source = source
             .as_str()
-            .ok_or_else(|| format!("requestParameters.{target}: expected a string"))?;
-        let what = format!("requestParameters {target:?}: {source:?}");
-        let target = parse_target(target).map_err(|e| format!("{what}: {e}"))?;
+            .ok_or_else(|| format!("requestParameters.{raw}: expected a string"))?;
+        let what = format!("requestParameters {raw:?}: {source:?}");
+        let target = parse_target(raw).map_err(|e| format!("{what}: {e}"))?;
         let source = parse_source(source, statics).map_err(|e| format!("{what}: {e}"))?;
         if source == Source::Unavailable {
             out.warnings.push(format!(
                 "{what}: no value in the gateway, so nothing is sent"
             ));
         }
-        if let Target::Header(name) = &target {
-            if *name == http::header::CONTENT_LENGTH || *name == http::header::TRANSFER_ENCODING {
+        if let Target::Header(header) = &target {
+            // The header's name as the export spells it.
+            let name = raw
+                .strip_prefix("integration.request.header.")
+                .unwrap_or(raw);
+            if *header == http::header::CONTENT_LENGTH || *header == http::header::TRANSFER_ENCODING
+            {
                 // AWS deploys it and answers every request 500.
                 let problem =
                     format!("{what}: {name} frames the body: every request answers 500, as on AWS");
@@ -201,7 +206,7 @@ pub(crate) fn parse(parameters: Option<&Value>, statics: &Statics<'_>) -> Result
                 out.warnings.push(problem);
                 continue;
             }
-            if crate::headers::mapped_request_dropped(name) {
+            if crate::headers::mapped_request_dropped(header) {
                 out.warnings.push(format!(
                     "{what}: {name} is not sent to the backend, as on AWS"
                 ));

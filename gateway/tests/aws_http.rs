@@ -222,7 +222,7 @@ async fn what_aws_deploys_is_served_with_a_warning_and_answers_500_per_request()
         "warning: operation GET /unset (#/paths/~1unset/get): uri \"http://${stageVariables.unsetHost}/x\": stage variable unsetHost is not set (--stage-variable unsetHost=...): every request answers 500, as on AWS (--strict refuses it)",
         "warning: operation GET /unset-http (#/paths/~1unset-http/get): uri ",
         "stage variable unsetPath is not set",
-        "warning: operation GET /frame-length (#/paths/~1frame-length/get): requestParameters \"integration.request.header.Content-Length\": \"'0'\": content-length frames the body: every request answers 500, as on AWS (--strict refuses it)",
+        "warning: operation GET /frame-length (#/paths/~1frame-length/get): requestParameters \"integration.request.header.Content-Length\": \"'0'\": Content-Length frames the body: every request answers 500, as on AWS (--strict refuses it)",
         "warning: operation GET /frame-te (#/paths/~1frame-te/get): requestParameters \"integration.request.header.Transfer-Encoding\"",
         "warning: operation GET /remap-length (#/paths/~1remap-length/get): responses.default: responseParameters \"method.response.header.Content-Length\": goes out as x-amzn-Remapped-Content-Length, as on AWS (--strict refuses it)",
         "responseParameters \"method.response.header.Transfer-Encoding\": is not sent, as on AWS",
