@@ -274,6 +274,17 @@ pub(super) fn convert(
     for event in &events {
         let at = r.at(&event.function, &format!("Events.{}", event.event));
         if !managed {
+            let path = event
+                .props
+                .get("Path")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let method = event
+                .props
+                .get("Method")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let pointer = format!("/paths/{}/{}", escape(path), escape(&method_key(method)));
             if event
                 .props
                 .get("Auth")
@@ -281,7 +292,8 @@ pub(super) fn convert(
                 == Some(&Value::Bool(true))
             {
                 add_event_auth(&mut doc, event, &at, &auth, &authorizers)?;
-            } else {
+            } else if doc.pointer(&pointer).is_none() {
+                // `sam local start-api` serves such an event; the deployed API does not.
                 notes.push(format!(
                     "{at}: not added to {api}, whose definition SAM deploys as written \
                      (SAM adds events only to definitions it generates, or with MergeDefinitions)"

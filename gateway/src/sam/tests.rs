@@ -205,6 +205,9 @@ Resources:
         Extra:
           Type: Api
           Properties: {Path: /extra, Method: get, RestApiId: !Ref Api}
+        InBody:
+          Type: Api
+          Properties: {Path: /items, Method: get, RestApiId: !Ref Api}
 "#;
     let c = convert_text(text).unwrap();
     let doc = &c.export;
