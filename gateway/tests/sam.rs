@@ -562,7 +562,7 @@ async fn answers_equal_those_of_the_same_api_given_as_an_export() {
         ("COGNITO_JWKS_ENDPOINT", jwks.base_url().to_owned()),
         ("COGNITO_USER_POOL_ARNS", pool.to_owned()),
     ];
-    let cases: [(&str, &str, &[&str], &[(&str, &str)]); 2] = [
+    let cases: [Pair; 2] = [
         (
             IMPLICIT,
             IMPLICIT_EXPORT,
@@ -639,6 +639,25 @@ async fn answers_equal_those_of_the_same_api_given_as_an_export() {
     }
 }
 
+/// A template the gateway refuses: name, text, variables, arguments, and
+/// what it must say.
+type Refusal = (
+    &'static str,
+    String,
+    Vec<(&'static str, &'static str)>,
+    Vec<&'static str>,
+    &'static str,
+);
+
+/// A template, the export of the API it deploys, the export's own
+/// arguments, and the requests to send both.
+type Pair = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
 /// Runs the gateway on a template to its exit; `(status, stderr)`.
 fn run_to_exit(template: &str, vars: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String) {
     let mut command = process::command();
@@ -671,7 +690,7 @@ fn templates_that_cannot_be_known_offline_stop_startup_saying_where() {
     let dir = scratch("refused");
     let implicit = std::fs::read_to_string(process::workspace_root().join(IMPLICIT)).unwrap();
     let cfn = std::fs::read_to_string(process::workspace_root().join(CLOUDFORMATION)).unwrap();
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, Vec<&str>, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         (
             "import-value",
             cfn.replace("        - !Ref UserPoolArn", "        - !ImportValue shared-user-pool-arn"),

@@ -639,7 +639,7 @@ fn add_request_model(
         .get("Model")
         .and_then(Value::as_str)
         .ok_or_else(|| format!("{at}.Model: expected a model name"))?;
-    if !models.is_some_and(|m| m.get(name).is_some()) {
+    if models.is_none_or(|m| m.get(name).is_none()) {
         return Err(format!(
             "{at}: Unable to set RequestModel [{name}] on API method [{key}] for path [{path}] \
              because it wasn't defined in the API's Models"
@@ -1059,7 +1059,7 @@ fn add_auth(
                     }
                     None => vec![json!({"api_key": []})],
                 };
-                if !(method == "options" && !to_preflight) {
+                if method != "options" || to_preflight {
                     others.extend(chosen);
                 }
                 if others != existing {
