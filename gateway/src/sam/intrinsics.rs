@@ -45,6 +45,9 @@ use serde_json::{Map, Value};
 
 /// How many resources or conditions one value may lead through.
 const MAX_HOPS: usize = 32;
+/// How deep evaluation may nest in all, hops included: a reload runs on a
+/// worker thread's stack, which a template must not exhaust.
+const MAX_DEPTH: usize = 256;
 
 /// The intrinsic functions with no offline value.
 const UNRESOLVABLE: &[&str] = &[
@@ -78,6 +81,7 @@ pub(crate) struct Resolver<'t> {
     /// What is being resolved now, for cycles.
     in_progress: RefCell<Vec<String>>,
     hops: Cell<usize>,
+    depth: Cell<usize>,
 }
 
 /// `{"Ref": ...}`, `{"Fn::...": ...}`: the function and its argument.
@@ -199,6 +203,7 @@ impl<'t> Resolver<'t> {
             condition_values: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(Vec::new()),
             hops: Cell::new(0),
+            depth: Cell::new(0),
         })
     }
 
@@ -287,6 +292,20 @@ impl<'t> Resolver<'t> {
     }
 
     fn eval(&self, value: &Value, path: &mut Vec<String>) -> Result<Option<Value>, String> {
+        if self.depth.get() >= MAX_DEPTH {
+            return Err(format!("values nested deeper than {MAX_DEPTH}"));
+        }
+        self.depth.set(self.depth.get() + 1);
+        let out = self.eval_at_depth(value, path);
+        self.depth.set(self.depth.get() - 1);
+        out
+    }
+
+    fn eval_at_depth(
+        &self,
+        value: &Value,
+        path: &mut Vec<String>,
+    ) -> Result<Option<Value>, String> {
         if let Some((function, arg)) = as_intrinsic(value) {
             return self.function(function, arg, path);
         }
@@ -950,5 +969,27 @@ mod tests {
         let t = json!({"Resources": resources});
         let e = eval(&t, &[], json!({"Ref": "F0"})).unwrap_err();
         assert!(e.contains("nested deeper"), "{e}");
+    }
+
+    /// As deep as the loader lets a template be, at every hop: refused on a
+    /// test thread's stack (2 MiB, a worker's), not overflowing it.
+    #[test]
+    fn deep_values_at_every_hop_stay_within_a_worker_stack() {
+        let text = {
+            let mut resources = String::from("Resources:\n");
+            for i in 0..40 {
+                let mut value = format!("{{\"Ref\": \"F{}\"}}", i + 1);
+                for _ in 0..40 {
+                    value = format!("{{\"Fn::Join\": [\"\", [{value}]]}}");
+                }
+                resources.push_str(&format!(
+                    "  F{i}:\n    Type: AWS::Lambda::Function\n    Properties:\n      FunctionName: {value}\n"
+                ));
+            }
+            resources
+        };
+        let t = super::super::yaml::load(&text).unwrap();
+        let e = eval(&t, &[], json!({"Ref": "F0"})).unwrap_err();
+        assert!(e.contains("values nested deeper than 256"), "{e}");
     }
 }
