@@ -18,6 +18,7 @@
 //! | `Ref` a user pool (`AWS::Cognito::UserPool`) | `{region}_{LogicalId}` (a pool ID only the dev issuer serves) |
 //! | `Fn::GetAtt Pool.Arn` / `.ProviderName` / `.ProviderURL` / `.UserPoolId` | that ID's ARN, `cognito-idp.{region}.amazonaws.com/{id}`, `https://` the same, the ID |
 //! | `Fn::GetAtt Api.RootResourceId` | the API's root resource |
+//! | `Ref` a function's alias (`AWS::Lambda::Alias`) | the function's ARN and `:{Name}` |
 //! | `Ref` any other resource | its logical ID |
 //!
 //! Pseudo parameters take `--parameter-overrides` too (`AWS::Region=eu-west-1`).
@@ -570,8 +571,33 @@ impl<'t> Resolver<'t> {
         match self.type_of(logical) {
             "AWS::Serverless::Function" | "AWS::Lambda::Function" => self.function_name(logical),
             "AWS::Cognito::UserPool" => Ok(self.pool_id(logical)),
+            "AWS::Lambda::Alias" => self.alias_arn(logical),
             _ => Ok(logical.to_owned()),
         }
+    }
+
+    /// An alias's ARN: its function's, `:` its `Name` (what CDK's
+    /// `LambdaIntegration` of an alias puts in the uri).
+    fn alias_arn(&self, logical: &str) -> Result<String, String> {
+        self.hop(format!("{logical}.Arn"), || {
+            let text = |name: &str| -> Result<String, String> {
+                self.property(logical, name)?
+                    .as_ref()
+                    .and_then(scalar_text)
+                    .ok_or_else(|| format!("{}: expected a string", self.at(logical, name)))
+            };
+            let function = text("FunctionName")?;
+            let alias = text("Name")?;
+            if function.starts_with("arn:") {
+                return Ok(format!("{function}:{alias}"));
+            }
+            let region = self.region();
+            let account = self.pseudo["AWS::AccountId"].as_str().unwrap_or_default();
+            let partition = self.pseudo["AWS::Partition"].as_str().unwrap_or("aws");
+            Ok(format!(
+                "arn:{partition}:lambda:{region}:{account}:function:{function}:{alias}"
+            ))
+        })
     }
 
     /// A function's name: `FunctionName`, else the logical ID.
@@ -844,7 +870,8 @@ mod tests {
                 "Api": {"Type": "AWS::ApiGateway::RestApi"},
                 "A": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": {"Fn::GetAtt": ["B", "Arn"]}}},
                 "B": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": {"Ref": "A"}}},
-                "Imported": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": {"Fn::ImportValue": "x"}}}
+                "Imported": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": {"Fn::ImportValue": "x"}}},
+                "Live": {"Type": "AWS::Lambda::Alias", "Properties": {"FunctionName": {"Ref": "Plain"}, "Name": "live", "FunctionVersion": "1"}}
             }
         })
     }
@@ -870,6 +897,10 @@ mod tests {
             "arn:aws:lambda:us-east-1:123456789012:function:Plain"
         );
         assert_eq!(ok(json!({"Ref": "Pool"})), "us-east-1_Pool");
+        assert_eq!(
+            ok(json!({"Ref": "Live"})),
+            "arn:aws:lambda:us-east-1:123456789012:function:Plain:live"
+        );
         assert_eq!(
             ok(json!({"Fn::GetAtt": ["Pool", "Arn"]})),
             "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Pool"
