@@ -253,6 +253,16 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEWAY_REFUSE_UNSUPPORTED_AUTH")]
     pub refuse_unsupported_auth: bool,
 
+    /// Refuse to start (exit status 2) when the export holds what AWS
+    /// deploys but answers otherwise than written, instead of serving it as
+    /// AWS does with a `warning:` line for each: a URI naming an unset stage
+    /// variable or a `requestParameters` mapping onto `Content-Length` (AWS
+    /// answers every request 500), a mapping onto a header AWS does not
+    /// send, a `context.*` variable with no value in the gateway, a
+    /// `responseParameters` header AWS renames `x-amzn-Remapped-*`. For CI.
+    #[arg(long, env = "GATEWAY_STRICT")]
+    pub strict: bool,
+
     /// `off`: no authorizer at all (a benchmark baseline).
     #[arg(long, env = "GATEWAY_AUTH", value_enum, default_value = "on")]
     pub auth: Switch,

@@ -13,7 +13,7 @@ use crate::answers::Answers;
 use crate::cli::{EchoMode, ServeArgs, Switch};
 use crate::extensions::{self, Refusal};
 use crate::integration::lambda::BinaryMediaTypes;
-use crate::integration::{Integration, ParseContext};
+use crate::integration::{responses, Integration, ParseContext};
 use crate::pipeline::Integrations;
 use crate::sam::{self, TemplateSource};
 use crate::validation::{Models, RequestValidator};
@@ -64,6 +64,10 @@ pub(crate) struct Settings {
     pub(crate) allow_unsupported: bool,
     /// `--refuse-unsupported-auth`.
     pub(crate) refuse_unsupported_auth: bool,
+    /// `--strict`: what AWS deploys but answers otherwise than the export
+    /// says (an unset stage variable in a URI, a mapping onto
+    /// `Content-Length`...) refuses the export instead of a warning.
+    pub(crate) strict: bool,
     pub(crate) auth: bool,
     pub(crate) echo: EchoMode,
     /// `None`: default; `Some(0)`: off.
@@ -130,6 +134,7 @@ impl Settings {
             token_validation,
             allow_unsupported: args.allow_unsupported,
             refuse_unsupported_auth: args.refuse_unsupported_auth,
+            strict: args.strict,
             auth: args.auth == Switch::On,
             echo: args.echo,
             token_cache,
@@ -213,7 +218,8 @@ pub(crate) struct Deployment {
     /// Methods protected by what the gateway does not check, by route
     /// (`--refuse-unsupported-auth`).
     pub(crate) refusals: HashMap<String, Refusal>,
-    /// Startup warnings: what the export asks for that is not enforced.
+    /// Startup warnings: what is served otherwise than the export says, as
+    /// AWS serves it, then what the export asks for that is not enforced.
     pub(crate) notices: Vec<String>,
 }
 
@@ -404,6 +410,7 @@ pub(crate) fn build(
     };
     let mut by_route = HashMap::new();
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     // Compiled once per deployment, each distinct model once.
     let mut models = Models::new(&document.value);
     for route in &document.import.routes {
@@ -416,6 +423,14 @@ pub(crate) fn build(
         let validator = RequestValidator::for_operation(&mut models, &route.pointer, &route.path);
         match (Integration::parse(operation, &cx), validator) {
             (Ok(integration), Ok(validator)) => {
+                for warning in served_otherwise(&integration, operation) {
+                    let line = format!("operation {key} (#{}): {warning}", route.pointer);
+                    if settings.strict {
+                        errors.push(format!("{line} (--strict)"));
+                    } else {
+                        warnings.push(format!("{line} (--strict refuses it)"));
+                    }
+                }
                 by_route.insert(
                     key,
                     Operation {
@@ -457,8 +472,9 @@ pub(crate) fn build(
         keys_kept,
         keys_adopted,
         refusals,
-        notices: extensions::notices(&document.value)
+        notices: warnings
             .into_iter()
+            .chain(extensions::notices(&document.value))
             .chain(
                 document
                     .template
@@ -467,6 +483,26 @@ pub(crate) fn build(
             )
             .collect(),
     })
+}
+
+/// What an operation's integration serves otherwise than its export says,
+/// as AWS does (`mapping.rs`, `http_proxy.rs`, `responses.rs`): startup
+/// warnings, or with `--strict` startup errors.
+fn served_otherwise(integration: &Integration, operation: &Value) -> Vec<String> {
+    let json = operation
+        .get("x-amazon-apigateway-integration")
+        .unwrap_or(&Value::Null);
+    match integration {
+        Integration::HttpProxy(proxy) => proxy.warnings.clone(),
+        Integration::Http(http) => http
+            .warnings()
+            .iter()
+            .cloned()
+            .chain(responses::parameter_warnings(json))
+            .collect(),
+        Integration::Mock(_) => responses::parameter_warnings(json),
+        _ => Vec::new(),
+    }
 }
 
 impl Deployment {

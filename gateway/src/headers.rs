@@ -1,7 +1,31 @@
 //! AWS's header table for `http` and `http_proxy` integrations ("Amazon API
 //! Gateway important notes", confirmed by recordings against AWS), in one
-//! place: what is not sent to the backend, and what of the backend's answer is
-//! renamed `x-amzn-Remapped-<name>` or dropped.
+//! place: what is not sent to the backend, what of the backend's answer is
+//! renamed `x-amzn-Remapped-<name>` or dropped, what a mapping may set on
+//! either side, and the `X-Amzn-Trace-Id` a request carries.
+//!
+//! From LocalStack's recordings against AWS
+//! (`test_apigateway_header_remapping_http`, `test_http_integration_with_lambda`,
+//! `test_http_proxy_integration_request_data_mappings`,
+//! `test_invocation_trace_id`):
+//! - `http_proxy` does not forward the client's `Content-Encoding` (a
+//!   mapped one is sent);
+//! - a `requestParameters` header onto `Expect`, `Proxy-Authenticate`,
+//!   `TE` or `Via` is not sent; onto `Connection`, `Keep-Alive` or
+//!   `Proxy-Connection` it is not sent either **[choice]**: a mapped
+//!   `Connection` could name the mapped identity headers hop-by-hop, and a
+//!   proxy before the backend would strip them;
+//! - the backend's `Content-Length` and `x-amzn-RequestId` come back as
+//!   `x-amzn-Remapped-*` (the gateway frames the body and sends its own id);
+//! - `responseParameters` onto `Authorization`, `Connection`,
+//!   `Content-Length`, `Content-MD5`, `Date`, `Expect`, `Host`,
+//!   `Max-Forwards`, `Proxy-Authenticate`, `Server`, `Trailer`, `Upgrade`,
+//!   `User-Agent` and `WWW-Authenticate` go out as `x-amzn-Remapped-<name>`;
+//!   onto `Transfer-Encoding` they are not sent;
+//! - a template's `$input.params()` does not see the client's `Connection`,
+//!   `Content-MD5`, `Expect`, `Max-Forwards`, `Proxy-Authenticate`,
+//!   `Server`, `TE`, `Transfer-Encoding`, `Trailer`, `Upgrade` or
+//!   `WWW-Authenticate` (nor does an `aws_proxy` event).
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION};
 
@@ -34,7 +58,68 @@ fn request_dropped(name: &str) -> bool {
             | "transfer-encoding"
             | "keep-alive"
             | "proxy-connection"
+            | "content-encoding"
     )
+}
+
+/// Headers a `requestParameters` mapping sets that are not sent (see the
+/// module docs); `Host` is sent, in place of the URI's.
+pub(crate) fn mapped_request_dropped(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "expect"
+            | "proxy-authenticate"
+            | "te"
+            | "via"
+            | "connection"
+            | "keep-alive"
+            | "proxy-connection"
+    )
+}
+
+/// Method request headers a mapping template does not see (`$input.params()`),
+/// as recorded.
+pub(crate) fn method_request_hidden(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "content-md5"
+            | "expect"
+            | "max-forwards"
+            | "proxy-authenticate"
+            | "server"
+            | "te"
+            | "transfer-encoding"
+            | "trailer"
+            | "upgrade"
+            | "www-authenticate"
+    )
+}
+
+/// What becomes of a header set by `responseParameters`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum MappedResponse {
+    /// Sent under its name.
+    Kept,
+    /// Sent as `x-amzn-Remapped-<name>`.
+    Remapped(HeaderName),
+    /// Not sent.
+    Dropped,
+}
+
+/// The fate of a `responseParameters` header (recorded: see the module
+/// docs). Read at startup only.
+pub(crate) fn mapped_response(name: &HeaderName) -> MappedResponse {
+    match name.as_str() {
+        "authorization" | "connection" | "content-length" | "content-md5" | "date" | "expect"
+        | "host" | "max-forwards" | "proxy-authenticate" | "server" | "trailer" | "upgrade"
+        | "user-agent" | "www-authenticate" => {
+            HeaderName::try_from(format!("x-amzn-remapped-{}", name.as_str()))
+                .map_or(MappedResponse::Dropped, MappedResponse::Remapped)
+        }
+        "transfer-encoding" => MappedResponse::Dropped,
+        _ => MappedResponse::Kept,
+    }
 }
 
 /// What becomes of a backend response header.
@@ -58,6 +143,8 @@ fn response_fate(name: &str) -> Fate {
     static USER_AGENT: HeaderName = HeaderName::from_static("x-amzn-remapped-user-agent");
     static CONTENT_MD5: HeaderName = HeaderName::from_static("x-amzn-remapped-content-md5");
     static MAX_FORWARDS: HeaderName = HeaderName::from_static("x-amzn-remapped-max-forwards");
+    static CONTENT_LENGTH: HeaderName = HeaderName::from_static("x-amzn-remapped-content-length");
+    static REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-remapped-x-amzn-requestid");
     match name {
         "connection" => Fate::Remapped(&CONNECTION_),
         "server" => Fate::Remapped(&SERVER),
@@ -67,6 +154,10 @@ fn response_fate(name: &str) -> Fate {
         "user-agent" => Fate::Remapped(&USER_AGENT),
         "content-md5" => Fate::Remapped(&CONTENT_MD5),
         "max-forwards" => Fate::Remapped(&MAX_FORWARDS),
+        // The gateway frames the body (hyper writes the length of what it
+        // sends) and stamps its own request id.
+        "content-length" => Fate::Remapped(&CONTENT_LENGTH),
+        "x-amzn-requestid" => Fate::Remapped(&REQUEST_ID),
         "expect" | "proxy-authenticate" | "te" | "trailer" | "upgrade" | "host"
         | "transfer-encoding" | "keep-alive" => Fate::Dropped,
         _ => Fate::Kept,
@@ -150,6 +241,115 @@ pub(crate) fn trace_id(request_id: &str, epoch_secs: u64) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("Root=1-00000000-000000000000000000000000"))
 }
 
+/// `X-Amzn-Trace-Id` for a request's integration: the client's trace when
+/// it sends one in X-Ray's format, completed, else the gateway's own
+/// ([`trace_id`]). For reuse by every integration type.
+///
+/// As recorded (`test_invocation_trace_id`) and as LocalStack completes it:
+/// `Root=...;Parent=...;Sampled=...` comes back as sent; a `Parent` is
+/// added when missing (16 hex digits from the request ID) with `Sampled=0`,
+/// and `Sampled=1` is added to a trace with a `Parent` but no `Sampled`.
+/// **[choice]** A trace is taken only when it is one header line whose
+/// `Root` is `1-` 8 hex digits `-` 24 hex digits, with at most a 16-hex-digit
+/// `Parent` and a `Sampled` of `0`, `1` or `?`, each once (names in any
+/// case); other fields (`Self`, `Lineage`) are left out. Anything else is
+/// replaced by the gateway's own trace: what reaches the backend is always
+/// one well-formed trace, never text the client chose.
+/// No copy when the client's header is already complete and in this form.
+pub(crate) fn trace_header(client: &HeaderMap, request_id: &str, epoch_secs: u64) -> HeaderValue {
+    let mut lines = client.get_all(X_AMZN_TRACE_ID).iter();
+    let (Some(value), None) = (lines.next(), lines.next()) else {
+        return trace_id(request_id, epoch_secs);
+    };
+    let Some(trace) = Trace::parse(value.as_bytes()) else {
+        return trace_id(request_id, epoch_secs);
+    };
+    // Root=(35);Parent=(16);Sampled=(1)
+    let mut buf = [0u8; 74];
+    let mut len = 0;
+    for part in [
+        b"Root=".as_slice(),
+        trace.root,
+        b";Parent=",
+        trace.parent.unwrap_or(b""),
+    ] {
+        buf[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    if trace.parent.is_none() {
+        // The last 16 hex digits of the request ID (the Root of the
+        // gateway's own trace takes the first 24), zero-padded.
+        let digits = || request_id.bytes().filter(u8::is_ascii_hexdigit);
+        let count = digits().count();
+        let take = count.min(16);
+        buf[len..len + 16].fill(b'0');
+        let tail = digits().skip(count - take);
+        for (slot, digit) in buf[len + 16 - take..len + 16].iter_mut().zip(tail) {
+            *slot = digit;
+        }
+        len += 16;
+    }
+    let sampled = match (trace.sampled, trace.parent) {
+        (Some(s), _) => s,
+        (None, Some(_)) => b'1',
+        (None, None) => b'0',
+    };
+    buf[len..len + 9].copy_from_slice(b";Sampled=");
+    buf[len + 9] = sampled;
+    len += 10;
+    if value.as_bytes() == &buf[..len] {
+        return value.clone();
+    }
+    HeaderValue::from_bytes(&buf[..len]).unwrap_or_else(|_| trace_id(request_id, epoch_secs))
+}
+
+/// The fields of a client's `X-Amzn-Trace-Id` the gateway keeps.
+struct Trace<'a> {
+    root: &'a [u8],
+    parent: Option<&'a [u8]>,
+    sampled: Option<u8>,
+}
+
+impl<'a> Trace<'a> {
+    /// `None` unless the header is a well-formed trace (see [`trace_header`]).
+    fn parse(text: &'a [u8]) -> Option<Self> {
+        let hex = |b: &[u8], n: usize| b.len() == n && b.iter().all(u8::is_ascii_hexdigit);
+        let (mut root, mut parent, mut sampled) = (None, None, None);
+        for field in text.split(|&b| b == b';') {
+            let field = field.trim_ascii();
+            if field.is_empty() {
+                continue;
+            }
+            let at = field.iter().position(|&b| b == b'=')?;
+            let (name, value) = (&field[..at], &field[at + 1..]);
+            if name.eq_ignore_ascii_case(b"Root") {
+                let ok = value.len() == 35
+                    && value.starts_with(b"1-")
+                    && hex(&value[2..10], 8)
+                    && value[10] == b'-'
+                    && hex(&value[11..], 24);
+                if !ok || root.replace(value).is_some() {
+                    return None;
+                }
+            } else if name.eq_ignore_ascii_case(b"Parent") {
+                if !hex(value, 16) || parent.replace(value).is_some() {
+                    return None;
+                }
+            } else if name.eq_ignore_ascii_case(b"Sampled") {
+                let ok = matches!(value, [b'0' | b'1' | b'?']);
+                if !ok || sampled.replace(value[0]).is_some() {
+                    return None;
+                }
+            }
+        }
+        Some(Self {
+            root: root?,
+            parent,
+            sampled,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +374,7 @@ mod tests {
             ("authorization", "Bearer t"),
             ("user-agent", "curl"),
             ("accept", "*/*"),
+            ("content-encoding", "deflate"),
             ("x-custom", "kept"),
         ] {
             h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
@@ -200,6 +401,8 @@ mod tests {
             ("upgrade", "x"),
             ("set-cookie", "a=1"),
             ("content-type", "text/plain"),
+            ("content-length", "12"),
+            ("x-amzn-requestid", "backend-id"),
         ] {
             h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
         }
@@ -209,6 +412,8 @@ mod tests {
         assert_eq!(out["x-amzn-remapped-date"], "Mon");
         assert_eq!(out["x-amzn-remapped-connection"], "close");
         assert_eq!(out["x-amzn-remapped-www-authenticate"], "Basic");
+        assert_eq!(out["x-amzn-remapped-content-length"], "12");
+        assert_eq!(out["x-amzn-remapped-x-amzn-requestid"], "backend-id");
         for gone in [
             "server",
             "date",
@@ -216,6 +421,8 @@ mod tests {
             "transfer-encoding",
             "upgrade",
             "authorization",
+            "content-length",
+            "x-amzn-requestid",
         ] {
             assert!(out.get(gone).is_none(), "{gone}");
         }
@@ -236,6 +443,92 @@ mod tests {
         assert_eq!(
             trace_id("ab", 0x1_0000_0000),
             "Root=1-100000000-ab0000000000000000000000"
+        );
+    }
+
+    #[test]
+    fn response_parameters_follow_the_recorded_table() {
+        let fate = |n: &str| mapped_response(&HeaderName::from_bytes(n.as_bytes()).unwrap());
+        for name in [
+            "Authorization",
+            "Connection",
+            "Content-Length",
+            "Content-MD5",
+            "Date",
+            "Expect",
+            "Host",
+            "Max-Forwards",
+            "Proxy-Authenticate",
+            "Server",
+            "Trailer",
+            "Upgrade",
+            "User-Agent",
+            "WWW-Authenticate",
+        ] {
+            let expected = format!("x-amzn-remapped-{}", name.to_ascii_lowercase());
+            assert_eq!(
+                fate(name),
+                MappedResponse::Remapped(HeaderName::try_from(expected).unwrap()),
+                "{name}"
+            );
+        }
+        assert_eq!(fate("Transfer-Encoding"), MappedResponse::Dropped);
+        for name in ["Accept", "Content-Type", "TE", "Via", "Warn", "X-Custom"] {
+            assert_eq!(fate(name), MappedResponse::Kept, "{name}");
+        }
+    }
+
+    /// The formats of `test_invocation_trace_id`'s cases, as LocalStack
+    /// completes them; anything malformed is the gateway's own trace.
+    #[test]
+    fn client_traces_are_kept_completed_or_replaced() {
+        let id = "c6a1d40c-1234-4abc-9def-0123456789ab";
+        let own = trace_id(id, 0x5f000000);
+        let with = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(X_AMZN_TRACE_ID, HeaderValue::from_str(value).unwrap());
+            trace_header(&h, id, 0x5f000000)
+        };
+        let root = "Root=1-3152b799-8954dae64eda91bc9a23a7e8";
+        let full = format!("{root};Parent=7fa8c0f79203be72;Sampled=1");
+        assert_eq!(with(&full), full.as_str());
+        assert_eq!(
+            with(root),
+            format!("{root};Parent=9def0123456789ab;Sampled=0").as_str()
+        );
+        assert_eq!(
+            with(&format!("{root};Parent=7fa8c0f79203be72")),
+            format!("{root};Parent=7fa8c0f79203be72;Sampled=1").as_str()
+        );
+        // Field names in any case, spaces, other fields left out.
+        assert_eq!(
+            with(&format!(" sampled=? ; {root} ;Lineage=a:1;Self=1-x")),
+            format!("{root};Parent=9def0123456789ab;Sampled=?").as_str()
+        );
+        for malformed in [
+            "",
+            "Root=1-3152b799-8954dae64eda91bc9a23a7e",
+            "Root=2-3152b799-8954dae64eda91bc9a23a7e8",
+            "Root=1-3152b79x-8954dae64eda91bc9a23a7e8",
+            "Parent=7fa8c0f79203be72",
+            "Root=1-3152b799-8954dae64eda91bc9a23a7e8;Parent=7fa8",
+            "Root=1-3152b799-8954dae64eda91bc9a23a7e8;Sampled=2",
+            "Root=1-3152b799-8954dae64eda91bc9a23a7e8;Root=1-3152b799-8954dae64eda91bc9a23a7e8",
+            "Root",
+        ] {
+            assert_eq!(with(malformed), own, "{malformed:?}");
+        }
+        assert_eq!(trace_header(&HeaderMap::new(), id, 0x5f000000), own);
+        let mut two = HeaderMap::new();
+        two.append(X_AMZN_TRACE_ID, HeaderValue::from_str(&full).unwrap());
+        two.append(X_AMZN_TRACE_ID, HeaderValue::from_str(root).unwrap());
+        assert_eq!(trace_header(&two, id, 0x5f000000), own, "two lines");
+        // A short request ID: the Parent is zero-padded.
+        let mut h = HeaderMap::new();
+        h.insert(X_AMZN_TRACE_ID, HeaderValue::from_static(root));
+        assert_eq!(
+            trace_header(&h, "ab", 0),
+            format!("{root};Parent=00000000000000ab;Sampled=0").as_str()
         );
     }
 }

@@ -1,7 +1,21 @@
 //! `requestParameters`: `integration.request.{header|querystring|path}.NAME`
 //! filled from the method request, the context (claims included) or
-//! literals. Parsed once at startup; an unknown source or a mapping onto
-//! `Content-Length` / `Transfer-Encoding` is a startup error.
+//! literals. Parsed once at startup; an unknown source is a startup error.
+//!
+//! What AWS deploys but answers otherwise than written is served as AWS
+//! answers it, and named in a startup warning ([`Parsed::warnings`]; with
+//! `--strict` each is a startup error instead):
+//! - a mapping onto `Content-Length` or `Transfer-Encoding`: every request
+//!   answers 500 (recorded, `test_apigateway_header_remapping_http`);
+//! - a mapping onto a header AWS does not send (`headers.rs`): left out;
+//! - a `context.*` variable AWS has but a local deployment does not
+//!   (`accountId`, `deploymentId`, `domainName`, `identity.caller`...): no
+//!   value, so the target is left out (a path placeholder: 500).
+//!
+//! `context.resourceId` is the resource's ID: AWS's is a random 10-character
+//! name given when the resource is created, which an export does not carry;
+//! here it is [`resource_id`] of the resource path, the same on every
+//! gateway and across restarts **[choice]**.
 //!
 //! A name a mapping targets is the mapping's alone, for `http_proxy` and
 //! `http` integrations (and a template's `$context.requestOverride.path`):
@@ -52,8 +66,11 @@ pub(crate) enum Source {
     MultiHeader(HeaderName),
     Claim(String),
     Context(ContextVar),
-    /// `'literal'`, and `stageVariables.NAME` resolved at startup.
+    /// `'literal'`, and `stageVariables.NAME` and `context.apiId` resolved
+    /// at startup.
     Literal(String),
+    /// A context variable AWS has and the gateway does not: never a value.
+    Unavailable,
 }
 
 /// The `context.*` variables a mapping can read.
@@ -66,7 +83,67 @@ pub(crate) enum ContextVar {
     Path,
     Stage,
     SourceIp,
+    UserAgent,
     RequestTimeEpoch,
+    RequestTime,
+    ResourceId,
+    Protocol,
+}
+
+/// `context.*` variables AWS accepts as a mapping source that have no value
+/// in a local deployment (AWS's "$context variables" reference; `authorizer.*`
+/// beyond `claims` is a Lambda authorizer's).
+const UNAVAILABLE: &[&str] = &[
+    "accountId",
+    "awsEndpointRequestId",
+    "deploymentId",
+    "domainName",
+    "domainPrefix",
+    "error.message",
+    "error.messageString",
+    "error.responseType",
+    "error.validationErrorString",
+    "identity.accountId",
+    "identity.apiKey",
+    "identity.apiKeyId",
+    "identity.caller",
+    "identity.clientCert.clientCertPem",
+    "identity.clientCert.issuerDN",
+    "identity.clientCert.serialNumber",
+    "identity.clientCert.subjectDN",
+    "identity.clientCert.validity.notAfter",
+    "identity.clientCert.validity.notBefore",
+    "identity.cognitoAuthenticationProvider",
+    "identity.cognitoAuthenticationType",
+    "identity.cognitoIdentityId",
+    "identity.cognitoIdentityPoolId",
+    "identity.principalOrgId",
+    "identity.user",
+    "identity.userArn",
+    "identity.vpcId",
+    "identity.vpceId",
+    "isCanaryRequest",
+    "wafResponseCode",
+    "webaclArn",
+    "xrayTraceId",
+];
+
+/// What a deployment gives every mapping: values known at startup.
+pub(crate) struct Statics<'a> {
+    pub(crate) stage_variables: &'a HashMap<String, String>,
+    /// `context.apiId`.
+    pub(crate) api_id: &'a str,
+}
+
+/// An integration's `requestParameters`, parsed.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    pub(crate) mappings: Vec<Mapping>,
+    /// Why every request answers 500, when one does (AWS deploys the
+    /// mapping and answers so).
+    pub(crate) fails: Option<String>,
+    /// What is served otherwise than written, for the startup listing.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// One `requestParameters` entry.
@@ -94,25 +171,49 @@ pub(crate) struct Facts<'a> {
 }
 
 /// Parses an integration's `requestParameters`.
-pub(crate) fn parse(
-    parameters: Option<&Value>,
-    stage_variables: &HashMap<String, String>,
-) -> Result<Vec<Mapping>, String> {
+pub(crate) fn parse(parameters: Option<&Value>, statics: &Statics<'_>) -> Result<Parsed, String> {
+    let mut out = Parsed::default();
     let Some(parameters) = parameters else {
-        return Ok(Vec::new());
+        return Ok(out);
     };
     let map = parameters
         .as_object()
         .ok_or("requestParameters: expected an object")?;
-    let mut out = Vec::with_capacity(map.len());
-    for (target, source) in map {
+    out.mappings.reserve(map.len());
+    for (raw, source) in map {
         let source = source
             .as_str()
-            .ok_or_else(|| format!("requestParameters.{target}: expected a string"))?;
-        let what = format!("requestParameters {target:?}: {source:?}");
-        let target = parse_target(target).map_err(|e| format!("{what}: {e}"))?;
-        let source = parse_source(source, stage_variables).map_err(|e| format!("{what}: {e}"))?;
-        out.push(Mapping { target, source });
+            .ok_or_else(|| format!("requestParameters.{raw}: expected a string"))?;
+        let what = format!("requestParameters {raw:?}: {source:?}");
+        let target = parse_target(raw).map_err(|e| format!("{what}: {e}"))?;
+        let source = parse_source(source, statics).map_err(|e| format!("{what}: {e}"))?;
+        if source == Source::Unavailable {
+            out.warnings.push(format!(
+                "{what}: no value in the gateway, so nothing is sent"
+            ));
+        }
+        if let Target::Header(header) = &target {
+            // The header's name as the export spells it.
+            let name = raw
+                .strip_prefix("integration.request.header.")
+                .unwrap_or(raw);
+            if *header == http::header::CONTENT_LENGTH || *header == http::header::TRANSFER_ENCODING
+            {
+                // AWS deploys it and answers every request 500.
+                let problem =
+                    format!("{what}: {name} frames the body: every request answers 500, as on AWS");
+                out.fails.get_or_insert_with(|| problem.clone());
+                out.warnings.push(problem);
+                continue;
+            }
+            if crate::headers::mapped_request_dropped(header) {
+                out.warnings.push(format!(
+                    "{what}: {name} is not sent to the backend, as on AWS"
+                ));
+                continue;
+            }
+        }
+        out.mappings.push(Mapping { target, source });
     }
     Ok(out)
 }
@@ -128,27 +229,22 @@ fn parse_target(target: &str) -> Result<Target, String> {
         return Err("empty name".into());
     }
     match kind {
-        "header" => {
-            let header =
-                HeaderName::try_from(name).map_err(|_| format!("bad header name {name:?}"))?;
-            if header == http::header::CONTENT_LENGTH || header == http::header::TRANSFER_ENCODING {
-                // AWS answers every such request with 500: refuse it up front.
-                return Err(format!("{name} cannot be mapped (it frames the body)"));
-            }
-            Ok(Target::Header(header))
-        }
+        "header" => HeaderName::try_from(name)
+            .map(Target::Header)
+            .map_err(|_| format!("bad header name {name:?}")),
         "querystring" => Ok(Target::Query(name.to_owned())),
         "path" => Ok(Target::Path(name.to_owned())),
         other => Err(format!("unknown target location {other:?}")),
     }
 }
 
-fn parse_source(source: &str, stage_variables: &HashMap<String, String>) -> Result<Source, String> {
+fn parse_source(source: &str, statics: &Statics<'_>) -> Result<Source, String> {
     if let Some(literal) = crate::answers::static_value(source) {
         return Ok(Source::Literal(literal.to_owned()));
     }
     if let Some(name) = source.strip_prefix("stageVariables.") {
-        return stage_variables
+        return statics
+            .stage_variables
             .get(name)
             .map(|v| Source::Literal(v.clone()))
             .ok_or_else(|| {
@@ -167,10 +263,23 @@ fn parse_source(source: &str, stage_variables: &HashMap<String, String>) -> Resu
             "extendedRequestId" => ContextVar::ExtendedRequestId,
             "httpMethod" => ContextVar::HttpMethod,
             "resourcePath" => ContextVar::ResourcePath,
+            "resourceId" => ContextVar::ResourceId,
             "path" => ContextVar::Path,
             "stage" => ContextVar::Stage,
             "identity.sourceIp" => ContextVar::SourceIp,
+            "identity.userAgent" => ContextVar::UserAgent,
             "requestTimeEpoch" => ContextVar::RequestTimeEpoch,
+            "requestTime" => ContextVar::RequestTime,
+            "protocol" => ContextVar::Protocol,
+            "apiId" => return Ok(Source::Literal(statics.api_id.to_owned())),
+            other
+                if UNAVAILABLE.contains(&other)
+                    || other
+                        .strip_prefix("authorizer.")
+                        .is_some_and(|n| !n.is_empty()) =>
+            {
+                return Ok(Source::Unavailable)
+            }
             other => return Err(format!("unknown context variable {other:?}")),
         };
         return Ok(Source::Context(var));
@@ -196,6 +305,24 @@ fn parse_source(source: &str, stage_variables: &HashMap<String, String>) -> Resu
         "multivalueheader" => Source::MultiHeader(header()?),
         other => return Err(format!("unsupported source location {other:?}")),
     })
+}
+
+/// `context.resourceId`: 10 lowercase letters and digits, the base-36 FNV-1a
+/// (64-bit) hash of the resource path (`/pets/{petId}`), AWS's shape for a
+/// resource ID; the same path always gives the same ID (see the module docs).
+pub(crate) fn resource_id(resource_path: &str) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in resource_path.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut out = [b'0'; 10];
+    for slot in out.iter_mut().rev() {
+        *slot = DIGITS[(hash % 36) as usize];
+        hash /= 36;
+    }
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 impl Source {
@@ -247,9 +374,23 @@ impl Source {
                 ContextVar::Path => Cow::Borrowed(facts.path),
                 ContextVar::Stage => Cow::Borrowed(facts.stage),
                 ContextVar::SourceIp => Cow::Borrowed(facts.source_ip),
+                ContextVar::UserAgent => facts
+                    .headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(Cow::Borrowed)?,
                 ContextVar::RequestTimeEpoch => Cow::Owned(facts.request_time_epoch.to_string()),
+                ContextVar::RequestTime => {
+                    let mut out = String::with_capacity(26);
+                    crate::access_log::clf_time(&mut out, facts.request_time_epoch);
+                    Cow::Owned(out)
+                }
+                ContextVar::ResourceId => Cow::Owned(resource_id(facts.resource_path)),
+                // As `$context.protocol` renders (templates.rs).
+                ContextVar::Protocol => Cow::Borrowed("HTTP/1.1"),
             }),
             Source::Literal(v) => Some(Cow::Borrowed(v.as_str())),
+            Source::Unavailable => None,
         }
     }
 }
@@ -322,6 +463,16 @@ mod tests {
         HashMap::from([("env".to_owned(), "beta".to_owned())])
     }
 
+    fn parse(parameters: Option<&Value>, vars: &HashMap<String, String>) -> Result<Parsed, String> {
+        super::parse(
+            parameters,
+            &Statics {
+                stage_variables: vars,
+                api_id: "a1b2c3d4e5",
+            },
+        )
+    }
+
     #[test]
     fn targets_and_sources_parse() {
         let m = parse(
@@ -336,6 +487,8 @@ mod tests {
             &vars(),
         )
         .unwrap();
+        assert!(m.warnings.is_empty() && m.fails.is_none());
+        let m = m.mappings;
         assert_eq!(m.len(), 6);
         assert!(m
             .iter()
@@ -412,16 +565,6 @@ mod tests {
     fn bad_mappings_are_refused() {
         for (target, source, expected) in [
             (
-                "integration.request.header.Content-Length",
-                "'1'",
-                "frames the body",
-            ),
-            (
-                "integration.request.header.transfer-encoding",
-                "'chunked'",
-                "frames the body",
-            ),
-            (
                 "integration.request.header.X",
                 "method.request.body",
                 "unsupported source",
@@ -429,6 +572,11 @@ mod tests {
             (
                 "integration.request.header.X",
                 "context.nope",
+                "unknown context variable",
+            ),
+            (
+                "integration.request.header.X",
+                "context.authorizer.",
                 "unknown context variable",
             ),
             ("integration.request.header.X", "whatever", "unknown source"),
@@ -442,6 +590,74 @@ mod tests {
         ] {
             let err = parse(Some(&json!({ target: source })), &vars()).unwrap_err();
             assert!(err.contains(expected), "{target} <- {source}: {err}");
+        }
+    }
+
+    /// What AWS deploys and answers otherwise than written is served so,
+    /// with a warning: a body-framing target fails every request, a header
+    /// AWS does not send is left out, a context variable the gateway lacks
+    /// has no value.
+    #[test]
+    fn what_aws_deploys_is_parsed_with_warnings() {
+        for target in [
+            "integration.request.header.Content-Length",
+            "integration.request.header.transfer-encoding",
+        ] {
+            let p = parse(Some(&json!({ target: "'1'" })), &vars()).unwrap();
+            assert!(p.mappings.is_empty(), "{target}");
+            let fails = p.fails.expect(target);
+            assert!(fails.contains("every request answers 500"), "{fails}");
+            assert_eq!(p.warnings, [fails]);
+        }
+        for name in ["Expect", "Proxy-Authenticate", "TE", "Via", "Connection"] {
+            let target = format!("integration.request.header.{name}");
+            let p = parse(Some(&json!({ target: "'x'" })), &vars()).unwrap();
+            assert!(p.mappings.is_empty() && p.fails.is_none(), "{name}");
+            assert!(p.warnings[0].contains("is not sent"), "{:?}", p.warnings);
+        }
+        for source in [
+            "context.accountId",
+            "context.identity.caller",
+            "context.authorizer.principalId",
+        ] {
+            let p = parse(
+                Some(&json!({ "integration.request.header.X": source })),
+                &vars(),
+            )
+            .unwrap();
+            assert_eq!(p.mappings[0].source, Source::Unavailable, "{source}");
+            assert!(p.warnings[0].contains("no value"), "{:?}", p.warnings);
+        }
+        let p = parse(
+            Some(&json!({
+                "integration.request.header.Host": "method.request.header.Host",
+                "integration.request.header.X-Api": "context.apiId",
+                "integration.request.header.X-Res": "context.resourceId",
+                "integration.request.header.X-Ua": "context.identity.userAgent"
+            })),
+            &vars(),
+        )
+        .unwrap();
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert_eq!(p.mappings.len(), 4);
+        assert!(p
+            .mappings
+            .iter()
+            .any(|m| m.source == Source::Literal("a1b2c3d4e5".into())));
+    }
+
+    #[test]
+    fn resource_ids_are_stable_and_shaped_like_aws_ones() {
+        let root = resource_id("/");
+        assert_eq!(root, resource_id("/"));
+        assert_ne!(root, resource_id("/pets"));
+        for id in [root, resource_id("/pets/{petId}"), resource_id("")] {
+            assert_eq!(id.len(), 10, "{id}");
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()),
+                "{id}"
+            );
         }
     }
 }

@@ -423,14 +423,15 @@ fn aws_service_integrations_stop_startup_or_answer_500() {
     );
 }
 
-/// The README's `http` example, as written there, served in front of the
+/// docs/gateway.md's `http` example, as written there, served in front of the
 /// echo backend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_http_example_runs_as_written() {
-    let readme = std::fs::read_to_string(process::workspace_root().join("README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(process::workspace_root().join("docs/gateway.md")).unwrap();
     let after = readme
         .split_once("An `http` integration with templates")
-        .expect("the README's http example")
+        .expect("docs/gateway.md's http example")
         .1;
     let block = after
         .split_once("```json\n")

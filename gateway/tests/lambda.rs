@@ -20,7 +20,7 @@ use axum::http::HeaderMap as AxumHeaders;
 use axum::routing::post;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::loopback::{bounded, client, TestServer};
+use support::loopback::{bounded, client, raw_exchange, TestServer};
 use support::moto::{mark_ran, Fixture, MotoCognito};
 use support::process::{self, Gateway};
 use tower_cognito::testing::TestIssuer;
@@ -663,21 +663,6 @@ async fn lambda_with_moto_tokens() {
         "an access token on an identity route"
     );
     mark_ran("gateway_lambda_with_moto_tokens");
-}
-
-/// The raw reply to one `Connection: close` request: every byte the gateway
-/// sent, so framing (a `Content-Length` on a bodiless status, stray body
-/// bytes) shows as it went out.
-async fn raw_exchange(addr: std::net::SocketAddr, request: String) -> String {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    bounded("raw exchange", async move {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut out = Vec::new();
-        stream.read_to_end(&mut out).await.expect("read");
-        String::from_utf8_lossy(&out).into_owned()
-    })
-    .await
 }
 
 /// A function's 1xx is a malformed answer (502), never an interim response

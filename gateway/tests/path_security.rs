@@ -11,9 +11,8 @@ mod support;
 use std::net::SocketAddr;
 
 use support::backend::Backend;
-use support::loopback::bounded;
+use support::loopback::raw_exchange;
 use support::process::Gateway;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tower_cognito::testing::TestIssuer;
 
 const FIXTURE: &str = "gateway/tests/fixtures/path-security.json";
@@ -76,25 +75,18 @@ async fn raw(gateway: &Gateway, method: &str, target: &str, headers: &[(&str, &s
         request.push_str(&format!("{n}: {v}\r\n"));
     }
     request.push_str("Connection: close\r\n\r\n");
-    bounded(&format!("{method} {target}"), async move {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut out = Vec::new();
-        stream.read_to_end(&mut out).await.expect("read");
-        let text = String::from_utf8_lossy(&out).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status line: {head}"));
-        Raw {
-            status,
-            head: head.to_owned(),
-            body: body.to_owned(),
-        }
-    })
-    .await
+    let text = raw_exchange(addr, request).await;
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head}"));
+    Raw {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
 }
 
 /// API Gateway's 403 for a path or method not on the API, from the gateway

@@ -10,7 +10,7 @@ mod support;
 use std::time::Duration;
 
 use support::backend::Backend;
-use support::loopback::{bounded, client, Reply};
+use support::loopback::{request, Reply};
 use support::process::{self, Gateway};
 use tower_cognito::testing::TestIssuer;
 
@@ -18,19 +18,7 @@ const FIXTURE: &str = "gateway/tests/fixtures/unsupported-auth.json";
 const POOL: &str = "us-east-1_Unsup1";
 
 async fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut request = client().get(url);
-    for (n, v) in headers {
-        request = request.header(*n, *v);
-    }
-    bounded(&format!("GET {url}"), async {
-        let response = request.send().await.expect("send");
-        Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.expect("body"),
-        }
-    })
-    .await
+    request(http::Method::GET, url, headers, "").await
 }
 
 fn assert_answer(reply: &Reply, status: u16, error_type: &str, body: &str, what: &str) {

@@ -8,7 +8,7 @@ mod support;
 
 use http::{Method, StatusCode};
 use support::backend::Backend;
-use support::loopback::{bounded, client, Reply};
+use support::loopback::{request as send, Reply};
 use support::process::Gateway;
 use tower_cognito::testing::TestIssuer;
 
@@ -73,22 +73,6 @@ async fn setup_with(export: &str) -> Setup {
         issuer,
         _keys: keys,
     }
-}
-
-async fn send(method: Method, url: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-    let mut request = client().request(method.clone(), url).body(body.to_owned());
-    for (n, v) in headers {
-        request = request.header(*n, *v);
-    }
-    bounded(&format!("{method} {url}"), async {
-        let response = request.send().await.expect("send");
-        Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.expect("body"),
-        }
-    })
-    .await
 }
 
 /// API Gateway's 400 with `BadRequestException`, from the gateway (the

@@ -30,8 +30,8 @@
 //! revoked since the list last changed. No network on the request path.
 //!
 //! With feature `redis`, `RevocationList::builder().redis(url)` shares the
-//! list between replicas, and `RevocationStore` writes to it; see the crate
-//! README's "Revocation" section for the layout in Redis, outages and how it
+//! list between replicas, and `RevocationStore` writes to it; see the
+//! repository's `docs/revocation.md` for the layout in Redis, outages and how it
 //! scales to many replicas.
 //!
 //! ```

@@ -107,22 +107,57 @@ pub(crate) async fn get(client: &reqwest::Client, url: &str, token: Option<&str>
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    bounded(&format!("GET {url}"), async {
+    send(request, &format!("GET {url}")).await
+}
+
+/// One request to `url` with these headers and body, through [`client`].
+pub(crate) async fn request(
+    method: http::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let mut request = client().request(method.clone(), url).body(body.to_owned());
+    for (n, v) in headers {
+        request = request.header(*n, *v);
+    }
+    send(request, &format!("{method} {url}")).await
+}
+
+/// Sends `request` and reads its reply in full, bounded in time; `what`
+/// names it in a failure message.
+pub(crate) async fn send(request: reqwest::RequestBuilder, what: &str) -> Reply {
+    bounded(what, async {
         let response = request
             .send()
             .await
-            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
             .text()
             .await
-            .unwrap_or_else(|e| panic!("GET {url}: reading the body: {e}"));
+            .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
         Reply {
             status,
             headers,
             body,
         }
+    })
+    .await
+}
+
+/// Writes `request` as it is on a new connection to `addr` and reads until
+/// the server closes it (send `Connection: close`): every byte that came
+/// back, so framing shows as it went out. Bounded in time.
+pub(crate) async fn raw_exchange(addr: SocketAddr, request: String) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    bounded("raw exchange", async move {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).await.expect("read");
+        String::from_utf8_lossy(&out).into_owned()
     })
     .await
 }

@@ -8,6 +8,21 @@
 //! alone: the client's copies are taken out first, whether the source has a
 //! value or not; a path placeholder a mapping targets is never filled from
 //! the client's path (see `mapping.rs` for these rules and their reasons).
+//!
+//! As recorded against AWS (LocalStack's `test_apigateway_header_remapping_http`,
+//! `test_http_proxy_integration_request_data_mappings`,
+//! `test_import_with_stage_variables`):
+//! - `{name}` placeholders in the URI's query string are filled as path
+//!   ones are, each value percent-encoded as a query component (a raw path
+//!   parameter decoded first, so it is encoded once) **[choice]**: a value
+//!   can never add a `&name=` pair;
+//! - a `Host` mapped by `requestParameters` is sent in place of the URI's
+//!   (the connection still goes to the URI's host, or its
+//!   `--integration-base`);
+//! - a client body sent chunked that turns out empty goes out with
+//!   `Content-Length: 0`, not chunked; a longer one is still streamed;
+//! - a URI naming a stage variable that is not set answers every request
+//!   500 `{"message": "Internal server error"}` (a startup warning).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -24,13 +39,14 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, HOST};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, Uri};
-use http_body::Frame;
+use http_body::{Body as _, Frame};
+use http_body_util::BodyExt as _;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::answers::Answer;
 use crate::headers;
-use crate::mapping::{self, Facts, Mapping, Source, Target};
+use crate::mapping::{self, Facts, Mapping, Source, Statics, Target};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -62,7 +78,7 @@ pub(crate) struct HttpProxy {
     pub(crate) host: HeaderValue,
     /// The URI's path, `{name}` placeholders still in.
     pub(crate) path: String,
-    /// The URI's own query, if any.
+    /// The URI's own query, if any, `{name}` placeholders still in.
     pub(crate) query: Option<String>,
     pub(crate) timeout: Duration,
     pub(crate) mappings: Vec<Mapping>,
@@ -76,6 +92,12 @@ pub(crate) struct HttpProxy {
     pub(crate) uri: String,
     /// Whether `--integration-base` sends it elsewhere.
     pub(crate) via: bool,
+    /// Why every request answers 500, when one does: what AWS deploys and
+    /// then answers so (an unset stage variable in the URI, a mapping onto
+    /// `Content-Length`).
+    pub(crate) fails: Option<String>,
+    /// What is served otherwise than the export says (startup warnings).
+    pub(crate) warnings: Vec<String>,
 }
 
 /// What a request brings besides itself.
@@ -96,7 +118,75 @@ impl HttpProxy {
             .get("uri")
             .and_then(Value::as_str)
             .ok_or("http_proxy: no uri")?;
-        let uri = substitute_stage_variables(raw, stage_variables)?;
+        let method = match integration.get("httpMethod").and_then(Value::as_str) {
+            None => None,
+            Some(m) if m.eq_ignore_ascii_case("ANY") => None,
+            Some(m) => Some(
+                Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| format!("httpMethod {m:?}: not a method"))?,
+            ),
+        };
+        let timeout_ms = match integration.get("timeoutInMillis") {
+            None => MAX_TIMEOUT_MS,
+            Some(v) => v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .filter(|ms| (50..=MAX_TIMEOUT_MS).contains(ms))
+                .ok_or_else(|| format!("timeoutInMillis {v}: expected 50 to {MAX_TIMEOUT_MS}"))?,
+        };
+        let parsed = mapping::parse(
+            integration.get("requestParameters"),
+            &Statics {
+                stage_variables,
+                api_id,
+            },
+        )?;
+        let mappings = parsed.mappings;
+        let mut warnings = parsed.warnings;
+        let mut mapped_headers: Vec<HeaderName> = Vec::new();
+        let mut mapped_query: Vec<String> = Vec::new();
+        for m in &mappings {
+            match &m.target {
+                Target::Header(name) if !mapped_headers.contains(name) => {
+                    mapped_headers.push(name.clone());
+                }
+                Target::Query(name) if !mapped_query.contains(name) => {
+                    mapped_query.push(name.clone());
+                }
+                _ => {}
+            }
+        }
+        let mut proxy = Self {
+            via: false,
+            method,
+            backend: None,
+            target: String::new(),
+            host: HeaderValue::from_static("invalid"),
+            path: "/".to_owned(),
+            query: None,
+            timeout: Duration::from_millis(timeout_ms),
+            mappings,
+            mapped_headers,
+            mapped_query,
+            api_id: HeaderValue::from_str(api_id).unwrap_or(HeaderValue::from_static("local")),
+            uri: raw.to_owned(),
+            fails: None,
+            warnings: Vec::new(),
+        };
+        let uri = match substitute(raw, stage_variables)? {
+            Ok(uri) => uri,
+            Err(unset) => {
+                // AWS deploys it and answers each request 500.
+                let problem = format!(
+                    "uri {raw:?}: stage variable {unset} is not set \
+                     (--stage-variable {unset}=...): every request answers 500, as on AWS"
+                );
+                warnings.insert(0, problem.clone());
+                proxy.fails = Some(problem);
+                proxy.warnings = warnings;
+                return Ok(proxy);
+            }
+        };
         let (scheme, authority, path, query) = split_uri(&uri)?;
         let host =
             HeaderValue::from_str(authority).map_err(|_| format!("uri {uri:?}: bad host"))?;
@@ -116,62 +206,30 @@ impl HttpProxy {
                 query.map(str::to_owned),
             ),
         };
-        let method = match integration.get("httpMethod").and_then(Value::as_str) {
-            None => None,
-            Some(m) if m.eq_ignore_ascii_case("ANY") => None,
-            Some(m) => Some(
-                Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                    .map_err(|_| format!("httpMethod {m:?}: not a method"))?,
-            ),
-        };
-        let timeout_ms = match integration.get("timeoutInMillis") {
-            None => MAX_TIMEOUT_MS,
-            Some(v) => v
-                .as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .filter(|ms| (50..=MAX_TIMEOUT_MS).contains(ms))
-                .ok_or_else(|| format!("timeoutInMillis {v}: expected 50 to {MAX_TIMEOUT_MS}"))?,
-        };
-        let mappings = mapping::parse(integration.get("requestParameters"), stage_variables)?;
         // A template path that is unsafe with any value would answer 500 to
         // every request: say so now.
         let mut sample = String::with_capacity(path.len());
         fill_path_into(&mut sample, &path, |_| Some(Cow::Borrowed("x"))).ok_or_else(|| {
             format!("uri {uri:?}: its path has a dot segment, an empty segment or an unclosed {{")
         })?;
-        let mut mapped_headers: Vec<HeaderName> = Vec::new();
-        let mut mapped_query: Vec<String> = Vec::new();
-        for m in &mappings {
-            match &m.target {
-                Target::Header(name) if !mapped_headers.contains(name) => {
-                    mapped_headers.push(name.clone());
-                }
-                Target::Query(name) if !mapped_query.contains(name) => {
-                    mapped_query.push(name.clone());
-                }
-                _ => {}
-            }
+        if let Some(query) = &query {
+            fill_query_into(&mut sample, query, |_| Some((Cow::Borrowed("x"), false)))
+                .ok_or_else(|| format!("uri {uri:?}: its query has an unclosed {{"))?;
         }
-        let backend = target
+        proxy.backend = target
             .parse::<Uri>()
             .ok()
             .as_ref()
             .and_then(backend::key_of);
-        Ok(Self {
-            via: rewritten.is_some(),
-            method,
-            backend,
-            target,
-            host,
-            path,
-            query,
-            timeout: Duration::from_millis(timeout_ms),
-            mappings,
-            mapped_headers,
-            mapped_query,
-            api_id: HeaderValue::from_str(api_id).unwrap_or(HeaderValue::from_static("local")),
-            uri: uri.clone(),
-        })
+        proxy.via = rewritten.is_some();
+        proxy.target = target;
+        proxy.host = host;
+        proxy.path = path;
+        proxy.query = query;
+        proxy.uri = uri;
+        proxy.fails = parsed.fails;
+        proxy.warnings = warnings;
+        Ok(proxy)
     }
 
     /// For the startup listing: `http_proxy GET http://... (timeout 29000 ms)`.
@@ -182,11 +240,40 @@ impl HttpProxy {
         } else {
             String::new()
         };
-        format!(
-            "http_proxy {method} {}{via} (timeout {} ms)",
-            self.uri,
-            self.timeout.as_millis()
-        )
+        match &self.fails {
+            Some(_) => format!(
+                "http_proxy {method} {}{via} (answers 500: see the warning)",
+                self.uri
+            ),
+            None => format!(
+                "http_proxy {method} {}{via} (timeout {} ms)",
+                self.uri,
+                self.timeout.as_millis()
+            ),
+        }
+    }
+
+    /// The value for the placeholder `{name}` of the URI's path or query,
+    /// and whether it is a raw path parameter of the method request:
+    /// `integration.request.path.name` (no value: `None`, a 500), else, when
+    /// no mapping targets it, the path parameter of the same name (raw, as
+    /// authorized).
+    pub(crate) fn placeholder<'f>(
+        &'f self,
+        facts: &Facts<'f>,
+        name: &str,
+    ) -> Option<(Cow<'f, str>, bool)> {
+        let mapped = self
+            .mappings
+            .iter()
+            .find(|m| matches!(&m.target, Target::Path(n) if n == name));
+        match mapped {
+            Some(m) => Some((
+                m.source.value(facts)?,
+                matches!(m.source, Source::PathParam(_)),
+            )),
+            None => Some((param(facts.path_params, name)?, true)),
+        }
     }
 
     /// Sends the request to the backend and streams its answer back.
@@ -196,6 +283,9 @@ impl HttpProxy {
         body: Body,
         call: Call<'_>,
     ) -> Result<Response<Body>, Answer> {
+        if self.fails.is_some() {
+            return Err(Answer::ApiConfigurationError);
+        }
         let facts = &call.facts;
         let method = self.method.clone().unwrap_or(parts.method.clone());
 
@@ -231,27 +321,16 @@ impl HttpProxy {
                 + client_query.map_or(0, |q| q.len() + 1)
                 + self.mappings.len() * 16,
         );
-        // `{name}` from `integration.request.path.name` (no value: 500),
-        // else, when no mapping targets it, from the path parameter of the
-        // same name (raw, as authorized).
         fill_path_into(&mut target, &self.path, |name| {
-            let mapped = self
-                .mappings
-                .iter()
-                .find(|m| matches!(&m.target, Target::Path(n) if n == name));
-            match mapped {
-                Some(m) => path_value(
-                    m.source.value(facts)?,
-                    matches!(m.source, Source::PathParam(_)),
-                ),
-                None => path_value(param(facts.path_params, name)?, true),
-            }
+            let (value, raw) = self.placeholder(facts, name)?;
+            path_value(value, raw)
         })
         .ok_or(Answer::ApiConfigurationError)?;
         let mut separator = '?';
         if let Some(q) = self.query.as_deref() {
             target.push(separator);
-            target.push_str(q);
+            fill_query_into(&mut target, q, |name| self.placeholder(facts, name))
+                .ok_or(Answer::ApiConfigurationError)?;
             separator = '&';
         }
         if let Some(q) = client_query {
@@ -288,10 +367,17 @@ impl HttpProxy {
             .map(Uri::from)
             .map_err(|_| Answer::ApiConfigurationError)?;
 
-        headers.insert(HOST, self.host.clone());
+        // A mapped Host wins over the URI's (recorded).
+        if !headers.contains_key(HOST) {
+            headers.insert(HOST, self.host.clone());
+        }
         headers.insert(
             headers::X_AMZN_TRACE_ID,
-            headers::trace_id(facts.request_id, (facts.request_time_epoch / 1000) as u64),
+            headers::trace_header(
+                &parts.headers,
+                facts.request_id,
+                (facts.request_time_epoch / 1000) as u64,
+            ),
         );
         headers.insert(headers::X_AMZN_APIGATEWAY_API_ID, self.api_id.clone());
         // The client's entries, then its address: one field, the gateway's
@@ -300,6 +386,16 @@ impl HttpProxy {
             headers.insert(headers::X_FORWARDED_FOR, value);
         }
 
+        // One deadline for the head and the body (see `deadline.rs`).
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let body = match tokio::time::timeout_at(deadline, unless_empty(body)).await {
+            Err(_) => return Err(Answer::IntegrationTimeout),
+            Ok(Err(_)) => return Err(Answer::IntegrationFailure),
+            Ok(Ok(body)) => body,
+        };
+        if body.is_end_stream() {
+            set_empty_length(&mut headers, &method);
+        }
         let tripped = Arc::new(AtomicBool::new(false));
         let body = Body::new(LimitedBody {
             inner: body,
@@ -312,8 +408,6 @@ impl HttpProxy {
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
 
-        // One deadline for the head and the body (see `deadline.rs`).
-        let deadline = tokio::time::Instant::now() + self.timeout;
         let response = match tokio::time::timeout_at(deadline, backend::send_to(backend, request))
             .await
         {
@@ -331,11 +425,64 @@ impl HttpProxy {
     }
 }
 
-/// `${stageVariables.NAME}` replaced; an unset variable is a startup error.
-pub(crate) fn substitute_stage_variables(
-    uri: &str,
-    vars: &HashMap<String, String>,
-) -> Result<String, String> {
+/// The client's body, or an empty one of known length when a body of
+/// unknown length (chunked) turns out empty: AWS sends it with
+/// `Content-Length: 0`, as it does any body it has read whole. Only a body
+/// of unknown length is waited for (its first frame): one with a length,
+/// or none, passes as it is.
+async fn unless_empty(mut body: Body) -> Result<Body, axum::Error> {
+    if body.is_end_stream() || body.size_hint().exact().is_some() {
+        return Ok(body);
+    }
+    match body.frame().await {
+        None => Ok(Body::empty()),
+        Some(Err(e)) => Err(e),
+        Some(Ok(first)) => Ok(Body::new(Prefixed {
+            first: Some(first),
+            rest: body,
+        })),
+    }
+}
+
+/// `Content-Length: 0` on a request without a body whose method carries
+/// one (POST, PUT, PATCH), unless it has a length already: AWS sends it
+/// (recorded), where hyper would send no length at all for an empty body.
+pub(crate) fn set_empty_length(headers: &mut http::HeaderMap, method: &Method) {
+    if matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
+        headers
+            .entry(http::header::CONTENT_LENGTH)
+            .or_insert(HeaderValue::from_static("0"));
+    }
+}
+
+/// A body whose first frame was read already.
+struct Prefixed {
+    first: Option<Frame<Bytes>>,
+    rest: Body,
+}
+
+impl http_body::Body for Prefixed {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        match self.first.take() {
+            Some(frame) => Poll::Ready(Some(Ok(frame))),
+            None => Pin::new(&mut self.rest).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.rest.is_end_stream()
+    }
+}
+
+/// `${stageVariables.NAME}` replaced: `Ok(Err(name))` names the first
+/// variable that is not set; `Err` is a malformed reference.
+fn substitute(uri: &str, vars: &HashMap<String, String>) -> Result<Result<String, String>, String> {
     let mut out = String::with_capacity(uri.len());
     let mut rest = uri;
     while let Some(at) = rest.find("${stageVariables.") {
@@ -345,14 +492,25 @@ pub(crate) fn substitute_stage_variables(
             .find('}')
             .ok_or_else(|| format!("uri {uri:?}: unclosed ${{stageVariables."))?;
         let name = &after[..end];
-        let value = vars.get(name).ok_or_else(|| {
-            format!("uri {uri:?}: stage variable {name} is not set (--stage-variable {name}=...)")
-        })?;
+        let Some(value) = vars.get(name) else {
+            return Ok(Err(name.to_owned()));
+        };
         out.push_str(value);
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(Ok(out))
+}
+
+/// `${stageVariables.NAME}` replaced; an unset variable is an error (for
+/// `aws_proxy` URIs, which name the function).
+pub(crate) fn substitute_stage_variables(
+    uri: &str,
+    vars: &HashMap<String, String>,
+) -> Result<String, String> {
+    substitute(uri, vars)?.map_err(|name| {
+        format!("uri {uri:?}: stage variable {name} is not set (--stage-variable {name}=...)")
+    })
 }
 
 /// `scheme`, `authority`, `path` (at least `/`) and query of a URI whose path
@@ -450,6 +608,33 @@ pub(crate) fn fill_path_into<'v>(
     mapping::is_safe_backend_path(&out[start..]).then_some(())
 }
 
+/// The URI's query with each `{name}` (or `{name+}`) filled from `value` (a
+/// value and whether it is a raw path parameter), appended to `out`, each
+/// value percent-encoded as a query component (a raw path parameter
+/// decoded first, so it is encoded once): a value never adds a pair.
+/// `None` when a value is missing or a `{` is unclosed.
+pub(crate) fn fill_query_into<'v>(
+    out: &mut String,
+    template: &str,
+    mut value: impl FnMut(&str) -> Option<(Cow<'v, str>, bool)>,
+) -> Option<()> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}')? + open;
+        let name = rest[open + 1..close].trim_end_matches('+');
+        let (value, raw) = value(name)?;
+        if raw {
+            encode_into(out, &percent_decode_str(&value).decode_utf8_lossy());
+        } else {
+            encode_into(out, &value);
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Some(())
+}
+
 /// RFC 3986's unreserved characters: all that is left as is.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -463,7 +648,7 @@ pub(crate) fn encode(text: &str) -> String {
 }
 
 /// [`encode`], appending to `out`.
-fn encode_into(out: &mut String, text: &str) {
+pub(crate) fn encode_into(out: &mut String, text: &str) {
     out.extend(utf8_percent_encode(text, UNRESERVED));
 }
 
@@ -574,6 +759,30 @@ mod tests {
     }
 
     #[test]
+    fn query_placeholders_are_filled_as_one_component_each() {
+        let fill = |template: &str, values: &[(&str, &str, bool)]| {
+            let mut out = String::new();
+            fill_query_into(&mut out, template, |name| {
+                let &(_, v, raw) = values.iter().find(|(n, _, _)| *n == name)?;
+                Some((Cow::Borrowed(v), raw))
+            })
+            .map(|()| out)
+        };
+        let values = [
+            ("pathVar", "a%26b%3D1", true),
+            ("qsVar", "x&y=1 z", false),
+            ("plain", "foobar", true),
+        ];
+        assert_eq!(
+            fill("testVar={pathVar}&testQs={qsVar}&p={plain+}", &values).unwrap(),
+            "testVar=a%26b%3D1&testQs=x%26y%3D1%20z&p=foobar"
+        );
+        assert_eq!(fill("a=1&b=2", &values).unwrap(), "a=1&b=2");
+        assert_eq!(fill("a={nope}", &values), None);
+        assert_eq!(fill("a={plain", &values), None);
+    }
+
+    #[test]
     fn mapped_query_names_are_matched_decoded_and_case_sensitively() {
         let names = ["tenant".to_owned()];
         for pair in [
@@ -612,6 +821,38 @@ mod tests {
         }
         let integration = serde_json::json!({ "uri": "http://h/a/{x}/" });
         assert!(HttpProxy::parse(&integration, &vars, &[], "api").is_ok());
+    }
+
+    /// What AWS deploys and answers 500 per request parses, failing, with
+    /// its warning (`test_import_with_stage_variables`,
+    /// `test_apigateway_header_remapping_http`).
+    #[test]
+    fn unset_stage_variables_and_framing_mappings_fail_every_request() {
+        let vars = HashMap::new();
+        let unset =
+            serde_json::json!({"uri": "https://${stageVariables.TestHost}/p?${stageVariables.q}"});
+        let proxy = HttpProxy::parse(&unset, &vars, &[], "api").unwrap();
+        let fails = proxy.fails.as_deref().unwrap();
+        assert!(
+            fails.contains("stage variable TestHost is not set"),
+            "{fails}"
+        );
+        assert_eq!(proxy.warnings, [fails]);
+        assert!(
+            proxy.describe().contains("answers 500"),
+            "{}",
+            proxy.describe()
+        );
+        let framing = serde_json::json!({
+            "uri": "http://h/p",
+            "requestParameters": {"integration.request.header.Content-Length": "'0'"}
+        });
+        let proxy = HttpProxy::parse(&framing, &vars, &[], "api").unwrap();
+        assert!(proxy.fails.unwrap().contains("frames the body"));
+        let malformed = serde_json::json!({"uri": "http://${stageVariables.h/p"});
+        assert!(HttpProxy::parse(&malformed, &vars, &[], "api")
+            .unwrap_err()
+            .contains("unclosed"));
     }
 
     #[test]

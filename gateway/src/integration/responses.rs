@@ -13,6 +13,11 @@
 //!   `$.JSONPath`; a string as itself, anything else as compact JSON), or
 //!   `stageVariables.NAME` (resolved at startup). An absent source leaves the
 //!   header out; a value that is no valid header value is a 500 (never sent).
+//!   A header the gateway writes itself or that describes the connection
+//!   (`Content-Length`, `Date`, `Server`, `Authorization`...) goes out as
+//!   `x-amzn-Remapped-<name>`, and `Transfer-Encoding` not at all, as AWS
+//!   answers them (recorded: `headers::mapped_response`); each is a startup
+//!   warning ([`parameter_warnings`]).
 //! - `responseTemplates`: the one for the first media type of `Accept` that
 //!   has one; else (no `Accept`, `*/*`, or no match) `application/json`, else
 //!   the first by name **[choice]**, as LocalStack does. The response's
@@ -35,6 +40,7 @@ use serde_json::Value;
 
 use super::templates::parse_templates;
 use crate::answers::{static_value, Answer};
+use crate::headers::{self, MappedResponse};
 use crate::template::{Context, Template};
 
 /// Headers that frame the response, which no override may set.
@@ -144,17 +150,16 @@ impl IntegrationResponse {
                     })?;
                 let name = HeaderName::try_from(name)
                     .map_err(|_| format!("{what}: bad header name {name:?}"))?;
-                if name == CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
-                    return Err(format!(
-                        "{what}: {name} cannot be mapped (it frames the body)"
-                    ));
-                }
                 let source = source
                     .as_str()
                     .ok_or_else(|| format!("{what}: expected a string"))?;
                 let source = parse_source(source, stage_variables)
                     .map_err(|e| format!("{what}: {source:?}: {e}"))?;
-                parameters.push((name, source));
+                match headers::mapped_response(&name) {
+                    MappedResponse::Kept => parameters.push((name, source)),
+                    MappedResponse::Remapped(remapped) => parameters.push((remapped, source)),
+                    MappedResponse::Dropped => {}
+                }
             }
         }
         let templates = parse_templates(entry.get("responseTemplates"), "responseTemplates")?;
@@ -252,6 +257,38 @@ impl IntegrationResponse {
             .or_else(|| self.templates.iter().next())
             .map(|(k, t)| (k.as_str(), t))
     }
+}
+
+/// The startup warnings for an integration's `responses`: each
+/// `responseParameters` header that goes out under another name, or not at
+/// all (see the module docs).
+pub(crate) fn parameter_warnings(integration: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(responses) = integration.get("responses").and_then(Value::as_object) else {
+        return out;
+    };
+    for (pattern, entry) in responses {
+        let Some(parameters) = entry.get("responseParameters").and_then(Value::as_object) else {
+            continue;
+        };
+        for target in parameters.keys() {
+            let Some(raw) = target.strip_prefix("method.response.header.") else {
+                continue;
+            };
+            let Ok(name) = HeaderName::try_from(raw) else {
+                continue;
+            };
+            let fate = match headers::mapped_response(&name) {
+                MappedResponse::Kept => continue,
+                MappedResponse::Remapped(_) => format!("goes out as x-amzn-Remapped-{raw}"),
+                MappedResponse::Dropped => "is not sent".to_owned(),
+            };
+            out.push(format!(
+                "responses.{pattern}: responseParameters {target:?}: {fate}, as on AWS"
+            ));
+        }
+    }
+    out
 }
 
 fn parse_source(
@@ -457,6 +494,49 @@ mod tests {
         assert!(err.contains("200 to 599"), "{err}");
     }
 
+    /// `test_apigateway_header_remapping_http[HTTP]` / `full-integration`:
+    /// mapped headers AWS writes itself go out renamed, `Transfer-Encoding`
+    /// not at all; each is a startup warning.
+    #[test]
+    fn reserved_response_parameters_are_remapped_or_dropped() {
+        let integration = json!({"responses": {"default": {
+            "statusCode": "200",
+            "responseParameters": {
+                "method.response.header.Content-Length": "'cl'",
+                "method.response.header.Date": "'d'",
+                "method.response.header.Transfer-Encoding": "'te'",
+                "method.response.header.TE": "'t'"
+            }
+        }}});
+        let r = parse(integration.clone());
+        let raw = bytes::Bytes::from_static(b"{}");
+        let backend = Backend {
+            headers: &HeaderMap::new(),
+            body: "{}",
+            raw: &raw,
+        };
+        let res = r
+            .select("200")
+            .unwrap()
+            .respond(&HeaderMap::new(), &backend, Context::default)
+            .unwrap();
+        let h = res.headers();
+        assert_eq!(h["x-amzn-remapped-content-length"], "cl");
+        assert_eq!(h["x-amzn-remapped-date"], "d");
+        assert_eq!(h[CONTENT_LENGTH], "2");
+        assert_eq!(h["te"], "t");
+        assert!(h.get("date").is_none() && h.get("transfer-encoding").is_none());
+        assert!(!h.values().any(|v| v == "te"));
+        let warnings = parameter_warnings(&integration);
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings.contains(
+            &"responses.default: responseParameters \"method.response.header.Content-Length\": goes out as x-amzn-Remapped-Content-Length, as on AWS".to_owned()
+        ));
+        assert!(warnings.contains(
+            &"responses.default: responseParameters \"method.response.header.Transfer-Encoding\": is not sent, as on AWS".to_owned()
+        ));
+    }
+
     #[test]
     fn bad_response_parameters_are_refused() {
         for (target, source, expected) in [
@@ -464,11 +544,6 @@ mod tests {
                 "method.response.header.X",
                 "integration.response.nope",
                 "unsupported source",
-            ),
-            (
-                "method.response.header.Content-Length",
-                "'1'",
-                "frames the body",
             ),
             (
                 "integration.response.header.X",

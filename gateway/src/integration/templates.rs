@@ -18,8 +18,13 @@
 //! their canonical spelling (`Content-Type`, `X-Amzn-Trace-Id`): HTTP/2 and
 //! hyper lower-case names, and AWS's examples read them the way clients
 //! usually send them (`$input.params('Authorization')`).
+//! The client's `Connection`, `Content-MD5`, `Expect`, `Max-Forwards`,
+//! `Proxy-Authenticate`, `Server`, `TE`, `Transfer-Encoding`, `Trailer`,
+//! `Upgrade` and `WWW-Authenticate` are not among them, as recorded
+//! (`headers::method_request_hidden`).
 //! `$context.requestTime` is `dd/MMM/yyyy:HH:mm:ss +0000`, as AWS writes it;
-//! `$context.protocol` is `HTTP/1.1` **[choice]**; `$context.resourceId`,
+//! `$context.protocol` is `HTTP/1.1` **[choice]**; `$context.resourceId` is
+//! the resource path's stable ID (`mapping::resource_id`, **[choice]**);
 //! `accountId`, `domainName` and `deploymentId` render empty (a local
 //! deployment has none).
 
@@ -163,6 +168,7 @@ pub(crate) struct Scratch {
     headers: Vec<(String, String)>,
     epoch: String,
     time: String,
+    resource_id: String,
 }
 
 impl Scratch {
@@ -170,12 +176,14 @@ impl Scratch {
         let headers = facts
             .headers
             .iter()
+            .filter(|(n, _)| !crate::headers::method_request_hidden(n.as_str()))
             .filter_map(|(n, v)| Some((canonical(n.as_str()), v.to_str().ok()?.to_owned())))
             .collect();
         Self {
             headers,
             epoch: facts.request_time_epoch.to_string(),
             time: request_time(facts.request_time_epoch),
+            resource_id: crate::mapping::resource_id(facts.resource_path),
         }
     }
 }
@@ -216,6 +224,7 @@ pub(crate) fn context<'a>(
     vars.insert("extendedRequestId", facts.extended_request_id);
     vars.insert("httpMethod", facts.http_method);
     vars.insert("resourcePath", facts.resource_path);
+    vars.insert("resourceId", extra.scratch.resource_id.as_str());
     vars.insert("path", facts.path);
     vars.insert("stage", facts.stage);
     vars.insert("apiId", extra.api_id);
@@ -310,6 +319,54 @@ mod tests {
             err,
             "requestTemplates['application/json']: line 2, column 8: #macro is not supported"
         );
+    }
+
+    /// `test_apigateway_header_remapping_http[HTTP]` / `full-integration`:
+    /// `$input.params()` does not see these client headers; the resource ID
+    /// is the resource path's.
+    #[test]
+    fn templates_see_the_method_request_as_aws_gives_it() {
+        let mut headers = HeaderMap::new();
+        for (n, v) in [
+            ("connection", "close"),
+            ("content-md5", "x"),
+            ("expect", "100-continue"),
+            ("max-forwards", "2"),
+            ("proxy-authenticate", "Basic"),
+            ("server", "s"),
+            ("te", "deflate"),
+            ("trailer", "Expires"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("www-authenticate", "Basic"),
+            ("content-encoding", "deflate"),
+            ("via", "p.example.net"),
+            ("host", "api.example"),
+        ] {
+            headers.insert(
+                http::HeaderName::from_static(n),
+                HeaderValue::from_static(v),
+            );
+        }
+        let facts = Facts {
+            path_params: &[],
+            query: &[],
+            headers: &headers,
+            claims: None,
+            request_id: "r",
+            extended_request_id: "e",
+            http_method: "GET",
+            resource_path: "/full",
+            path: "/prod/full",
+            stage: "prod",
+            source_ip: "127.0.0.1",
+            request_time_epoch: 0,
+        };
+        let scratch = Scratch::new(&facts);
+        let mut names: Vec<&str> = scratch.headers.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["Content-Encoding", "Host", "Via"]);
+        assert_eq!(scratch.resource_id, crate::mapping::resource_id("/full"));
     }
 
     #[test]

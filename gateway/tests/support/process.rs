@@ -21,7 +21,7 @@ pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Variables the binary reads; removed from the child's environment so the
 /// caller's shell cannot change a test's outcome.
-const GATEWAY_VARS: [&str; 33] = [
+const GATEWAY_VARS: [&str; 34] = [
     "GATEWAY_ADDR",
     "GATEWAY_WORKERS",
     "GATEWAY_DEV_ISSUER",
@@ -55,6 +55,7 @@ const GATEWAY_VARS: [&str; 33] = [
     "REDIS_URL",
     "GATEWAY_REVOCATION_OUTAGE",
     "GATEWAY_REVOCATION_RECONCILE_MS",
+    "GATEWAY_STRICT",
 ];
 
 /// The repository's root, the children's working directory.
