@@ -106,6 +106,14 @@
 //!   the other route's policy. This needs the `axum` feature (default).
 //! - **Empty segments** (`/a//b`) match only a greedy parameter that covers
 //!   them, as on API Gateway and in axum: never a narrower route.
+//! - **A method the resource lacks** falls back, as on API Gateway, to the
+//!   greedy route covering the path that has it (`OPTIONS /test` with only
+//!   `POST /test` gets `OPTIONS /{proxy+}` and its policy). axum routes the
+//!   path first: after routing (`Router::layer`) such a request is refused
+//!   as unlisted rather than run by the path's own route under the greedy
+//!   route's policy; around the router, list every method the router serves
+//!   on a resource (or `ANY`), or a method the table forgot gets the greedy
+//!   route's policy in front of the resource's handler.
 //! - **`HEAD` (a choice):** axum serves `HEAD` with the `GET` handler, so `HEAD`
 //!   on a resource with a `GET` route and no `HEAD` route gets the `GET` route,
 //!   unless the `ANY` route or unlisted policy it would otherwise get is
