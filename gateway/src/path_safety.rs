@@ -69,9 +69,7 @@ pub(crate) fn routable(path: &str) -> Option<Routable<'_>> {
     while let Some(segment) = segments.next() {
         if segment.is_empty() {
             // The first segment is not empty here; the last may not be.
-            if segments.peek().is_none() {
-                return None;
-            }
+            segments.peek()?;
             empty_segments = true;
         } else if has_dot_part(segment) {
             return None;
