@@ -17,7 +17,7 @@ use axum::routing::post;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::backend::Backend;
-use support::loopback::{bounded, client, Reply, TestServer};
+use support::loopback::{self, bounded, client, raw_exchange, Reply, TestServer};
 use support::process::Gateway;
 use tower_cognito::testing::{JwksServer, TestIssuer};
 
@@ -138,15 +138,7 @@ async fn send(
     for (n, v) in headers {
         request = request.header(*n, *v);
     }
-    bounded(&format!("{method} {url}"), async {
-        let response = request.send().await.expect("send");
-        Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.expect("body"),
-        }
-    })
-    .await
+    loopback::send(request, &format!("{method} {url}")).await
 }
 
 fn json_of(reply: &Reply) -> Value {
@@ -159,20 +151,6 @@ fn address(gateway: &Gateway) -> SocketAddr {
         .trim_start_matches("http://")
         .parse()
         .expect("the gateway's address")
-}
-
-/// Writes `request` as it is and reads the answer until the gateway closes
-/// the connection (the request says it may).
-async fn raw_exchange(addr: SocketAddr, request: String) -> String {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    bounded("raw exchange", async move {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut out = Vec::new();
-        stream.read_to_end(&mut out).await.expect("read");
-        String::from_utf8_lossy(&out).into_owned()
-    })
-    .await
 }
 
 /// The head of a raw answer, lowercased.
