@@ -230,9 +230,10 @@ impl PolicySource {
 impl PolicyTable {
     /// The route a request gets on a normalised path. `HEAD` without a route
     /// of its own on a resource with a `GET` route gets the `GET` route, which
-    /// serves it in front of an axum router, unless the `ANY` route, the
-    /// fallback or the unlisted policy that would apply is stricter (a
-    /// refusal, or a token where `GET` is public).
+    /// serves it in front of an axum router, unless the `ANY` route or the
+    /// unlisted policy that would apply is stricter (a refusal, or a token
+    /// where `GET` is public), or the greedy route it falls back to is at
+    /// least as strict.
     pub(crate) fn pick(&self, method: &Method, path: &str) -> Option<Match<'_, TableEntry>> {
         self.pick_route(method, path).map(|(m, _)| m)
     }
@@ -258,8 +259,22 @@ impl PolicyTable {
         let Some(get) = resource.exact(&Method::GET) else {
             return hit;
         };
-        let fallback = hit.as_ref().map_or(&self.unlisted, |(m, _)| &m.value.rule);
-        if strictness(&fallback.requirement) > strictness(&get.value.rule.requirement) {
+        let (other, fell_back) = match &hit {
+            Some((m, fell_back)) => (&m.value.rule, *fell_back),
+            None => (&self.unlisted, false),
+        };
+        let (other, get_rule) = (
+            strictness(&other.requirement),
+            strictness(&get.value.rule.requirement),
+        );
+        // Another resource's route is API Gateway's answer: it stays unless
+        // `GET`'s is stricter (never weaker than either).
+        let keep = if fell_back {
+            other >= get_rule
+        } else {
+            other > get_rule
+        };
+        if keep {
             hit
         } else {
             Some((get, false))

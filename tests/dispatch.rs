@@ -218,8 +218,19 @@ async fn a_method_the_resource_lacks_falls_back_to_a_greedy_route_before_routing
         Some("OPTIONS /{proxy+}")
     );
     assert_eq!(route(Method::GET, "/test"), None);
-    // HEAD on a GET route: the stricter of GET's and the fallback's policy.
+    // HEAD on a GET route: the stricter of GET's and the fallback's policy;
+    // at the same strictness, the fallback (API Gateway's route).
     assert_eq!(route(Method::HEAD, "/admin").as_deref(), Some("GET /admin"));
+    let same = seeded(issuer())
+        .route("GET", "/r", RoutePolicy::identity_token())
+        .route("ANY", "/{proxy+}", scoped())
+        .build()
+        .expect("layer");
+    assert_eq!(
+        same.route_for(&Method::HEAD, "/r")
+            .map(MatchedRoute::as_str),
+        Some("ANY /{proxy+}")
+    );
 
     let calls = Arc::new(AtomicUsize::new(0));
     let router = Router::new()
