@@ -207,7 +207,9 @@ async fn slow_heads_and_idle_connections_are_closed_by_their_timeouts_while_othe
 
 /// The client connections the gateway holds open on `port`: its
 /// descriptors' sockets that `/proc/net/tcp` lists as connected to that
-/// local port (Linux).
+/// local port (Linux). Counted by inode: the kernel's table is read in
+/// pages while other tests open and close thousands of sockets, and a line
+/// can then come twice (or be missed).
 #[cfg(target_os = "linux")]
 fn client_sockets(pid: u32, port: u16) -> usize {
     let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -225,19 +227,21 @@ fn client_sockets(pid: u32, port: u16) -> usize {
         })
         .collect();
     let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).unwrap();
-    table
+    let open: std::collections::HashSet<&str> = table
         .lines()
         .skip(1)
-        .filter(|line| {
+        .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let local_port = fields[1]
                 .rsplit(':')
                 .next()
                 .and_then(|p| u16::from_str_radix(p, 16).ok());
             // 0A is LISTEN: the listeners are not client connections.
-            local_port == Some(port) && fields[3] != "0A" && inodes.contains(fields[9])
+            (local_port == Some(port) && fields[3] != "0A" && inodes.contains(fields[9]))
+                .then_some(fields[9])
         })
-        .count()
+        .collect();
+    open.len()
 }
 
 fn port_of(gateway: &Gateway) -> u16 {
@@ -267,9 +271,9 @@ async fn the_connection_cap_holds_and_a_client_is_answered_once_idle_ones_time_o
                 "--max-connections",
                 "50",
                 "--idle-timeout-ms",
-                "2000",
+                "4000",
                 "--header-read-timeout-ms",
-                "2000",
+                "4000",
             ],
         )
     })
@@ -284,14 +288,24 @@ async fn the_connection_cap_holds_and_a_client_is_answered_once_idle_ones_time_o
         held.push(connect(&gateway).await);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let open = client_sockets(pid, port);
-    // At the cap exactly: the others wait in the backlog.
-    assert_eq!(
-        open, 50,
-        "client sockets open in the gateway with a cap of 50"
-    );
+    // The largest of a few readings: a reading of the kernel's table taken
+    // while other tests churn sockets can miss a line, never add one.
+    let mut open = 0;
+    for _ in 0..5 {
+        open = open.max(client_sockets(pid, port));
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    // At the cap: the others wait in the backlog. Each serving thread takes
+    // a permit before it accepts, so with two threads one permit may wait on
+    // a listener whose queue is empty (the kernel spreads connections between
+    // the two): 49 or 50 open, never more.
     assert!(
-        started.elapsed() < Duration::from_millis(1500),
+        (49..=50).contains(&open),
+        "client sockets open in the gateway with a cap of 50: {open}"
+    );
+    // Before the 4 s timeouts could have closed any of them.
+    assert!(
+        started.elapsed() < Duration::from_millis(3800),
         "counted too late"
     );
 
