@@ -79,7 +79,7 @@ pub use policy::{wildcard_match, Decision, MalformedPolicy, PolicyDocument};
 pub use service::{AuthorizerRejection, CustomAuthorizer, CustomAuthorizerFuture};
 
 use cache::ResultCache;
-use event::IdentitySource;
+pub(crate) use event::IdentitySource;
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
