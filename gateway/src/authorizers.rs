@@ -74,7 +74,8 @@ impl tower_cognito::custom_authorizer::Authorize for Invoker {
 /// The Lambda authorizers of a deployment, by route (`GET /path`).
 #[derive(Default)]
 pub(crate) struct LambdaAuthorizers {
-    by_route: HashMap<String, CustomAuthorizerLayer>,
+    /// The layer, and its description for the startup listing.
+    by_route: HashMap<String, (CustomAuthorizerLayer, String)>,
 }
 
 impl LambdaAuthorizers {
@@ -120,20 +121,33 @@ impl LambdaAuthorizers {
             let layer = builder
                 .build()
                 .map_err(|e| format!("authorizer {} (#{}): {e}", a.name, a.pointer))?;
-            layers.insert(a.name.as_str(), layer);
+            let kind = match a.kind {
+                tower_cognito::custom_authorizer::AuthorizerType::Request => "request",
+                _ => "token",
+            };
+            let about = format!(
+                "Lambda authorizer {} ({kind}, function {name}, cache {} s)",
+                a.name, a.result_ttl_seconds
+            );
+            layers.insert(a.name.as_str(), (layer, about));
         }
         let mut by_route = HashMap::new();
         for skipped in &import.skipped {
-            if let Some(layer) = layers.get(skipped.scheme.as_str()) {
+            if let Some(entry) = layers.get(skipped.scheme.as_str()) {
                 let method = skipped.method.as_ref().map_or("ANY", |m| m.as_str());
-                by_route.insert(format!("{method} {}", skipped.path), layer.clone());
+                by_route.insert(format!("{method} {}", skipped.path), entry.clone());
             }
         }
         Ok(Self { by_route })
     }
 
     pub(crate) fn get(&self, route: &str) -> Option<&CustomAuthorizerLayer> {
-        self.by_route.get(route)
+        self.by_route.get(route).map(|(layer, _)| layer)
+    }
+
+    /// For the startup listing.
+    pub(crate) fn describe(&self, route: &str) -> Option<&str> {
+        self.by_route.get(route).map(|(_, about)| about.as_str())
     }
 
     pub(crate) fn covers(&self, route: &str) -> bool {

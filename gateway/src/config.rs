@@ -479,7 +479,10 @@ impl Deployment {
                 if let Some(validator) = operation.and_then(|o| o.validator.as_ref()) {
                     integration.push_str(&format!(", request validator {}", validator.name()));
                 }
-                format!("route {}: {} -> {integration}", r.route, r.policy)
+                match self.lambda_authorizers.describe(r.route.as_str()) {
+                    Some(about) => format!("route {}: {about} -> {integration}", r.route),
+                    None => format!("route {}: {} -> {integration}", r.route, r.policy),
+                }
             })
             .chain(self.notices.iter().map(|n| format!("warning: {n}")))
             .collect()

@@ -100,6 +100,13 @@ async fn lambda_authorizers_run_and_cache() {
     .await
     .unwrap();
 
+    let log = gateway.startup_text();
+    assert!(
+        log.contains("route GET /tok/{action}: Lambda authorizer TokenAuth (token, function gateway-test-lambda, cache 300 s) -> aws_proxy lambda"),
+        "{log}"
+    );
+    assert!(log.contains("authorizerCredentials: ignored"), "{log}");
+
     // TOKEN: allowed, and the backend (the function) reached.
     let start = calls(&gateway).await;
     let reply = send(
