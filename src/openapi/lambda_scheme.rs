@@ -46,6 +46,24 @@ pub struct ImportedLambdaAuthorizer {
 impl ImportedLambdaAuthorizer {
     /// A [`CustomAuthorizerLayer`] builder configured as the export says,
     /// calling `authorizer`.
+    ///
+    /// ```
+    /// use tower_cognito::custom_authorizer::AuthorizerError;
+    /// use tower_cognito::openapi::{ImportOptions, OpenApiImport};
+    ///
+    /// let export = r#"{"openapi": "3.0.1", "info": {"title": "t", "version": "1"}, "paths": {},
+    ///   "components": {"securitySchemes": {"tok": {"type": "apiKey", "name": "Authorization",
+    ///     "in": "header", "x-amazon-apigateway-authorizer": {"type": "token",
+    ///     "authorizerUri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/auth/invocations"}}}}}"#;
+    /// let import = OpenApiImport::parse(export, &ImportOptions::new()).unwrap();
+    /// let tok = &import.lambda_authorizers[0];
+    /// assert_eq!((tok.function.as_str(), tok.result_ttl_seconds), ("auth", 300));
+    /// let layer = tok
+    ///     .layer(|_event: serde_json::Value| async { Err::<serde_json::Value, _>(AuthorizerError::Unauthorized) })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(layer);
+    /// ```
     pub fn layer(&self, authorizer: impl Authorize) -> CustomAuthorizerBuilder {
         let mut b = match self.kind {
             AuthorizerType::Request => CustomAuthorizerLayer::request(authorizer),
