@@ -9,6 +9,7 @@ mod support;
 
 use http::{Method, StatusCode};
 use serde_json::Value;
+use support::backend::Backend;
 use support::loopback::{bounded, client};
 use support::moto::mark_ran;
 use support::process::Gateway;
@@ -89,12 +90,17 @@ async fn lambda_authorizers_run_and_cache() {
     let issuer = TestIssuer::new("us-east-1_Lambda001");
     let jwks = issuer.serve_jwks().await.unwrap();
     let jwks = jwks.base_url().to_owned();
+    let backend = Backend::start();
+    let stage = format!(
+        "function=gateway-test-lambda,backendHost={}",
+        backend.host()
+    );
     let gateway = tokio::task::spawn_blocking(move || {
         Gateway::start(&[
             ("OPENAPI_FILE", EXPORT),
             ("LAMBDA_ENDPOINT", &endpoint),
             ("COGNITO_JWKS_ENDPOINT", &jwks),
-            ("STAGE_VARIABLES", "function=gateway-test-lambda"),
+            ("STAGE_VARIABLES", &stage),
         ])
     })
     .await
@@ -145,6 +151,30 @@ async fn lambda_authorizers_run_and_cache() {
         "POST with a GET-only policy",
     );
     assert_eq!(calls(&gateway).await, start + 1);
+
+    // `context.authorizer.*` in requestParameters and `$context.authorizer.*`
+    // in templates, to a real http backend.
+    let reply = send(
+        Method::GET,
+        &gateway.url("/mapped"),
+        &[("authorization", "allow")],
+    )
+    .await;
+    assert_eq!(reply.0, 200, "{}", reply.2);
+    let seen: Value = serde_json::from_str(&reply.2).unwrap();
+    assert_eq!(
+        seen["body"], r#"{"principal":"user-allow","quota":"5"}"#,
+        "{seen}"
+    );
+    let headers = seen["headers"].to_string().to_ascii_lowercase();
+    assert!(
+        headers.contains("x-principal") && headers.contains("user-allow"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("x-tier") && headers.contains("gold"),
+        "{headers}"
+    );
 
     // Explicit deny over the Allow of `*`.
     let reply = send(
