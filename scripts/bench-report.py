@@ -85,6 +85,11 @@ check_pair("cached with Prometheus recorder / without", "cached_prometheus_vs_no
 ns = median_ns("metrics", "two_noop_increments")
 rows.append(("a cached request's metric calls, no recorder", fmt(ns) if ns >= 1 else f"{ns:.2f} ns", "", "(info)"))
 
+# The gateway's own budgets (gateway/benches).
+check_pair("template JSON, 500,000 keys / serde_json::Value", "template_json_500k_keys_vs_serde_json", 3.0)
+check_pair("request validator, 10 KB body, 30 properties / RSA floor", "validation_10k_30_properties_vs_floor", 0.1)
+check_pair("request validator, parsed body only / RSA floor", "validate_parsed_30_properties_vs_floor", 0.1)
+
 width = max(len(r[0]) for r in rows)
 print(f"| {'measure'.ljust(width)} | value | target | |")
 print(f"|{'-' * (width + 2)}|---|---|---|")

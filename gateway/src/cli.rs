@@ -95,6 +95,39 @@ pub struct ServeArgs {
     #[arg(long, env = "OPENAPI_FILE", value_name = "FILE")]
     pub openapi: Option<PathBuf>,
 
+    /// A SAM or CloudFormation template (JSON or YAML; `cdk.out/*.template.json`
+    /// too) to serve instead of an export: its REST API as deployed, its
+    /// Cognito authorizers enforced, its functions invoked at
+    /// `--lambda-endpoint`. See docs/sam.md.
+    #[arg(
+        long,
+        env = "TEMPLATE_FILE",
+        value_name = "FILE",
+        conflicts_with = "openapi"
+    )]
+    pub template: Option<PathBuf>,
+
+    /// Template parameter values as SAM CLI takes them: `NAME=VALUE` pairs
+    /// separated by spaces (quote a value holding spaces), or
+    /// `ParameterKey=NAME,ParameterValue=VALUE`; repeatable. Pseudo
+    /// parameters too (`AWS::Region=eu-west-1`).
+    #[arg(
+        long = "parameter-overrides",
+        env = "TEMPLATE_PARAMETER_OVERRIDES",
+        value_name = "NAME=VALUE",
+        requires = "template"
+    )]
+    pub parameter_overrides: Vec<String>,
+
+    /// The logical ID of the REST API to serve, when the template has several.
+    #[arg(
+        long = "template-api",
+        env = "TEMPLATE_API",
+        value_name = "LOGICAL_ID",
+        requires = "template"
+    )]
+    pub template_api: Option<String>,
+
     /// Address to listen on (port 0: any free port).
     #[arg(
         long,

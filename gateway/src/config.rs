@@ -16,6 +16,7 @@ use crate::extensions::{self, Refusal};
 use crate::integration::lambda::BinaryMediaTypes;
 use crate::integration::{responses, Integration, ParseContext};
 use crate::pipeline::Integrations;
+use crate::sam::{self, TemplateSource};
 use crate::validation::{Models, RequestValidator};
 
 /// The shipped export, served when no `--openapi` is given (built in, so the
@@ -28,6 +29,8 @@ pub(crate) const SHIPPED_EXPORT_NAME: &str = "gateway/exports/petstore.json";
 pub(crate) enum DocumentSource {
     Shipped,
     File(std::path::PathBuf),
+    /// A SAM or CloudFormation template, converted to its export.
+    Template(TemplateSource),
 }
 
 impl DocumentSource {
@@ -35,13 +38,14 @@ impl DocumentSource {
         match self {
             DocumentSource::Shipped => format!("{SHIPPED_EXPORT_NAME} (shipped)"),
             DocumentSource::File(path) => path.display().to_string(),
+            DocumentSource::Template(t) => t.path.display().to_string(),
         }
     }
 
     pub(crate) fn read(&self) -> Result<String, String> {
         match self {
             DocumentSource::Shipped => Ok(SHIPPED_EXPORT.to_owned()),
-            DocumentSource::File(path) => {
+            DocumentSource::File(path) | DocumentSource::Template(TemplateSource { path, .. }) => {
                 std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
             }
         }
@@ -103,9 +107,24 @@ impl Settings {
                 format!("--token-cache / GATEWAY_TOKEN_CACHE={n:?}: expected off or a number")
             })?),
         };
+        let template = args
+            .template
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|path| {
+                Ok::<_, String>(DocumentSource::Template(TemplateSource {
+                    path: path.clone(),
+                    overrides: sam::parse_overrides(&args.parameter_overrides)?,
+                    api: nonempty(&args.template_api),
+                }))
+            })
+            .transpose()?;
         Ok(Self {
-            source: match &args.openapi {
-                Some(path) if !path.as_os_str().is_empty() => DocumentSource::File(path.clone()),
+            source: match (&args.openapi, template) {
+                (_, Some(template)) => template,
+                (Some(path), None) if !path.as_os_str().is_empty() => {
+                    DocumentSource::File(path.clone())
+                }
                 _ => DocumentSource::Shipped,
             },
             stage_variables: args.stage_variables.clone(),
@@ -155,8 +174,10 @@ impl Settings {
     /// Whether anything points at a real deployment (so the dev issuer
     /// defaults to off).
     pub(crate) fn configured(&self) -> bool {
-        matches!(self.source, DocumentSource::File(_))
-            || self.pools.is_some()
+        matches!(
+            self.source,
+            DocumentSource::File(_) | DocumentSource::Template(_)
+        ) || self.pools.is_some()
             || self.jwks_endpoint.is_some()
             || self.issuer_endpoint.is_some()
             || self.token_validation.is_some()
@@ -210,25 +231,75 @@ pub(crate) struct Document {
     pub(crate) name: String,
     pub(crate) import: OpenApiImport,
     pub(crate) value: Value,
+    /// For a template: what it was converted to, besides the export.
+    pub(crate) template: Option<sam::Converted>,
 }
 
 impl Document {
     pub(crate) fn load(settings: &Settings) -> Result<Self, String> {
-        let name = settings.source.name();
-        let text = settings.source.read()?;
+        let mut name = settings.source.name();
+        let (text, template) = match &settings.source {
+            DocumentSource::Template(source) => {
+                let converted = sam::convert(source, &settings.stage)?;
+                name = format!("{name} ({})", converted.description);
+                (converted.export.to_string(), Some(converted))
+            }
+            other => (other.read()?, None),
+        };
         // Methods the layer cannot protect are kept apart (and denied by the
         // layer); `build` refuses or answers them.
         let mut options = ImportOptions::new().skip_unsupported_authorizers(true);
-        for (k, v) in &settings.stage_variables {
+        let template_variables = template.iter().flat_map(|t| t.stage_variables.iter());
+        for (k, v) in template_variables.chain(&settings.stage_variables) {
             options = options.stage_variable(k.clone(), v.clone());
         }
         let import = OpenApiImport::parse(&text, &options).map_err(|e| format!("{name}: {e}"))?;
-        let value = parse_value(&text).map_err(|e| format!("{name}: {e}"))?;
+        let value = match template.as_ref() {
+            Some(t) => t.export.clone(),
+            None => parse_value(&text).map_err(|e| format!("{name}: {e}"))?,
+        };
         Ok(Self {
             name,
             import,
             value,
+            template,
         })
+    }
+
+    /// Stage variables: the template's stage's, then the command line's.
+    fn stage_variables(&self, settings: &Settings) -> HashMap<String, String> {
+        let template = self.template.iter().flat_map(|t| t.stage_variables.iter());
+        template.chain(&settings.stage_variables).cloned().collect()
+    }
+
+    /// For a template, whether the dev issuer is on by default (see
+    /// [`sam::dev_issuer_by_default`]); `None` otherwise.
+    pub(crate) fn dev_issuer_by_default(&self, settings: &Settings) -> Option<bool> {
+        let template = self.template.as_ref()?;
+        let cognito_options = settings.pools.is_some()
+            || settings.jwks_endpoint.is_some()
+            || settings.issuer_endpoint.is_some();
+        Some(sam::dev_issuer_by_default(
+            template,
+            &self.import,
+            cognito_options,
+        ))
+    }
+
+    /// For a template, that its declared pools are served (see
+    /// [`sam::check_declared_pools`]).
+    pub(crate) fn check_declared_pools(
+        &self,
+        settings: &Settings,
+        dev_issuer: bool,
+    ) -> Result<(), String> {
+        match &self.template {
+            Some(t) => {
+                sam::check_declared_pools(t, &self.import, dev_issuer, settings.pools.is_some())
+                    .map_err(|e| format!("{}: {e}", self.name))
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -265,8 +336,7 @@ pub(crate) fn build(
     jwks_endpoint: Option<&str>,
     previous: Option<&Deployment>,
 ) -> Result<Deployment, String> {
-    let stage_variables: HashMap<String, String> =
-        settings.stage_variables.iter().cloned().collect();
+    let stage_variables = document.stage_variables(settings);
     let api_id = api_id(&document.value);
     // Lambda authorizers run when functions can be invoked; else refused.
     let lambda_authorizers = LambdaAuthorizers::build(
@@ -435,6 +505,12 @@ pub(crate) fn build(
         notices: warnings
             .into_iter()
             .chain(extensions::notices(&document.value))
+            .chain(
+                document
+                    .template
+                    .iter()
+                    .flat_map(|t| t.notes.iter().cloned()),
+            )
             .collect(),
     })
 }

@@ -58,6 +58,7 @@ mod path_safety;
 mod pipeline;
 mod reload;
 mod revoke;
+mod sam;
 mod serve;
 pub mod template;
 mod test_invoke;

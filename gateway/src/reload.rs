@@ -39,6 +39,7 @@ impl Reloader {
     async fn try_reload(&self) -> Result<String, String> {
         let settings = self.settings.with_file_variables()?;
         let document = Document::load(&settings)?;
+        document.check_declared_pools(&settings, self.dev.is_some())?;
         let previous = self.current.load_full();
         let dev_jwks = self.dev.as_ref().map(|d| d.server.base_url().to_owned());
         let next = config::build(&settings, &document, dev_jwks.as_deref(), Some(&previous))?;
@@ -90,11 +91,7 @@ impl Reloader {
             });
         }
         let Some(every) = watch else { return };
-        let mut files: Vec<PathBuf> = Vec::new();
-        if let DocumentSource::File(path) = &self.settings.source {
-            files.push(path.clone());
-        }
-        files.extend(self.settings.stage_variables_file.clone());
+        let mut files = self.watched();
         if files.is_empty() {
             println!("watch: nothing to watch (the shipped export is built in)");
             return;
@@ -107,9 +104,34 @@ impl Reloader {
                 if now != seen {
                     seen = now;
                     self.reload("file changed").await;
+                    // A template may name other files now.
+                    let next = self.watched();
+                    if next != files {
+                        files = next;
+                        seen = stamps(&files);
+                    }
                 }
             }
         });
+    }
+
+    /// The files a deployment is read from: the export, or the template and
+    /// the definitions it names (`DefinitionUri`); the stage variables file.
+    fn watched(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = Vec::new();
+        match &self.settings.source {
+            DocumentSource::File(path) => files.push(path.clone()),
+            DocumentSource::Template(source) => {
+                files.push(source.path.clone());
+                // Unreadable now: the template alone, until it reads again.
+                if let Ok(converted) = crate::sam::convert(source, &self.settings.stage) {
+                    files.extend(converted.files);
+                }
+            }
+            DocumentSource::Shipped => {}
+        }
+        files.extend(self.settings.stage_variables_file.clone());
+        files
     }
 }
 

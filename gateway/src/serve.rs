@@ -47,12 +47,20 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     settings.revocations = revocation_list(&args)?;
     let given = settings.clone();
     let settings = settings.with_file_variables().map_err(config)?;
+    let document = Document::load(&settings).map_err(config)?;
     let (dev_issuer, dev_issuer_reason) = match args.dev_issuer.as_deref() {
         Some("1") => (true, "GATEWAY_DEV_ISSUER=1"),
         Some("0") => (false, "GATEWAY_DEV_ISSUER=0"),
-        _ if settings.configured() => (false, "OPENAPI_FILE or COGNITO_* set"),
-        _ => (true, "no OPENAPI_FILE or COGNITO_* variable set"),
+        _ => match document.dev_issuer_by_default(&settings) {
+            Some(true) => (true, "every user pool is declared in the template"),
+            Some(false) => (false, "TEMPLATE_FILE with deployed pools or COGNITO_* set"),
+            None if settings.configured() => (false, "OPENAPI_FILE or COGNITO_* set"),
+            None => (true, "no OPENAPI_FILE or COGNITO_* variable set"),
+        },
     };
+    document
+        .check_declared_pools(&settings, dev_issuer)
+        .map_err(config)?;
     if dev_issuer && settings.jwks_endpoint.is_some() {
         return Err(config(
             "the dev issuer serves its own keys: unset COGNITO_JWKS_ENDPOINT or GATEWAY_DEV_ISSUER"
@@ -72,7 +80,6 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
             args.listen
         )));
     }
-    let document = Document::load(&settings).map_err(config)?;
     let dev = if dev_issuer {
         let dev = DevIssuer::start(
             &document.import,
