@@ -83,8 +83,9 @@
 //! Public routes do no token work at all. Table matching follows API Gateway:
 //! case-sensitive paths; one trailing slash ignored; static segments beat
 //! `{param}`, which beats greedy `{proxy+}`; an exact method beats `ANY`;
-//! `HEAD` is not `GET`; a path whose route lacks the request's method is
-//! unlisted, with no fall-back to a wider route.
+//! `HEAD` is not `GET`; a path whose resource lacks the request's method
+//! falls back to the greedy route covering it that has the method, else it
+//! is unlisted.
 //!
 //! # Policy and dispatch agree on the path
 //!
@@ -106,11 +107,21 @@
 //!   the other route's policy. This needs the `axum` feature (default).
 //! - **Empty segments** (`/a//b`) match only a greedy parameter that covers
 //!   them, as on API Gateway and in axum: never a narrower route.
+//! - **A method the resource lacks** falls back, as on API Gateway, to the
+//!   greedy route covering the path that has it (`OPTIONS /test` with only
+//!   `POST /test` gets `OPTIONS /{proxy+}` and its policy). axum routes the
+//!   path first: after routing (`Router::layer`) such a request is refused
+//!   as unlisted rather than run by the path's own route under the greedy
+//!   route's policy; around the router, list every method the router serves
+//!   on a resource (or `ANY`), or a method the table forgot gets the greedy
+//!   route's policy in front of the resource's handler.
 //! - **`HEAD` (a choice):** axum serves `HEAD` with the `GET` handler, so `HEAD`
 //!   on a resource with a `GET` route and no `HEAD` route gets the `GET` route,
 //!   unless the `ANY` route or unlisted policy it would otherwise get is
 //!   stricter (a refusal, or a token where `GET` is public). With the default
-//!   [`UnlistedRoutes::Deny`], `HEAD` there is refused, as on API Gateway.
+//!   [`UnlistedRoutes::Deny`], `HEAD` there is refused, as on API Gateway. A
+//!   greedy route `HEAD` falls back to (API Gateway's answer) stays unless
+//!   the `GET` route is stricter.
 //! - **Percent-encoding (a choice):** `/%61dmin` is `/admin` (RFC 3986
 //!   §6.2.2.2): escapes of `A-Z a-z 0-9 - . _ ~` are decoded before matching.
 //!   Every other escape stays as it is, `%2F` included: an encoded `/` is data

@@ -165,10 +165,23 @@ impl PolicySource {
         let path = normalise_request_path(raw);
         // An empty path (authority-form targets) is left alone.
         let changed = !raw.is_empty() && *path != *raw;
-        let hit = t.pick(req.method(), &path);
+        let picked = t.pick_route(req.method(), &path);
         // After routing (axum's `Router::layer`) the inner service was chosen
-        // for the raw path, and a new path cannot change that: refuse unless
-        // both paths are the same route.
+        // for the path's own resource: another resource's route (a
+        // fallback) would put its handler under that route's policy.
+        let fell_back = picked.as_ref().is_some_and(|(_, other)| *other);
+        let hit = picked.map(|(m, _)| m);
+        if fell_back && routed_already(req) {
+            return Resolved {
+                rule: &REFUSED,
+                route: None,
+                params: None,
+                normalised: None,
+            };
+        }
+        // After routing the inner service was chosen for the raw path, and a
+        // new path cannot change that either: refuse unless both paths are
+        // the same route.
         if changed && routed_already(req) {
             let raw_hit = t.pick(req.method(), raw);
             let same = match (&hit, &raw_hit) {
@@ -219,21 +232,52 @@ impl PolicyTable {
     /// of its own on a resource with a `GET` route gets the `GET` route, which
     /// serves it in front of an axum router, unless the `ANY` route or the
     /// unlisted policy that would apply is stricter (a refusal, or a token
-    /// where `GET` is public).
+    /// where `GET` is public), or the greedy route it falls back to is at
+    /// least as strict.
     pub(crate) fn pick(&self, method: &Method, path: &str) -> Option<Match<'_, TableEntry>> {
+        self.pick_route(method, path).map(|(m, _)| m)
+    }
+
+    /// [`pick`](Self::pick), and whether the route is another resource's
+    /// than the one the path matched (a fallback, see
+    /// [`RouteTable::fallback`]).
+    pub(crate) fn pick_route(
+        &self,
+        method: &Method,
+        path: &str,
+    ) -> Option<(Match<'_, TableEntry>, bool)> {
         let resource = self.table.resource(path)?;
-        let hit = resource.route(method);
-        if *method != Method::HEAD || hit.as_ref().is_some_and(|m| m.method == "HEAD") {
+        let own = resource.route(method);
+        let own_head = own.as_ref().is_some_and(|m| m.method == "HEAD");
+        let hit = match own {
+            Some(m) => Some((m, false)),
+            None => self.table.fallback(path, method).map(|m| (m, true)),
+        };
+        if *method != Method::HEAD || own_head {
             return hit;
         }
         let Some(get) = resource.exact(&Method::GET) else {
             return hit;
         };
-        let fallback = hit.as_ref().map_or(&self.unlisted, |m| &m.value.rule);
-        if strictness(&fallback.requirement) > strictness(&get.value.rule.requirement) {
+        let (other, fell_back) = match &hit {
+            Some((m, fell_back)) => (&m.value.rule, *fell_back),
+            None => (&self.unlisted, false),
+        };
+        let (other, get_rule) = (
+            strictness(&other.requirement),
+            strictness(&get.value.rule.requirement),
+        );
+        // Another resource's route is API Gateway's answer: it stays unless
+        // `GET`'s is stricter (never weaker than either).
+        let keep = if fell_back {
+            other >= get_rule
+        } else {
+            other > get_rule
+        };
+        if keep {
             hit
         } else {
-            Some(get)
+            Some((get, false))
         }
     }
 

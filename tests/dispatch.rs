@@ -199,6 +199,54 @@ async fn nested_routers_agree_with_the_table() {
         .reached("status"));
 }
 
+/// LocalStack's `test_proxy_routing_with_hardcoded_resource_sibling`
+/// (recorded against AWS): `OPTIONS /test`, where `/test` has only `POST`, is
+/// the sibling `/{proxy+}`'s. After routing, axum has picked `/test`'s own
+/// handler, which must not run under the other route's policy.
+#[tokio::test]
+async fn a_method_the_resource_lacks_falls_back_to_a_greedy_route_before_routing_only() {
+    let auth = seeded(issuer())
+        .route("POST", "/test", scoped())
+        .route("GET", "/admin", scoped())
+        .route("OPTIONS", "/{proxy+}", RoutePolicy::public())
+        .route("HEAD", "/{proxy+}", RoutePolicy::public())
+        .build()
+        .expect("layer");
+    let route = |m: Method, p: &str| auth.route_for(&m, p).map(|r| r.as_str().to_owned());
+    assert_eq!(
+        route(Method::OPTIONS, "/test").as_deref(),
+        Some("OPTIONS /{proxy+}")
+    );
+    assert_eq!(route(Method::GET, "/test"), None);
+    // HEAD on a GET route: the stricter of GET's and the fallback's policy;
+    // at the same strictness, the fallback (API Gateway's route).
+    assert_eq!(route(Method::HEAD, "/admin").as_deref(), Some("GET /admin"));
+    let same = seeded(issuer())
+        .route("GET", "/r", RoutePolicy::identity_token())
+        .route("ANY", "/{proxy+}", scoped())
+        .build()
+        .expect("layer");
+    assert_eq!(
+        same.route_for(&Method::HEAD, "/r")
+            .map(MatchedRoute::as_str),
+        Some("ANY /{proxy+}")
+    );
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let router = Router::new()
+        .route("/test", named("test", &calls))
+        .route("/{*proxy}", named("proxy", &calls));
+    let (around, after) = placements(router, &auth);
+    let r = send(&after, Method::OPTIONS, "/test", None).await;
+    assert_eq!(r.rejection, Some(RejectionKind::UnlistedRoute), "{r:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "no handler ran");
+    // Around the router, the greedy route's policy is the request's.
+    let r = send(&around, Method::OPTIONS, "/test", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let r = send(&around, Method::GET, "/test", None).await;
+    assert_eq!(r.rejection, Some(RejectionKind::UnlistedRoute), "{r:?}");
+}
+
 #[tokio::test]
 async fn head_on_a_get_only_route_gets_the_get_policy() {
     for unlisted in [UnlistedRoutes::Public, UnlistedRoutes::IdentityToken] {

@@ -3,6 +3,20 @@
 //! Missing Authentication Token 403 **[choice]**: a backend that normalizes
 //! paths would otherwise serve a route other than the one authorized.
 //!
+//! Empty segments are refused only toward integrations that pass a path on
+//! (`http`, `http_proxy`) and the echo. A `mock` or `aws_proxy` route gets
+//! them as API Gateway routes them (LocalStack's recorded
+//! test_lambda_aws_proxy_integration): a leading `//` is one `/`
+//! (`//hardcoded` is the `/hardcoded` resource, `//proxy-value` is
+//! `{proxy+}` = `proxy-value`), and an empty segment inside the path is
+//! matched only by a greedy parameter covering it (`/proxy-value//x` is
+//! `{proxy+}` = `proxy-value//x`), never merged into its neighbours. What
+//! was not recorded stays refused whatever the route **[choice]**: `//`
+//! alone, three leading slashes, an empty segment at the end (`/a//`).
+//! [`routable`] says which path a request is routed on and whether it has
+//! empty segments; the pipeline refuses it once the route's integration is
+//! known.
+//!
 //! Also refused the same way **[choice]**:
 //! - a dot segment followed by a path parameter (`..;`, `.;x`, `%2e%2e;`):
 //!   Tomcat-style backends strip `;...` from each segment before they
@@ -12,18 +26,59 @@
 //!   backends decode it before routing, so `/users/7%2Fsecrets`, authorized
 //!   as `/users/{id}`, would reach `/users/7/secrets`.
 
-/// Whether `path` (the raw request path) is safe to route.
+/// Whether `path` (the raw request path) is safe to route to any
+/// integration: [`routable`], without empty segments.
 pub(crate) fn is_safe(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix('/') else {
-        return false;
-    };
+    routable(path).is_some_and(|r| !r.empty_segments)
+}
+
+/// A request path that may be routed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Routable<'a> {
+    /// The path routed on: the request's, a leading `//` as one `/`.
+    pub(crate) path: &'a str,
+    /// Whether it had empty segments (a leading `//` included): only `mock`
+    /// and `aws_proxy` routes take those.
+    pub(crate) empty_segments: bool,
+}
+
+/// The path `path` (the raw request path) is routed on, or `None` when no
+/// route may take it (see the module docs).
+pub(crate) fn routable(path: &str) -> Option<Routable<'_>> {
+    let mut rest = path.strip_prefix('/')?;
+    let mut routed = path;
+    let mut empty_segments = false;
+    if let Some(after) = rest.strip_prefix('/') {
+        // `//x` as `/x` (recorded); `//` and `///x` are not.
+        if after.is_empty() || after.starts_with('/') {
+            return None;
+        }
+        routed = path.get(1..)?;
+        rest = after;
+        empty_segments = true;
+    }
     if rest.is_empty() {
-        return true;
+        return Some(Routable {
+            path: routed,
+            empty_segments,
+        });
     }
     // One trailing slash is ignored by route matching, as by API Gateway.
     let rest = rest.strip_suffix('/').unwrap_or(rest);
-    rest.split('/')
-        .all(|segment| !segment.is_empty() && !has_dot_part(segment))
+    let mut segments = rest.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        if segment.is_empty() {
+            // The first segment is not empty here; the last may not be.
+            segments.peek()?;
+            empty_segments = true;
+        } else if has_dot_part(segment) {
+            return None;
+        }
+    }
+    Some(Routable {
+        path: routed,
+        empty_segments,
+    })
 }
 
 /// Whether a path that matched `template` (the route's, e.g.
@@ -125,7 +180,41 @@ fn has_dot_part(segment: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_safe;
+    use super::{is_safe, routable, Routable};
+
+    /// What API Gateway routes for `mock` and `aws_proxy` (LocalStack's
+    /// recorded test_lambda_aws_proxy_integration: invocation-hardcoded,
+    /// invocation-payload-with-prepended-slash, ...-with-double-slash), and
+    /// what stays refused for every route.
+    #[test]
+    fn empty_segments_are_routable_only_where_aws_was_recorded_routing_them() {
+        let ok = |path, empty_segments| {
+            Some(Routable {
+                path,
+                empty_segments,
+            })
+        };
+        for (raw, want) in [
+            ("/", ok("/", false)),
+            ("/pets/", ok("/pets/", false)),
+            ("//hardcoded", ok("/hardcoded", true)),
+            ("//proxy-value", ok("/proxy-value", true)),
+            ("//proxy-value/", ok("/proxy-value/", true)),
+            (
+                "/proxy-value//double-slash",
+                ok("/proxy-value//double-slash", true),
+            ),
+            ("/a///b/", ok("/a///b/", true)),
+            ("//a//b", ok("/a//b", true)),
+        ] {
+            assert_eq!(routable(raw), want, "{raw}");
+        }
+        for raw in [
+            "", "x", "//", "///", "///x", "/a//", "/a///", "//a//", "//..", "/a//..", "//%2e/x",
+        ] {
+            assert_eq!(routable(raw), None, "{raw}");
+        }
+    }
 
     #[test]
     fn dot_and_empty_segments_are_unsafe() {

@@ -1,5 +1,19 @@
 //! A request's way through the gateway: identifiers, path safety, route,
 //! authorizer (the library's layer), integration, API Gateway's answers.
+//!
+//! - The request's URI as the client sent it travels in [`ClientUri`] (the
+//!   layer passes the normalised path on, `/pets/` as `/pets`): what an
+//!   integration reports as the request's path (`$context.path`, the Lambda
+//!   event's `path` and `requestContext.path`) is the client's, as on AWS
+//!   (LocalStack's recorded test_lambda_aws_proxy_integration,
+//!   invocation-payload-with-trailing-slash). Routing is unchanged.
+//! - Every HTTP/1.1 answer on a connection that stays open says
+//!   `Connection: keep-alive`, as AWS's do (LocalStack's recorded
+//!   test_invocation_trace_id, for mock, http and Lambda alike; hyper leaves
+//!   it out): not when the client asked to close, never on HTTP/1.0 or
+//!   HTTP/2 (where the header is forbidden). hyper closes a connection also
+//!   when the server shuts down, and then adds `close`, which the client
+//!   obeys.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -9,7 +23,9 @@ use std::task::{Context, Poll};
 
 use arc_swap::ArcSwap;
 use axum::body::Body;
-use http::{Method, Request, Response};
+use http::header::{HeaderValue, CONNECTION};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, Method, Request, Response, Uri, Version};
 use tower::{Service, ServiceExt};
 use tower_cognito::claims::CognitoClaims;
 
@@ -47,18 +63,25 @@ impl Gateway {
     pub(crate) fn respond(&self, req: Request<Body>) -> BoxFuture {
         // One snapshot per request: a reload swaps the next requests only.
         let deployment = self.current.load_full();
+        let keep_alive = keeps_alive(req.version(), req.headers());
         Box::pin(async move {
             // Made by the outermost layer when there is one (so CORS answers
             // carry them too), which then stamps them; else here.
-            match req.extensions().get::<RequestIds>().cloned() {
-                Some(ids) => Ok(handle(&deployment, &ids, req).await),
+            let mut res = match req.extensions().get::<RequestIds>().cloned() {
+                Some(ids) => handle(&deployment, &ids, req).await,
                 None => {
                     let ids = RequestIds::new();
                     let mut res = handle(&deployment, &ids, req).await;
                     ids.stamp(res.headers_mut());
-                    Ok(res)
+                    res
                 }
+            };
+            if keep_alive {
+                res.headers_mut()
+                    .entry(CONNECTION)
+                    .or_insert(HeaderValue::from_static("keep-alive"));
             }
+            Ok(res)
         })
     }
 }
@@ -102,9 +125,22 @@ async fn handle(
             | Method::HEAD
             | Method::OPTIONS
     );
-    if absolute_form || !known_method || !path_safety::is_safe(req.uri().path()) {
+    if absolute_form || !known_method {
         return answer(Answer::MissingAuthenticationToken);
     }
+    let Some(routable) = path_safety::routable(req.uri().path()) else {
+        return answer(Answer::MissingAuthenticationToken);
+    };
+    let empty_segments = routable.empty_segments;
+    let client = ClientUri(req.uri().clone());
+    if routable.path.len() != req.uri().path().len() {
+        // A leading `//` is routed as one `/` (path_safety's module docs).
+        let Some(uri) = with_path(req.uri(), routable.path) else {
+            return answer(Answer::MissingAuthenticationToken);
+        };
+        *req.uri_mut() = uri;
+    }
+    req.extensions_mut().insert(client);
     // With the authorizer off, the route's parameters come from this same
     // lookup (the layer would add them otherwise).
     let found = if deployment.service.is_some() {
@@ -121,6 +157,10 @@ async fn handle(
     let Some((route, params)) = found else {
         return answer(Answer::MissingAuthenticationToken);
     };
+    // Empty segments reach only what cannot be confused by them.
+    if empty_segments && !deployment.integrations.takes_empty_segments(&route) {
+        return answer(Answer::MissingAuthenticationToken);
+    }
     // A one-segment parameter's value must stay one segment on its way to a
     // backend that decodes `%2F` (path_safety's module docs).
     if !path_safety::params_are_single_segments(route.template(), req.uri().path()) {
@@ -181,6 +221,54 @@ async fn handle(
     Response::from_parts(parts, Body::new(body))
 }
 
+/// The request's URI as the client sent it (a request extension): see the
+/// module docs.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientUri(Uri);
+
+impl ClientUri {
+    /// The path as the client sent it (`$context.path` after the stage).
+    pub(crate) fn path(&self) -> &str {
+        self.0.path()
+    }
+
+    /// The path as it was routed: a leading `//` as one `/` (the Lambda
+    /// event's `path`).
+    pub(crate) fn routed_path(&self) -> &str {
+        path_safety::routable(self.0.path()).map_or(self.0.path(), |r| r.path)
+    }
+}
+
+/// The path of a request's `ClientUri`, else of its URI.
+pub(crate) fn client_path<'a>(extensions: &'a http::Extensions, uri: &'a Uri) -> &'a str {
+    extensions
+        .get::<ClientUri>()
+        .map_or(uri.path(), ClientUri::path)
+}
+
+/// `uri` with `path` for its path, the query kept.
+fn with_path(uri: &Uri, path: &str) -> Option<Uri> {
+    let target = match uri.query() {
+        Some(query) => PathAndQuery::try_from(format!("{path}?{query}")).ok()?,
+        None => PathAndQuery::try_from(path).ok()?,
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(target);
+    Uri::from_parts(parts).ok()
+}
+
+/// Whether an HTTP/1.1 connection stays open after this request: the
+/// client did not ask to close it.
+fn keeps_alive(version: Version, headers: &HeaderMap) -> bool {
+    version == Version::HTTP_11
+        && !headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case("close"))
+}
+
 /// The integrations of a deployment, as the service the authorizer wraps.
 #[derive(Clone, Debug)]
 pub(crate) struct Integrations {
@@ -198,6 +286,21 @@ impl Integrations {
 
     pub(crate) fn operations(&self) -> &Operations {
         &self.operations
+    }
+
+    /// Whether `route`'s integration takes a path with empty segments: a
+    /// `mock` or `aws_proxy` one, which passes no path on for a backend to
+    /// read otherwise (path_safety's module docs).
+    fn takes_empty_segments(&self, route: &MatchedRoute) -> bool {
+        self.operations
+            .by_route
+            .get(route.as_str())
+            .is_some_and(|op| {
+                matches!(
+                    op.integration,
+                    Integration::Mock(_) | Integration::Lambda(_)
+                )
+            })
     }
 }
 

@@ -199,14 +199,16 @@ async fn answers_and_gateway_responses_byte_for_byte() {
     .await;
     assert_eq!(reply.status, StatusCode::OK);
 
-    // Path safety: dot segments (raw or encoded), empty segments and
-    // absolute-form targets never match a route.
+    // Path safety: dot segments (raw or encoded), empty segments where AWS
+    // was not recorded routing them, and absolute-form targets never match a
+    // route (`//public` is `/public`, a mock, as on AWS: path_security.rs).
     let gateway = std::sync::Arc::new(gateway);
     for target in [
         "/public/../public",
         "/public/%2e%2e/public",
         "/public/.",
-        "//public",
+        "///public",
+        "/public//",
         "/x/..%2Fpublic",
         "http://127.0.0.1/public",
     ] {

@@ -104,7 +104,9 @@ fn assert_missing_token(reply: &Reply, what: &str) {
     );
 }
 
-/// API Gateway's 401, byte for byte: no other header than these six.
+/// API Gateway's 401, byte for byte: no other header than these seven
+/// (`Connection: keep-alive` as AWS says it to a client keeping the
+/// connection, as this one does).
 fn assert_api_gateway_401(reply: &Reply, body: &str, what: &str) {
     assert_error(
         reply,
@@ -113,9 +115,11 @@ fn assert_api_gateway_401(reply: &Reply, body: &str, what: &str) {
         body,
         what,
     );
+    assert_eq!(reply.headers["connection"], "keep-alive", "{what}");
     assert_eq!(
         header_names(&reply.headers),
         [
+            "connection",
             "content-length",
             "content-type",
             "date",

@@ -196,6 +196,7 @@ fn render(template: &str, c: &CaseContext) -> String {
         stage_variables: c.stage_variables.str_map(),
         vars: c.context.str_map(),
         claims: c.claims.str_map(),
+        overrides: Default::default(),
     };
     match t.render(&ctx) {
         Ok(r) => r.body,

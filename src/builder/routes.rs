@@ -17,8 +17,11 @@ impl CognitoAuthBuilder {
     ///
     /// Matching is case-sensitive, escapes of unreserved characters decoded;
     /// one trailing slash ignored; static beats a parameter, beats a greedy one.
-    /// A path that matches a route whose method does not is unlisted (no
-    /// fall-back to a wider route), as in API Gateway.
+    /// A path whose resource has no route for the method (nor `ANY`) gets
+    /// the greedy route that covers the path and has one, as in API Gateway
+    /// (`OPTIONS /test` with only `POST /test` is `OPTIONS /{proxy+}`), else
+    /// it is unlisted; see the
+    /// [crate docs](crate#policy-and-dispatch-agree-on-the-path).
     pub fn route(mut self, method: &str, template: impl Into<String>, policy: RoutePolicy) -> Self {
         let template = template.into();
         let method = if method == "ANY" {

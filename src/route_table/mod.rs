@@ -17,8 +17,15 @@
 //! parameter, which beats a greedy parameter (`/pets/{id}` wins over
 //! `/{proxy+}` for `/pets/1`); when the more specific branch leads nowhere the
 //! next one is tried (`/pets/1/x` falls back to `/{proxy+}`). Within one path
-//! an exact method beats `ANY`; a path whose resource lacks the request's
-//! method does not fall back to another resource.
+//! an exact method beats `ANY`. A path whose resource lacks the request's
+//! method (and has no `ANY`) falls back to the first route with the method
+//! in that same order, when it is a greedy one: `OPTIONS /test`, where
+//! `/test` has only `POST`, is `/{proxy+}`'s `OPTIONS`, as API Gateway
+//! answered in LocalStack's recording
+//! (`test_proxy_routing_with_hardcoded_resource_sibling`). The route's own
+//! policy applies. **[choice]** When the first route with the method is a
+//! one-segment parameter (`/test` `POST`, `/{id}` `OPTIONS`), no route:
+//! API Gateway's pick there is not recorded ([`RouteTable::fallback`]).
 //!
 //! **Request paths** are normalised first ([`normalise_request_path`]):
 //! - *Trailing slash [choice, as observed on API Gateway REST APIs]:* API
@@ -74,7 +81,7 @@ pub(crate) use path::validate_template;
 use path::{key, parse_template, segment, segment_start, Segment};
 
 use http::Method;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// Which request methods a route answers.
@@ -257,6 +264,11 @@ pub(crate) struct RouteTable<T> {
     wild: matchit::Router<usize>,
     /// The paths ending in a greedy parameter, for paths with empty segments.
     greedy: matchit::Router<usize>,
+    /// matchit route -> entry, for [`RouteTable::fallback`].
+    paths: HashMap<Box<str>, usize>,
+    /// The matchit routes of every path's proper prefixes (`/a/{p1}` of
+    /// `/a/{p1}/b`), for [`RouteTable::fallback`].
+    prefixes: HashSet<Box<str>>,
     entries: Vec<PathEntry<T>>,
     len: usize,
 }
@@ -265,8 +277,6 @@ pub(crate) struct RouteTable<T> {
 #[derive(Debug)]
 pub(crate) struct RouteTableBuilder<T> {
     table: RouteTable<T>,
-    /// matchit route -> entry.
-    keys: HashMap<String, usize>,
     /// Path before a variable segment -> whether it is greedy, and the first
     /// template with it (API Gateway's one variable per position).
     variables: HashMap<String, (bool, Box<str>)>,
@@ -279,10 +289,11 @@ impl<T> Default for RouteTableBuilder<T> {
                 shards: HashMap::new(),
                 wild: matchit::Router::new(),
                 greedy: matchit::Router::new(),
+                paths: HashMap::new(),
+                prefixes: HashSet::new(),
                 entries: Vec::new(),
                 len: 0,
             },
-            keys: HashMap::new(),
             variables: HashMap::new(),
         }
     }
@@ -305,7 +316,88 @@ impl<T> RouteTable<T> {
     /// path's `ANY` route.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn lookup(&self, method: &Method, path: &str) -> Option<Match<'_, T>> {
-        self.resource(&normalise_request_path(path))?.route(method)
+        let path = normalise_request_path(path);
+        let resource = self.resource(&path)?;
+        resource
+            .route(method)
+            .or_else(|| self.fallback(&path, method))
+    }
+
+    /// The route of a request whose path matched a resource without a
+    /// route for its method (nor `ANY`): the first route for the method in
+    /// the order paths are matched in (segment by segment, a static segment,
+    /// then a parameter, then a greedy parameter), when that route is a
+    /// greedy one; otherwise none. `path` is normalised.
+    ///
+    /// API Gateway was recorded falling back from `/test` (`POST` only) to
+    /// its sibling `/{proxy+}` for `OPTIONS /test`; whether it also falls
+    /// back to a one-segment parameter is not known, so a request whose first
+    /// route for its method is one gets none **[choice]**: refused rather
+    /// than sent to a route API Gateway might not pick.
+    pub(crate) fn fallback(&self, path: &str, method: &Method) -> Option<Match<'_, T>> {
+        let rest = path.strip_prefix('/')?;
+        let segments: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
+        let mut key = String::with_capacity(path.len() + 16);
+        match self.first_route(&segments, 0, &mut key, method)? {
+            (m, true) => Some(m),
+            (_, false) => None,
+        }
+    }
+
+    /// The first route for `method` among the paths that match `segments`
+    /// from `index` on, below the matchit key `key` (walked depth first, in
+    /// matchit's order), and whether it is greedy. Only prefixes of
+    /// inserted paths are walked, so a walk visits at most one node per
+    /// inserted prefix.
+    fn first_route<'a>(
+        &'a self,
+        segments: &[&str],
+        index: usize,
+        key: &mut String,
+        method: &Method,
+    ) -> Option<(Match<'a, T>, bool)> {
+        let route_at = |key: &str| {
+            let entry = self.entries.get(*self.paths.get(key)?)?;
+            Resource { entry }.route(method)
+        };
+        let Some(segment) = segments.get(index) else {
+            return route_at(if key.is_empty() { "/" } else { key }).map(|m| (m, false));
+        };
+        let len = key.len();
+        // A static segment never holds braces (templates cannot), so such a
+        // segment cannot be taken for a parameter's key.
+        let mut steps: [Option<String>; 2] = [None, None];
+        if !segment.is_empty() {
+            if !segment.contains(['{', '}']) {
+                steps[0] = Some(format!("/{segment}"));
+            }
+            steps[1] = Some(format!("/{{p{index}}}"));
+        }
+        for step in steps.into_iter().flatten() {
+            key.push_str(&step);
+            let found =
+                if self.prefixes.contains(key.as_str()) || self.paths.contains_key(key.as_str()) {
+                    self.first_route(segments, index + 1, key, method)
+                } else {
+                    None
+                };
+            key.truncate(len);
+            if found.is_some() {
+                return found;
+            }
+        }
+        // A greedy parameter covers the rest, which must not be empty.
+        if index + 1 == segments.len() && segment.is_empty() {
+            return None;
+        }
+        key.push_str(&format!("/{{*p{index}}}"));
+        let found = route_at(key);
+        key.truncate(len);
+        found.map(|m| (m, true))
     }
 
     /// The resource of a path already normalised with [`normalise_request_path`]
@@ -366,7 +458,7 @@ impl<T> RouteTableBuilder<T> {
         // Check before changing anything, so a refused route leaves no trace.
         self.check_variables(template, &segments)?;
         let path = key(&segments, segments.len());
-        let entry = match self.keys.get(&path) {
+        let entry = match self.table.paths.get(path.as_str()) {
             Some(&entry) => entry,
             None => self.new_entry(template, &path, &segments)?,
         };
@@ -480,7 +572,10 @@ impl<T> RouteTableBuilder<T> {
             exact: Vec::new(),
             any: None,
         });
-        self.keys.insert(path.to_owned(), entry);
+        for len in 1..segments.len() {
+            self.table.prefixes.insert(key(segments, len).into());
+        }
+        self.table.paths.insert(path.into(), entry);
         Ok(entry)
     }
 }

@@ -26,10 +26,8 @@
 //! Other `requestParameters` are ignored, as AWS does for `aws_proxy` (the
 //! event carries the client's request, not the mapped one: same recording).
 //!
-//! On HTTP/1.1, the function's answer says `Connection: keep-alive` when the
-//! connection stays open (AWS sends it; hyper leaves it out): not when the
-//! client asked to close, not on HTTP/1.0 or HTTP/2 (where the header is
-//! forbidden).
+//! `Connection: keep-alive` on HTTP/1.1 answers is the pipeline's, as for
+//! every answer ([`crate::pipeline`]).
 //!
 //! Choices where AWS documents nothing:
 //! - **[choice]** The Invoke API gets the function's *name* (and its alias or
@@ -54,8 +52,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use http::header::{HeaderValue, ACCEPT, CONNECTION, CONTENT_TYPE};
-use http::{Method, Request, Response, Uri, Version};
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::{Method, Request, Response, Uri};
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 use tower_cognito::MatchedRoute;
@@ -253,28 +251,9 @@ impl Lambda {
             Ok(result) => result?,
         };
         let mut res = response::respond(&bytes, accept_binary)?;
-        let out = res.headers_mut();
-        out.insert(headers::X_AMZN_TRACE_ID, trace);
-        if keeps_alive(&parts) {
-            out.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
-        }
+        res.headers_mut().insert(headers::X_AMZN_TRACE_ID, trace);
         Ok(res)
     }
-}
-
-/// Whether an HTTP/1.1 connection stays open after this request: the
-/// client did not ask to close it. (hyper closes it also when the server
-/// shuts down; then it appends `close` to the header, which the client
-/// obeys.)
-fn keeps_alive(parts: &http::request::Parts) -> bool {
-    parts.version == Version::HTTP_11
-        && !parts
-            .headers
-            .get_all(CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|token| token.trim().eq_ignore_ascii_case("close"))
 }
 
 /// `requestContext.deploymentId`: six lowercase letters and digits, drawn

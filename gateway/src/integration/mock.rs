@@ -15,10 +15,28 @@
 //!   Gateway's 500 `{"message": "Internal server error"}`; so is a template
 //!   that fails to render. A `$input.json` / `$input.path` over a body that
 //!   is not JSON is the client's fault: 400.
-//! - A response template renders with `$input.body` empty (a mock answers
-//!   nothing itself) and the request's parameters and claims.
+//! - The object's keys may be bare names, `{statusCode: 200}` (what AWS's
+//!   CDK writes for CORS mocks; AWS answered it 200 in LocalStack's recorded
+//!   test_integration_mock_with_path_param). **[choice]** Nothing else is
+//!   read leniently: single quotes, comments, trailing commas and bare
+//!   values stay a 500, as AWS's parser is not documented.
+//! - A response template renders with the (empty) integration response as
+//!   its payload, so `$input.body` is `{}` as on AWS, the request's
+//!   parameters and claims, and what the request template set in
+//!   `$context.requestOverride.*` and `$context.responseOverride.*`
+//!   (LocalStack's recorded test_integration_mock_with_request_overrides_in_response_template
+//!   and test_integration_mock_with_vtl_map_assignation).
+//! - `$context.responseOverride.status` and `.header.NAME` set by the request
+//!   template apply to the answer (AWS answered 444 with `foo: bar`:
+//!   test_integration_mock_with_response_override_in_request_template), with
+//!   or without a response template; a response template's own overrides
+//!   win. They are checked as a response template's are: a status out of 200
+//!   to 599 or a framing header is a 500.
+
+use std::cell::Cell;
 
 use axum::body::Body;
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, Response};
 use serde_json::Value;
 
@@ -27,7 +45,7 @@ use super::templates::{self, sorted, Choice, Extra, RequestTemplates, Scratch};
 use super::ParseContext;
 use crate::answers::Answer;
 use crate::mapping::Facts;
-use crate::template::{ErrorKind, Template};
+use crate::template::{ErrorKind, Overrides, Template};
 
 /// What a mock integration does, parsed once at startup.
 #[derive(Debug)]
@@ -75,15 +93,16 @@ impl Mock {
             Choice::Unsupported => return Err(Answer::UnsupportedMediaType),
             Choice::PassThrough => self.templates.get("application/json"),
         };
-        let status = match template {
-            None => "200".to_owned(),
+        let (status, overrides) = match template {
+            None => ("200".to_owned(), Overrides::default()),
             Some(template) => {
                 let ctx = templates::context(facts, &extra, body);
                 let rendered = template.render(&ctx).map_err(|e| match e.kind() {
                     ErrorKind::InvalidBody => Answer::BadRequestBody,
                     _ => Answer::ApiConfigurationError,
                 })?;
-                status_of(&rendered.body).ok_or(Answer::ApiConfigurationError)?
+                let status = status_of(&rendered.body).ok_or(Answer::ApiConfigurationError)?;
+                (status, rendered.overrides)
             }
         };
         // No match and no default: API Gateway's configuration error.
@@ -92,15 +111,27 @@ impl Mock {
             .select(&status)
             .ok_or(Answer::ApiConfigurationError)?;
         let empty = HeaderMap::new();
-        chosen.respond(
+        // A response template starts from the request template's overrides
+        // (and its own win); without one, they are applied here.
+        let templated = Cell::new(false);
+        let mut res = chosen.respond(
             facts.headers,
             &Backend {
                 headers: &empty,
                 body: "",
                 raw: &bytes::Bytes::new(),
             },
-            || templates::context(facts, &extra, ""),
-        )
+            || {
+                templated.set(true);
+                let mut ctx = templates::context(facts, &extra, "");
+                ctx.overrides = overrides.clone();
+                ctx
+            },
+        )?;
+        if !templated.get() {
+            apply_response_overrides(&mut res, &overrides)?;
+        }
+        Ok(res)
     }
 
     /// For the startup listing: `mock 200`, or `mock (templated status)`.
@@ -115,18 +146,123 @@ impl Mock {
     }
 }
 
+/// A request template's `$context.responseOverride.status` and `.header.NAME`
+/// on an answer no response template rendered (its body is empty: a mock's
+/// integration response has none).
+fn apply_response_overrides(res: &mut Response<Body>, overrides: &Overrides) -> Result<(), Answer> {
+    if let Some(code) = &overrides.response_status {
+        let status = code
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .and_then(super::final_status)
+            .ok_or(Answer::ApiConfigurationError)?;
+        *res.status_mut() = status;
+        // 204 and 304 carry no length; the others an empty body's.
+        let mut headers = std::mem::take(res.headers_mut());
+        *res.body_mut() = super::framed_body(status, &mut headers, bytes::Bytes::new());
+        *res.headers_mut() = headers;
+    }
+    for (name, value) in &overrides.response_header {
+        let name =
+            HeaderName::try_from(name.as_str()).map_err(|_| Answer::ApiConfigurationError)?;
+        // The gateway frames the body: never the template.
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+            return Err(Answer::ApiConfigurationError);
+        }
+        let value =
+            HeaderValue::try_from(value.as_str()).map_err(|_| Answer::ApiConfigurationError)?;
+        res.headers_mut().insert(name, value);
+    }
+    Ok(())
+}
+
 /// The `statusCode` of a rendered mock template (blank: 200).
 fn status_of(rendered: &str) -> Option<String> {
     if rendered.trim().is_empty() {
         return Some("200".to_owned());
     }
-    let value: Value = serde_json::from_str(rendered).ok()?;
+    let value: Value = match serde_json::from_str(rendered) {
+        Ok(value) => value,
+        Err(_) => serde_json::from_str(&quote_bare_keys(rendered)?).ok()?,
+    };
     let code = match value.get("statusCode")? {
         Value::Number(n) => n.as_u64()?,
         Value::String(s) => s.trim().parse().ok()?,
         _ => return None,
     };
     (100..=599).contains(&code).then(|| code.to_string())
+}
+
+/// `text` with the bare names in key position quoted (`{statusCode: 200}`
+/// as `{"statusCode": 200}`), for `serde_json` to read the rest strictly.
+/// A bare name is ASCII letters, digits, `_` and `$`, not starting with a
+/// digit; anything else is left for the JSON parser to refuse. One pass.
+fn quote_bare_keys(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 8);
+    // Whether each open bracket is an object, and whether a key comes next.
+    let mut objects: Vec<bool> = Vec::new();
+    let mut key_next = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                // A JSON string, copied as it is (escapes included).
+                let start = i;
+                i += 1;
+                loop {
+                    match bytes.get(i)? {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                out.push_str(text.get(start..=i)?);
+                key_next = false;
+            }
+            b'{' | b'[' => {
+                objects.push(b == b'{');
+                key_next = b == b'{';
+                out.push(char::from(b));
+            }
+            b'}' | b']' => {
+                objects.pop();
+                key_next = false;
+                out.push(char::from(b));
+            }
+            b',' => {
+                key_next = objects.last() == Some(&true);
+                out.push(',');
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$' if key_next => {
+                let start = i;
+                while bytes
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$')
+                {
+                    i += 1;
+                }
+                out.push('"');
+                out.push_str(text.get(start..i)?);
+                out.push('"');
+                key_next = false;
+                continue;
+            }
+            _ => {
+                if !b.is_ascii_whitespace() {
+                    key_next = false;
+                }
+                // Copy the whole character (text is UTF-8).
+                let len = text.get(i..)?.chars().next()?.len_utf8();
+                out.push_str(text.get(i..i + len)?);
+                i += len;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    Some(out)
 }
 
 /// The status of a template that is a literal `{"statusCode": N}`.
@@ -272,12 +408,32 @@ mod tests {
             Some("302")
         );
         assert_eq!(status_of("  ").as_deref(), Some("200"));
+        // Bare names as keys, as AWS's CDK writes them (LocalStack's
+        // recorded test_integration_mock_with_path_param).
+        for (lenient, want) in [
+            ("{statusCode: 200}", "200"),
+            ("\n  { statusCode : \"201\" }\n", "201"),
+            ("{a_$1: \"x: y, z\", statusCode: 204}", "204"),
+            ("{headers: {b: [1, {c: null}]}, statusCode: 302}", "302"),
+            ("{\"k\\\"\": 1, statusCode: 500}", "500"),
+        ] {
+            assert_eq!(status_of(lenient).as_deref(), Some(want), "{lenient}");
+        }
         for bad in [
             "{\"statusCode\": 99}",
             "{\"statusCode\": 600}",
             "{}",
             "[1]",
             "x",
+            "{'statusCode': 200}",
+            "{statusCode: '200'}",
+            "{statusCode: 200,}",
+            "{statusCode: 200",
+            "{1st: 1, statusCode: 200}",
+            "{status Code: 200}",
+            "{statusCode: 200} // ok",
+            "{\"statusCode: 200}",
+            "[statusCode, 200]",
         ] {
             assert_eq!(status_of(bad), None, "{bad}");
         }

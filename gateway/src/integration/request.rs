@@ -72,7 +72,11 @@ impl<'r> RequestData<'r> {
                 })
                 .unwrap_or_default(),
             method: req.method.as_str(),
-            path: stage_path(stage, req.uri.path()),
+            // The client's path, not the one the authorizer normalised.
+            path: stage_path(
+                stage,
+                crate::pipeline::client_path(&req.extensions, &req.uri),
+            ),
             resource_path: route.template(),
             source_ip: req
                 .extensions

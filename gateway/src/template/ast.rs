@@ -34,6 +34,9 @@ pub(crate) enum SetTarget {
     Var(usize),
     /// `$context.requestOverride.header.X` and friends.
     Override(OverrideSlot, String),
+    /// `$context.requestOverride.querystring[$name]`: a name computed per
+    /// render.
+    OverrideKey(OverrideSlot, Expr),
     /// `$context.responseOverride.status`.
     Status,
 }
@@ -44,6 +47,8 @@ pub(crate) enum OverrideSlot {
     RequestQuery,
     RequestPath,
     ResponseHeader,
+    /// `$context.responseOverride.NAME` besides `status` and `header`.
+    ResponseOther,
 }
 
 #[derive(Debug)]
@@ -78,6 +83,10 @@ pub(crate) enum ContextPath {
     /// `$context.authorizer.claims` alone: null, as AWS documents.
     Claims,
     Override(OverrideSlot, String),
+    /// `$context.requestOverride.header` (and `querystring`, `path`,
+    /// `responseOverride.header`) as a whole: a map to read, index or
+    /// `put()` into.
+    OverrideMap(OverrideSlot),
     Status,
 }
 
@@ -135,6 +144,8 @@ pub(crate) enum Method {
     Equals,
     EqualsIgnoreCase,
     Matches,
+    // java.util.Map, on `$context.requestOverride.*` maps only
+    Put,
 }
 
 impl Method {
@@ -173,6 +184,7 @@ impl Method {
             "equals" => Equals,
             "equalsIgnoreCase" => EqualsIgnoreCase,
             "matches" => Matches,
+            "put" => Put,
             _ => return None,
         })
     }
@@ -185,7 +197,7 @@ impl Method {
             Substring | IndexOf | LastIndexOf => &[1, 2],
             Size | Length | KeySet | Values | IsEmpty | ToString | ToLowerCase | ToUpperCase
             | Trim => &[0],
-            Replace | ReplaceAll => &[2],
+            Replace | ReplaceAll | Put => &[2],
             _ => &[1],
         }
     }

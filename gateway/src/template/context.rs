@@ -151,4 +151,9 @@ pub struct Context<'a> {
     pub vars: StrMap<'a>,
     /// `$context.authorizer.claims`, each claim as a string.
     pub claims: StrMap<'a>,
+    /// What the request's earlier template set in
+    /// `$context.requestOverride` / `$context.responseOverride`: a render
+    /// starts from these (a mock's response template reads what its request
+    /// template set, as on AWS).
+    pub overrides: super::Overrides,
 }

@@ -34,6 +34,13 @@ pub(crate) const MAX_WORK: usize = 16 * MAX_TEXT;
 /// How deeply a template may nest the lists and maps it builds (JSON
 /// documents stop at 128).
 const MAX_NESTING: u32 = 200;
+/// Names one override map may hold (`$context.requestOverride.header`,
+/// ...): a loop setting computed names would otherwise grow it without
+/// bound, and every set scans it.
+pub(crate) const MAX_OVERRIDES: usize = 1_000;
+/// `$input.body` of an empty payload: AWS renders `{}` (LocalStack's
+/// recorded test_input_body_formatting).
+const EMPTY_BODY: &str = "{}";
 
 pub(crate) struct Eval<'r> {
     pub(crate) ctx: &'r Context<'r>,
@@ -69,7 +76,7 @@ impl<'r> Eval<'r> {
             at: Pos(0),
             out: String::with_capacity(src.len() + 64),
             body_json: None,
-            overrides: Overrides::default(),
+            overrides: ctx.overrides.clone(),
             work: Cell::new(0),
         }
     }
@@ -150,7 +157,7 @@ impl<'r> Eval<'r> {
         Ok(Flow::Normal)
     }
 
-    fn assign(&mut self, target: &SetTarget, v: Value<'r>) -> EResult<()> {
+    fn assign(&mut self, target: &'r SetTarget, v: Value<'r>) -> EResult<()> {
         // Velocity 1.7: assigning null leaves the target as it was.
         if v.is_null() {
             return Ok(());
@@ -160,14 +167,74 @@ impl<'r> Eval<'r> {
             SetTarget::Status => self.overrides.response_status = Some(self.text(&v, self.at)?),
             SetTarget::Override(slot, name) => {
                 let text = self.text(&v, self.at)?;
-                let list = self.overrides.slot_mut(*slot);
-                match list.iter_mut().find(|(k, _)| k == name) {
-                    Some(entry) => entry.1 = text,
-                    None => list.push((name.clone(), text)),
+                self.set_override(*slot, name.clone(), text, self.at)?;
+            }
+            SetTarget::OverrideKey(slot, name) => {
+                let name = self.expr(name)?;
+                // A null name sets nothing, as a null value does.
+                if name.is_null() {
+                    return Ok(());
                 }
+                let (name, text) = (self.text(&name, self.at)?, self.text(&v, self.at)?);
+                self.set_override(*slot, name, text, self.at)?;
             }
         }
         Ok(())
+    }
+
+    /// Sets `name` in an override map; the value it had, if any.
+    fn set_override(
+        &mut self,
+        slot: OverrideSlot,
+        name: String,
+        text: String,
+        at: Pos,
+    ) -> EResult<Option<String>> {
+        let len = self.overrides.slot(slot).len();
+        self.charge(len, at)?;
+        let list = self.overrides.slot_mut(slot);
+        if let Some(entry) = list.iter_mut().find(|(k, _)| *k == name) {
+            return Ok(Some(std::mem::replace(&mut entry.1, text)));
+        }
+        if len >= MAX_OVERRIDES {
+            return Err(self.fail(
+                ErrorKind::Render,
+                at,
+                format!("more than {MAX_OVERRIDES} names in one $context override map"),
+            ));
+        }
+        list.push((name, text));
+        Ok(None)
+    }
+
+    /// `$context.requestOverride.querystring.put(name, value)`: Java's
+    /// `Map.put`, the value the name had (null if none). A null name or
+    /// value sets nothing, as `#set` of a null does.
+    fn put(&mut self, slot: OverrideSlot, args: &'r [Expr], at: Pos) -> EResult<Value<'r>> {
+        let (Some(name), Some(value)) = (args.first(), args.get(1)) else {
+            return Ok(Value::Null);
+        };
+        let (name, value) = (self.expr(name)?, self.expr(value)?);
+        if name.is_null() || value.is_null() {
+            return Ok(Value::Null);
+        }
+        let (name, text) = (self.text(&name, at)?, self.text(&value, at)?);
+        Ok(self
+            .set_override(slot, name, text, at)?
+            .map_or(Value::Null, Value::str))
+    }
+
+    /// An override map as a map value (a copy: templates change it only
+    /// through `#set` and `put()`).
+    fn override_map(&self, slot: OverrideSlot, at: Pos) -> EResult<Value<'r>> {
+        let list = self.overrides.slot(slot);
+        let bytes: usize = list.iter().map(|(k, v)| k.len() + v.len() + 1).sum();
+        self.charge(bytes, at)?;
+        let entries = list
+            .iter()
+            .map(|(k, v)| (Cow::Owned(k.clone()), Value::str(v.clone())))
+            .collect();
+        Ok(Value::Map(MapData::new(entries), Origin::Vtl))
     }
 
     /// A value's text ([`Value::to_text`]), or the render's failure when
@@ -228,7 +295,15 @@ impl<'r> Eval<'r> {
     }
 
     pub(crate) fn reference(&mut self, r: &'r Reference) -> EResult<Value<'r>> {
+        let mut chain = &r.chain[..];
         let mut v = match &r.root {
+            Root::Context(ContextPath::OverrideMap(slot)) => match chain.first() {
+                Some(Modifier::Method(Method::Put, args)) => {
+                    chain = &chain[1..];
+                    self.put(*slot, args, r.pos)?
+                }
+                _ => self.override_map(*slot, r.pos)?,
+            },
             Root::Var(slot) => self.vars[*slot].clone(),
             Root::Input => Value::Input,
             Root::Util => Value::Util,
@@ -249,10 +324,16 @@ impl<'r> Eval<'r> {
                 Value::Bool(self.loops.last().is_some_and(|(i, len)| i + 1 < *len))
             }
         };
-        for m in &r.chain {
+        for m in chain {
             v = match m {
                 Modifier::Property(p) => match &v {
-                    Value::Input if p == "body" => Value::Str(Cow::Borrowed(self.ctx.body)),
+                    Value::Input if p == "body" => {
+                        Value::Str(Cow::Borrowed(if self.ctx.body.is_empty() {
+                            EMPTY_BODY
+                        } else {
+                            self.ctx.body
+                        }))
+                    }
                     other => other.map_get(p),
                 },
                 Modifier::Index(e) => {
@@ -302,6 +383,8 @@ impl<'r> Eval<'r> {
                 .iter()
                 .find(|(k, _)| k == name)
                 .map_or(Value::Null, |(_, v)| Value::str(v.clone())),
+            // Read in `reference`, which may change it.
+            ContextPath::OverrideMap(_) => Value::Null,
         }
     }
 

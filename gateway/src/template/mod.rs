@@ -45,7 +45,14 @@
 //!   `.urlDecode`, `.base64Encode`, `.base64Decode`; `$stageVariables`;
 //!   the `$context` variables of AWS's reference, with
 //!   `authorizer.claims.NAME` and the settable `requestOverride.*` and
-//!   `responseOverride.*` (returned in [`Rendered::overrides`]).
+//!   `responseOverride.*` (returned in [`Rendered::overrides`]; a render
+//!   starts from [`Context::overrides`], what the request's earlier
+//!   template set). Their maps take computed names
+//!   (`#set($context.requestOverride.querystring[$name] = ...)`) and
+//!   `put(name, value)`, and read as maps; `responseOverride.NAME` holds
+//!   any other name for later templates (AWS: LocalStack's recorded
+//!   test_integration_mock_with_vtl_map_assignation and
+//!   test_integration_mock_with_response_override_in_request_template).
 //! - String, list and map methods: `size length get keySet values
 //!   containsKey contains isEmpty toString toLowerCase toUpperCase trim
 //!   startsWith endsWith indexOf lastIndexOf substring replace replaceAll
@@ -54,7 +61,8 @@
 //! Anything else fails in [`Template::parse`] with the line and column:
 //! macros, `#parse`/`#include`/`#evaluate`/`#define`, unknown methods,
 //! `$util` functions or `$context` variables, JSONPath filters, `\$`
-//! escapes, `#set` of anything but a variable or an override.
+//! escapes, `#set` of anything but a variable or an override, `put()` on
+//! anything but an override map.
 //!
 //! # Semantics, and who decides
 //!
@@ -103,6 +111,10 @@
 //! `$foreach.first` / `.last` and `$velocityHasNext`, cannot parse doubled
 //! quotes, and finishes the iteration a `#break` is in.
 //!
+//! `$input.body` of an empty payload is `{}`, as AWS renders it in request
+//! and response templates alike (LocalStack's recorded
+//! test_input_body_formatting: `$util.urlEncode($input.body)` is `%7B%7D`).
+//!
 //! Choices where nothing decides: `$input.json` of a missing definite path
 //! is `null` and of an empty payload `{}` (as LocalStack);
 //! `$input.params(name)` compares names exactly and is `""` when absent;
@@ -132,6 +144,9 @@
 //!   request's.
 //! - **`#foreach`, 1,000 iterations** per loop (AWS's limit) and 100,000 per
 //!   render; a map is walked in place, never copied.
+//! - **Override maps, 1,000 names** each (`$context.requestOverride.header`,
+//!   ...): computed names would otherwise let a loop grow one, and every
+//!   set scans it (the scan is counted as work).
 //! - **Work, 160 MiB** per render: bytes of text read or written (a list or
 //!   map's twice: measured, then written) and JSON values visited, some
 //!   fifteen passes over the largest body. Loops would otherwise multiply
@@ -223,6 +238,10 @@ pub struct Overrides {
     pub response_header: Vec<(String, String)>,
     /// `$context.responseOverride.status`, as the template wrote it.
     pub response_status: Option<String>,
+    /// `$context.responseOverride.NAME` for names other than `status` and
+    /// `header`: kept for the templates after it to read, with no effect
+    /// (as on AWS).
+    pub response_other: Vec<(String, String)>,
 }
 
 impl Overrides {
@@ -232,6 +251,7 @@ impl Overrides {
             OverrideSlot::RequestQuery => &self.request_querystring,
             OverrideSlot::RequestPath => &self.request_path,
             OverrideSlot::ResponseHeader => &self.response_header,
+            OverrideSlot::ResponseOther => &self.response_other,
         }
     }
 
@@ -241,6 +261,7 @@ impl Overrides {
             OverrideSlot::RequestQuery => &mut self.request_querystring,
             OverrideSlot::RequestPath => &mut self.request_path,
             OverrideSlot::ResponseHeader => &mut self.response_header,
+            OverrideSlot::ResponseOther => &mut self.response_other,
         }
     }
 }

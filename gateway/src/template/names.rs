@@ -137,6 +137,19 @@ impl Parser<'_> {
             }
             _ => Root::Var(self.slot(name)),
         };
+        // `put()` changes the map it is called on: only an override map,
+        // which the gateway reads as strings, may be changed.
+        let on_override_map = matches!(root, Root::Context(ContextPath::OverrideMap(_)));
+        for (i, m) in chain.iter().enumerate() {
+            if matches!(m, Modifier::Method(Method::Put, _)) && !(i == 0 && on_override_map) {
+                return unsupported(
+                    self,
+                    "put() is supported on $context.requestOverride.header, .querystring, .path \
+                     and $context.responseOverride.header only"
+                        .into(),
+                );
+            }
+        }
         Ok(Reference {
             root,
             chain,
@@ -178,10 +191,28 @@ impl Parser<'_> {
                 };
                 (ContextPath::Override(slot, (*name).to_owned()), 3)
             }
+            ["requestOverride", kind @ ("header" | "querystring" | "path")] => {
+                let slot = match *kind {
+                    "header" => OverrideSlot::RequestHeader,
+                    "querystring" => OverrideSlot::RequestQuery,
+                    _ => OverrideSlot::RequestPath,
+                };
+                (ContextPath::OverrideMap(slot), 2)
+            }
             ["responseOverride", "status", ..] => (ContextPath::Status, 2),
             ["responseOverride", "header", name, ..] => (
                 ContextPath::Override(OverrideSlot::ResponseHeader, (*name).to_owned()),
                 3,
+            ),
+            ["responseOverride", "header"] => {
+                (ContextPath::OverrideMap(OverrideSlot::ResponseHeader), 2)
+            }
+            // Kept for later templates to read, with no effect (AWS passes
+            // them around: LocalStack's recorded
+            // test_integration_mock_with_response_override_in_request_template).
+            ["responseOverride", name, ..] => (
+                ContextPath::Override(OverrideSlot::ResponseOther, (*name).to_owned()),
+                2,
             ),
             ["identity", v, ..] if IDENTITY_VARS.contains(v) => {
                 (ContextPath::Var(format!("identity.{v}")), 2)

@@ -410,12 +410,21 @@ impl<'s> Parser<'s> {
     }
 
     fn set_target(&self, at: usize, r: Reference) -> PResult<SetTarget> {
-        match (r.root, r.chain.is_empty()) {
-            (Root::Var(slot), true) => Ok(SetTarget::Var(slot)),
-            (Root::Context(ContextPath::Override(slot, name)), true) => {
+        let mut chain = r.chain;
+        match (r.root, chain.len()) {
+            (Root::Var(slot), 0) => Ok(SetTarget::Var(slot)),
+            (Root::Context(ContextPath::Override(slot, name)), 0) => {
                 Ok(SetTarget::Override(slot, name))
             }
-            (Root::Context(ContextPath::Status), true) => Ok(SetTarget::Status),
+            (Root::Context(ContextPath::OverrideMap(slot)), 1)
+                if matches!(chain.first(), Some(Modifier::Index(_))) =>
+            {
+                match chain.pop() {
+                    Some(Modifier::Index(name)) => Ok(SetTarget::OverrideKey(slot, name)),
+                    _ => Err(self.err(ErrorKind::Syntax, at, "#set: expected `[name]`")),
+                }
+            }
+            (Root::Context(ContextPath::Status), 0) => Ok(SetTarget::Status),
             _ => Err(self.err(
                 ErrorKind::Unsupported,
                 at,

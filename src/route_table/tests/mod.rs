@@ -106,9 +106,73 @@ fn specific_beats_greedy() {
         found(&t, Method::GET, "/pets/1/x"),
         Some(("/{proxy+}", "ANY"))
     );
-    // Path matches a specific route but not its method: no fallback to the
-    // greedy route (API Gateway picks the resource first, then the method).
-    assert_eq!(found(&t, Method::POST, "/pets"), None);
+    // Path matches a specific route but not its method: the greedy route
+    // that covers the path answers it, as on API Gateway.
+    assert_eq!(found(&t, Method::POST, "/pets"), Some(("/{proxy+}", "ANY")));
+}
+
+/// LocalStack's `test_proxy_routing_with_hardcoded_resource_sibling`,
+/// recorded against AWS: `OPTIONS /test`, where `/test` has only `POST`, is
+/// served by the sibling `/{proxy+}`'s `OPTIONS`.
+#[test]
+fn a_method_missing_on_its_resource_falls_back_to_a_greedy_route() {
+    let options = |t| (MethodMatch::Exact(Method::OPTIONS), t);
+    let post = |t| (MethodMatch::Exact(Method::POST), t);
+    let t = table(&[
+        post("/test"),
+        (MethodMatch::Any, "/test/any"),
+        options("/{proxy+}"),
+    ]);
+    assert_eq!(
+        found(&t, Method::OPTIONS, "/test"),
+        Some(("/{proxy+}", "OPTIONS"))
+    );
+    assert_eq!(found(&t, Method::POST, "/test/"), Some(("/test", "POST")));
+    assert_eq!(
+        found(&t, Method::OPTIONS, "/test/any"),
+        Some(("/test/any", "ANY"))
+    );
+    // Nobody has the method: nothing.
+    assert_eq!(found(&t, Method::GET, "/test"), None);
+
+    // The greedy routes covering the path, the more specific first.
+    let t = table(&[
+        get("/a/b"),
+        post("/a/{proxy+}"),
+        (MethodMatch::Exact(Method::PUT), "/{proxy+}"),
+        get("/"),
+    ]);
+    assert_eq!(
+        found(&t, Method::POST, "/a/b"),
+        Some(("/a/{proxy+}", "POST"))
+    );
+    assert_eq!(found(&t, Method::PUT, "/a/b"), Some(("/{proxy+}", "PUT")));
+    assert_eq!(found(&t, Method::PUT, "/a/b/c"), Some(("/{proxy+}", "PUT")));
+    assert_eq!(found(&t, Method::DELETE, "/a/b"), None);
+    // A greedy parameter never matches the root.
+    assert_eq!(found(&t, Method::PUT, "/"), None);
+    // Empty segments are covered as a lookup covers them.
+    assert_eq!(found(&t, Method::PUT, "/a//b"), Some(("/{proxy+}", "PUT")));
+    assert_eq!(
+        found(&t, Method::POST, "/a//b"),
+        Some(("/a/{proxy+}", "POST"))
+    );
+
+    // The first route with the method is a one-segment parameter: AWS's
+    // choice is not known, so none.
+    let t = table(&[
+        get("/a/b"),
+        (MethodMatch::Exact(Method::PUT), "/a/{id}"),
+        (MethodMatch::Exact(Method::PUT), "/{proxy+}"),
+    ]);
+    assert_eq!(found(&t, Method::PUT, "/a/b"), None);
+    assert_eq!(found(&t, Method::PUT, "/a/c"), Some(("/a/{id}", "PUT")));
+    assert_eq!(found(&t, Method::PUT, "/a/b/c"), Some(("/{proxy+}", "PUT")));
+    // A path segment that looks like a parameter's key is still data.
+    assert_eq!(
+        found(&t, Method::PUT, "/{p0}/b"),
+        Some(("/{proxy+}", "PUT"))
+    );
 }
 
 #[test]

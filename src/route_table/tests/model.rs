@@ -3,17 +3,24 @@
 
 use super::*;
 
-/// A brute-force reference: every template that matches the path, the most
-/// specific first (static < `{name}` < `{name+}`, segment by segment).
+/// A brute-force reference: the template that matches the path, the most
+/// specific one (static < `{name}` < `{name+}`, segment by segment).
 fn reference<'a>(templates: &[&'a str], path: &str) -> Option<&'a str> {
+    ranked(templates, path).into_iter().next()
+}
+
+/// Every template that matches the path, the most specific first.
+fn ranked<'a>(templates: &[&'a str], path: &str) -> Vec<&'a str> {
     let path = normalise_request_path(path);
-    let rest = path.strip_prefix('/')?;
+    let Some(rest) = path.strip_prefix('/') else {
+        return Vec::new();
+    };
     let parts: Vec<&str> = if rest.is_empty() {
         Vec::new()
     } else {
         rest.split('/').collect()
     };
-    let mut best: Option<(Vec<u8>, &str)> = None;
+    let mut all: Vec<(Vec<u8>, &str)> = Vec::new();
     for &template in templates {
         let segments = parse_template(template).expect("valid");
         let mut rank = Vec::new();
@@ -36,11 +43,18 @@ fn reference<'a>(templates: &[&'a str], path: &str) -> Option<&'a str> {
         }
         let whole =
             matches!(segments.last(), Some(Segment::Greedy(_))) || segments.len() == parts.len();
-        if matched && whole && best.as_ref().is_none_or(|(r, _)| rank < *r) {
-            best = Some((rank, template));
+        if matched && whole {
+            all.push((rank, template));
         }
     }
-    best.map(|(_, t)| t)
+    all.sort();
+    all.into_iter().map(|(_, t)| t).collect()
+}
+
+/// The resource a template is (`/a/{x}` and `/a/{y}` are one).
+fn shape(template: &str) -> String {
+    let segments = parse_template(template).expect("valid");
+    key(&segments, segments.len())
 }
 
 proptest::proptest! {
@@ -100,6 +114,80 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    /// A method the path's resource lacks falls back to the first route with
+    /// it, in matching order, when that route is greedy.
+    #[test]
+    fn method_fallback_agrees_with_brute_force(
+        routes in proptest::collection::vec(
+            (proptest::collection::vec(0u8..6, 0..4), 0u8..3), 1..14),
+        paths in proptest::collection::vec(
+            proptest::collection::vec(0u8..5, 0..5), 1..12),
+    ) {
+        let template = |kinds: &Vec<u8>| -> String {
+            let mut t = String::new();
+            for (i, k) in kinds.iter().enumerate() {
+                t.push('/');
+                t.push_str(match k {
+                    0 => "a",
+                    1 => "b",
+                    2 | 3 => "{p}",
+                    4 => "c",
+                    _ if i == kinds.len() - 1 => "{rest+}",
+                    _ => "{q}",
+                });
+            }
+            if t.is_empty() { t.push('/'); }
+            t
+        };
+        let methods = [
+            MethodMatch::Exact(Method::GET),
+            MethodMatch::Exact(Method::POST),
+            MethodMatch::Any,
+        ];
+        let mut b = RouteTable::builder();
+        let mut kept: Vec<String> = Vec::new();
+        let mut has: std::collections::HashSet<(String, String)> = Default::default();
+        for (kinds, m) in &routes {
+            let t = template(kinds);
+            let method = methods[usize::from(*m)].clone();
+            if b.insert(method.clone(), &t, ()).is_ok() {
+                has.insert((shape(&t), method.to_string()));
+                if !kept.contains(&t) {
+                    kept.push(t);
+                }
+            }
+        }
+        let table = b.build();
+        let kept: Vec<&str> = kept.iter().map(String::as_str).collect();
+        for p in &paths {
+            let mut path = String::new();
+            for s in p {
+                path.push('/');
+                path.push_str(["a", "b", "c", "x", ""][*s as usize]);
+            }
+            for method in [Method::GET, Method::POST, Method::PUT] {
+                let answers = |t: &str| {
+                    has.contains(&(shape(t), method.to_string()))
+                        || has.contains(&(shape(t), "ANY".to_owned()))
+                };
+                let all = ranked(&kept, &path);
+                let want = match all.first() {
+                    Some(r) if answers(r) => Some(shape(r)),
+                    Some(_) => all
+                        .iter()
+                        .find(|t| answers(t))
+                        .filter(|t| t.ends_with("+}"))
+                        .map(|t| shape(t)),
+                    None => None,
+                };
+                let got = table.lookup(&method, &path).map(|m| shape(m.template));
+                proptest::prop_assert_eq!(got, want, "{} {:?} routes {:?}", method, path, kept);
+            }
+        }
+    }
+}
+
 #[test]
 fn ten_thousand_routes() {
     let mut b = RouteTable::builder();
@@ -140,9 +228,10 @@ fn ten_thousand_routes() {
         let m = t.lookup(&method, &path).expect("route");
         assert_eq!(*m.value, i);
         assert_eq!(m.template, template);
-        // A method the route does not have: exact routes give no match.
+        // A method the route does not have: the greedy route covering it.
         if i % 3 != 2 {
-            assert!(t.lookup(&Method::PATCH, &path).is_none());
+            let m = t.lookup(&Method::PATCH, &path).expect("proxy");
+            assert_eq!(m.template, "/{proxy+}");
         }
     }
     let m = t.lookup(&Method::GET, "/svc1/static/r2").expect("proxy");

@@ -9,7 +9,10 @@
 //!   are URL-decoded (`+` a space, `%2B` a plus).
 //! - `path` and `pathParameters` are as the client sent them, percent-encoding
 //!   kept: AWS gave `{proxy+}` the value `.../test%2Balias@gmail.com/...`
-//!   (`invocation-payload-with-path-encoded-email`).
+//!   (`invocation-payload-with-path-encoded-email`). `path` keeps a trailing
+//!   slash (`/proxy-value/`) and has a leading `//` as one `/`;
+//!   `requestContext.path` is the client's path as it came, after the stage
+//!   (`/stage//proxy-value`), as AWS sent them (`invocation-payload-with-*`).
 //! - Headers a function never gets (AWS's, recorded): `Connection`,
 //!   `Content-Length`, `Content-MD5`, `Expect`, `Max-Forwards`,
 //!   `Proxy-Authenticate`, `Server`, `TE`, `Trailer`, `Transfer-Encoding`,
@@ -58,6 +61,7 @@ use tower_cognito::{MatchedRoute, PathParams};
 use super::BinaryMediaTypes;
 use crate::ids::RequestIds;
 use crate::integration::http_proxy;
+use crate::pipeline::ClientUri;
 
 /// What the event is built from.
 pub(crate) struct Request<'a> {
@@ -138,6 +142,7 @@ pub(crate) fn build(r: &Request<'_>) -> Value {
         .map(|v| Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .unwrap_or(Value::Null);
     let method = parts.method.as_str();
+    let client = parts.extensions.get::<ClientUri>();
     let resource = r.route.template();
     let protocol = match parts.version {
         http::Version::HTTP_2 => "HTTP/2.0",
@@ -167,7 +172,7 @@ pub(crate) fn build(r: &Request<'_>) -> Value {
             "userAgent": user_agent,
             "userArn": null,
         },
-        "path": format!("/{}{}", r.stage, parts.uri.path()),
+        "path": format!("/{}{}", r.stage, client.map_or(parts.uri.path(), ClientUri::path)),
         "protocol": protocol,
         "requestId": r.ids.request_id(),
         "requestTime": request_time(r.now.as_secs()),
@@ -203,7 +208,7 @@ pub(crate) fn build(r: &Request<'_>) -> Value {
     };
     json!({
         "resource": resource,
-        "path": parts.uri.path(),
+        "path": client.map_or(parts.uri.path(), ClientUri::routed_path),
         "httpMethod": method,
         "headers": or_null(single),
         "multiValueHeaders": or_null(multi),

@@ -80,7 +80,8 @@ fn split_keeps_javas_parts() {
         ("a,,b,,", "[a, , b]"),
         (",a", "[, a]"),
         (",,,", "[]"),
-        ("", "[]"),
+        // An empty payload is `{}` (see `input_json_and_path`).
+        ("", "[{}]"),
         ("ab", "[ab]"),
     ] {
         assert_eq!(

@@ -57,10 +57,12 @@ fn input_json_and_path() {
         render_with("#set($p = '$..id')$input.json($p)", &ctx),
         "[1,2]"
     );
+    // An empty payload is `{}`, as `$input.body` too (AWS, recorded by
+    // LocalStack's test_input_body_formatting: response-raw-body).
     let empty = Context::default();
     assert_eq!(
         render_with("$input.json('$') [$input.body]", &empty),
-        "{} []"
+        "{} [{}]"
     );
 }
 
@@ -130,6 +132,112 @@ fn overrides_can_be_set_and_read_back() {
     );
 }
 
+/// LocalStack's recorded test_integration_mock_with_vtl_map_assignation:
+/// a computed name, `put()`, and `$context["requestOverride"]`.
+#[test]
+fn override_maps_take_computed_names_and_put() {
+    let src = concat!(
+        "#set($paramName = \"foo\")",
+        "#set($context.requestOverride.querystring[$paramName] = \"bar\")",
+        "#set($paramPutName = \"putfoo\")",
+        "[$context.requestOverride.querystring.put($paramPutName, \"putBar\")]",
+        "#set($context[\"requestOverride\"].querystring[\"nestedfoo\"] = \"nestedFoo\")",
+        "[$context.requestOverride.querystring.put('foo', 'again')]",
+        "$context.requestOverride.querystring.size() ",
+        "$context.requestOverride.querystring[\"putfoo\"] ",
+        "$context.requestOverride.querystring.nestedfoo ",
+        "$context.requestOverride.header.put('X-A', 1)",
+        "$context.responseOverride.header.put('h', 'v')",
+        "#set($context.requestOverride.path[1 / 0] = 'x')",
+        "$context.requestOverride.path.put('p', 1 / 0)",
+        "$context.requestOverride.path.size()",
+    );
+    let out = Template::parse(src)
+        .unwrap()
+        .render(&Context::default())
+        .unwrap();
+    // `put()` answers the value it replaced, as Java's `Map.put` does.
+    assert_eq!(out.body, "[][bar]3 putBar nestedFoo 0");
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        out.overrides.request_querystring,
+        pairs(&[
+            ("foo", "again"),
+            ("putfoo", "putBar"),
+            ("nestedfoo", "nestedFoo")
+        ])
+    );
+    assert_eq!(out.overrides.request_header, pairs(&[("X-A", "1")]));
+    assert_eq!(out.overrides.response_header, pairs(&[("h", "v")]));
+    // A null (not a reference, which is never null) sets nothing.
+    assert!(out.overrides.request_path.is_empty());
+}
+
+/// A render starts from the overrides an earlier template of the request
+/// set (a mock's request template, read by its response template:
+/// LocalStack's recorded
+/// test_integration_mock_with_response_override_in_request_template), and
+/// `$context.responseOverride.NAME` holds any name.
+#[test]
+fn a_render_reads_the_overrides_it_was_given() {
+    let request = Template::parse(concat!(
+        "#set($context.responseOverride.status = 444)",
+        "#set($context.responseOverride.header.foo = \"bar\")",
+        "#set($context.responseOverride.custom = \"is also passed around\")",
+        "#set($context.requestOverride.path.body = '{\"message\": \"path1\"}')",
+    ))
+    .unwrap()
+    .render(&Context::default())
+    .unwrap();
+    assert_eq!(
+        request.overrides.response_other,
+        [("custom".to_owned(), "is also passed around".to_owned())]
+    );
+    let ctx = Context {
+        overrides: request.overrides.clone(),
+        ..Context::default()
+    };
+    let response = concat!(
+        "$context.responseOverride.status $context.responseOverride.header.foo ",
+        "$context.responseOverride.custom ",
+        "$util.parseJson($context.requestOverride.path.body).message",
+        "#set($context.responseOverride.status = 201)",
+    );
+    let out = Template::parse(response).unwrap().render(&ctx).unwrap();
+    assert_eq!(out.body, "444 bar is also passed around path1");
+    // Its own setting wins; what it did not touch stays.
+    assert_eq!(out.overrides.response_status.as_deref(), Some("201"));
+    assert_eq!(
+        out.overrides.response_header,
+        request.overrides.response_header
+    );
+}
+
+/// An override map holds at most 1,000 names: a loop setting computed
+/// names fails the render instead of growing it (and its scans) unbounded.
+#[test]
+fn override_maps_are_bounded() {
+    let fill = |extra: &str| {
+        format!(
+            "#foreach($i in [1..1000])#set($context.requestOverride.header[\"h$i\"] = $i)#end{extra}$context.requestOverride.header.size()"
+        )
+    };
+    assert_eq!(render(&fill("")), "1000");
+    let err = render_err(
+        &fill("$context.requestOverride.header.put('one', 'more')"),
+        &Context::default(),
+    );
+    assert_eq!(err.kind(), ErrorKind::Render);
+    assert!(err.message().contains("1000 names"), "{err}");
+    // Setting a name again does not count twice.
+    let again = "#foreach($i in [1..1000])#set($old = $context.requestOverride.querystring.put('q', $i))#end$old $context.requestOverride.querystring.q";
+    assert_eq!(render(again), "999 1000");
+}
+
 #[test]
 fn invalid_body_is_its_own_error() {
     let ctx = Context {
@@ -170,7 +278,32 @@ fn unsupported_constructs_fail_at_parse_time_with_their_position() {
         ),
         ("$input.foo", ErrorKind::Unsupported, (1, 1), "$input.foo"),
         ("$input", ErrorKind::Unsupported, (1, 1), "$input"),
-        ("$x.put('a', 1)", ErrorKind::Unsupported, (1, 4), "put"),
+        // `put()` changes a map: only `$context`'s override maps take it.
+        ("$x.put('a', 1)", ErrorKind::Unsupported, (1, 1), "put"),
+        (
+            "$context.requestOverride.header.a.put('a', 1)",
+            ErrorKind::Unsupported,
+            (1, 1),
+            "put",
+        ),
+        (
+            "#set($m = {})$m.put('a', 1)",
+            ErrorKind::Unsupported,
+            (1, 14),
+            "put",
+        ),
+        (
+            "#set($context.requestOverride.header[1][2] = 1)",
+            ErrorKind::Unsupported,
+            (1, 6),
+            "#set",
+        ),
+        (
+            "$context.requestOverride.other.x",
+            ErrorKind::Unsupported,
+            (1, 1),
+            "requestOverride",
+        ),
         (
             "$context.requestID",
             ErrorKind::Unsupported,
