@@ -278,6 +278,7 @@ mod builder;
 mod cache;
 pub mod claims;
 mod crypto;
+pub mod custom_authorizer;
 mod envelope;
 mod error;
 #[cfg(feature = "axum")]

@@ -136,8 +136,11 @@ use serde_json::Value;
 mod auth_type;
 mod import;
 mod json;
+mod lambda_scheme;
 mod load;
 mod scheme;
+
+pub use lambda_scheme::ImportedLambdaAuthorizer;
 
 /// The result of importing an OpenAPI document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +149,10 @@ pub struct OpenApiImport {
     /// Every Cognito user pool authorizer defined in the document, used or not,
     /// sorted by name.
     pub authorizers: Vec<ImportedAuthorizer>,
+    /// Every Lambda (`token`, `request`) authorizer defined in the document,
+    /// sorted by name. Methods naming one are in [`skipped`](Self::skipped):
+    /// see [`ImportedLambdaAuthorizer`].
+    pub lambda_authorizers: Vec<ImportedLambdaAuthorizer>,
     /// Every imported `(method, path)`, sorted by path, then method name, with
     /// any-method routes last on their path.
     pub routes: Vec<ImportedRoute>,

@@ -10,6 +10,7 @@ use tower_cognito::openapi::{ImportOptions, OpenApiImport};
 use tower_cognito::{CognitoAuth, CognitoAuthLayer, PolicySummary};
 
 use crate::answers::Answers;
+use crate::authorizers::LambdaAuthorizers;
 use crate::cli::{EchoMode, ServeArgs, Switch};
 use crate::extensions::{self, Refusal};
 use crate::integration::lambda::BinaryMediaTypes;
@@ -218,6 +219,8 @@ pub(crate) struct Deployment {
     /// Methods protected by what the gateway does not check, by route
     /// (`--refuse-unsupported-auth`).
     pub(crate) refusals: HashMap<String, Refusal>,
+    /// Methods behind a Lambda authorizer, run before the integration.
+    pub(crate) lambda_authorizers: LambdaAuthorizers,
     /// Startup warnings: what is served otherwise than the export says, as
     /// AWS serves it, then what the export asks for that is not enforced.
     pub(crate) notices: Vec<String>,
@@ -333,11 +336,25 @@ pub(crate) fn build(
     jwks_endpoint: Option<&str>,
     previous: Option<&Deployment>,
 ) -> Result<Deployment, String> {
+    let stage_variables = document.stage_variables(settings);
+    let api_id = api_id(&document.value);
+    // Lambda authorizers run when functions can be invoked; else refused.
+    let lambda_authorizers = LambdaAuthorizers::build(
+        &document.import,
+        settings.lambda_endpoint.as_deref(),
+        &api_id,
+        &settings.stage,
+        &stage_variables,
+    )
+    .map_err(|e| format!("{}: {e}", document.name))?;
     let mut refusals = HashMap::new();
     let mut unsupported = Vec::new();
     for skipped in &document.import.skipped {
         let method = skipped.method.as_ref().map_or("ANY", |m| m.as_str());
         let key = format!("{method} {}", skipped.path);
+        if lambda_authorizers.covers(&key) {
+            continue;
+        }
         let refusal = Refusal::classify(&document.value, &skipped.pointer, &skipped.scheme);
         unsupported.push(format!(
             "operation {key} (#{}): {}",
@@ -396,8 +413,6 @@ pub(crate) fn build(
         _ => Vec::new(),
     };
 
-    let stage_variables = document.stage_variables(settings);
-    let api_id = api_id(&document.value);
     let binary_media_types = BinaryMediaTypes::from_document(&document.value)
         .map_err(|e| format!("{}: {e}", document.name))?;
     let cx = ParseContext {
@@ -413,18 +428,32 @@ pub(crate) fn build(
     let mut warnings = Vec::new();
     // Compiled once per deployment, each distinct model once.
     let mut models = Models::new(&document.value);
-    for route in &document.import.routes {
-        let method = route.method.as_ref().map_or("ANY", |m| m.as_str());
-        let key = format!("{method} {}", route.path);
-        let operation = document
-            .value
-            .pointer(&route.pointer)
-            .unwrap_or(&Value::Null);
-        let validator = RequestValidator::for_operation(&mut models, &route.pointer, &route.path);
+    // Methods behind a Lambda authorizer are served too.
+    let served = document
+        .import
+        .routes
+        .iter()
+        .map(|r| (&r.method, &r.path, &r.pointer))
+        .chain(
+            document
+                .import
+                .skipped
+                .iter()
+                .map(|r| (&r.method, &r.path, &r.pointer)),
+        )
+        .filter(|(m, p, _)| {
+            let method = m.as_ref().map_or("ANY", |m| m.as_str());
+            !refusals.contains_key(&format!("{method} {p}"))
+        });
+    for (method, path, pointer) in served {
+        let method = method.as_ref().map_or("ANY", |m| m.as_str());
+        let key = format!("{method} {path}");
+        let operation = document.value.pointer(pointer).unwrap_or(&Value::Null);
+        let validator = RequestValidator::for_operation(&mut models, pointer, path);
         match (Integration::parse(operation, &cx), validator) {
             (Ok(integration), Ok(validator)) => {
                 for warning in served_otherwise(&integration, operation) {
-                    let line = format!("operation {key} (#{}): {warning}", route.pointer);
+                    let line = format!("operation {key} (#{}): {warning}", pointer);
                     if settings.strict {
                         errors.push(format!("{line} (--strict)"));
                     } else {
@@ -440,7 +469,7 @@ pub(crate) fn build(
                 );
             }
             (Err(e), _) | (_, Err(e)) => {
-                errors.push(format!("operation {key} (#{}): {e}", route.pointer))
+                errors.push(format!("operation {key} (#{}): {e}", pointer))
             }
         }
     }
@@ -472,6 +501,7 @@ pub(crate) fn build(
         keys_kept,
         keys_adopted,
         refusals,
+        lambda_authorizers,
         notices: warnings
             .into_iter()
             .chain(extensions::notices(&document.value))
@@ -525,7 +555,10 @@ impl Deployment {
                 if let Some(validator) = operation.and_then(|o| o.validator.as_ref()) {
                     integration.push_str(&format!(", request validator {}", validator.name()));
                 }
-                format!("route {}: {} -> {integration}", r.route, r.policy)
+                match self.lambda_authorizers.describe(r.route.as_str()) {
+                    Some(about) => format!("route {}: {about} -> {integration}", r.route),
+                    None => format!("route {}: {} -> {integration}", r.route, r.policy),
+                }
             })
             .chain(self.notices.iter().map(|n| format!("warning: {n}")))
             .collect()

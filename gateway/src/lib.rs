@@ -44,6 +44,7 @@
 mod access_log;
 mod admin;
 mod answers;
+mod authorizers;
 mod cli;
 mod config;
 mod dev_issuer;

@@ -65,6 +65,9 @@ pub(crate) enum Source {
     Header(HeaderName),
     MultiHeader(HeaderName),
     Claim(String),
+    /// `context.authorizer.NAME`: a Lambda authorizer's `principalId` or
+    /// `context` value (none behind a Cognito authorizer).
+    Authorizer(String),
     Context(ContextVar),
     /// `'literal'`, and `stageVariables.NAME` and `context.apiId` resolved
     /// at startup.
@@ -160,6 +163,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) query: &'a [(String, String)],
     pub(crate) headers: &'a HeaderMap,
     pub(crate) claims: Option<&'a tower_cognito::claims::ApiGatewayClaims>,
+    /// A Lambda authorizer's `principalId` and `context`, as strings.
+    pub(crate) authorizer: &'a [(String, String)],
     pub(crate) request_id: &'a str,
     pub(crate) extended_request_id: &'a str,
     pub(crate) http_method: &'a str,
@@ -256,6 +261,11 @@ fn parse_source(source: &str, statics: &Statics<'_>) -> Result<Source, String> {
             return Err("empty claim name".into());
         }
         return Ok(Source::Claim(name.to_owned()));
+    }
+    if let Some(name) = source.strip_prefix("context.authorizer.") {
+        if !name.is_empty() && !name.contains('.') {
+            return Ok(Source::Authorizer(name.to_owned()));
+        }
     }
     if let Some(var) = source.strip_prefix("context.") {
         let var = match var {
@@ -366,6 +376,11 @@ impl Source {
                 (!values.is_empty()).then(|| Cow::Owned(values.join(",")))
             }
             Source::Claim(name) => facts.claims.and_then(|c| c.get(name)).map(Cow::Borrowed),
+            Source::Authorizer(name) => facts
+                .authorizer
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| Cow::Borrowed(v.as_str())),
             Source::Context(var) => Some(match var {
                 ContextVar::RequestId => Cow::Borrowed(facts.request_id),
                 ContextVar::ExtendedRequestId => Cow::Borrowed(facts.extended_request_id),

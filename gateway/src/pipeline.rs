@@ -173,6 +173,11 @@ async fn handle(
             return answer(refusal.answer(req.headers(), req.uri().query()));
         }
     }
+    // Behind a Lambda authorizer: it decides, then the integration runs
+    // (the Cognito layer, which cannot run it, is not asked).
+    if let Some(authorizer) = deployment.lambda_authorizers.get(route.as_str()) {
+        return crate::authorizers::serve(deployment, authorizer, route, req, ids).await;
+    }
     // A declared length over the limit is refused before any work; a
     // streamed body is cut off by the integration reading it.
     let declared = req
@@ -324,7 +329,7 @@ impl Service<Request<Body>> for Integrations {
 
 impl Integrations {
     /// The integration's answer to `req`, observed (metrics, the span).
-    async fn respond(&self, req: Request<Body>, ids: &RequestIds) -> Response<Body> {
+    pub(crate) async fn respond(&self, req: Request<Body>, ids: &RequestIds) -> Response<Body> {
         let seen = observe::integration_started(&req);
         let span = observe::integration_span(req.extensions().get::<MatchedRoute>());
         let res = self.integrate(req, ids).instrument(span).await;

@@ -98,6 +98,7 @@ impl Importer<'_> {
 
         let mut kinds = HashMap::new();
         let mut authorizers = Vec::new();
+        let mut lambda_authorizers = Vec::new();
         for (name, scheme) in schemes.into_iter().flatten() {
             let pointer = child(schemes_ptr, name);
             match self.scheme(name, scheme, &pointer)? {
@@ -106,6 +107,13 @@ impl Importer<'_> {
                     kinds.insert(name.as_str(), Scheme::Cognito);
                 }
                 None => {
+                    // A Lambda authorizer: described for the caller to run;
+                    // its methods stay skipped here (the Cognito layer cannot).
+                    if let Some(obj) = scheme.as_object() {
+                        if let Some(lambda) = self.lambda_scheme(name, obj, &pointer)? {
+                            lambda_authorizers.push(lambda);
+                        }
+                    }
                     kinds.insert(name.as_str(), Scheme::Unsupported(describe_scheme(scheme)));
                 }
             }
@@ -159,6 +167,7 @@ impl Importer<'_> {
         // Sorted explicitly: `serde_json::Map` keeps document order instead of
         // sorting when some crate in the build enables `preserve_order`.
         authorizers.sort_by(|a, b| a.name.cmp(&b.name));
+        lambda_authorizers.sort_by(|a: &super::ImportedLambdaAuthorizer, b| a.name.cmp(&b.name));
         routes
             .sort_by(|a, b| route_order(&a.path, &a.method).cmp(&route_order(&b.path, &b.method)));
         skipped
@@ -166,6 +175,7 @@ impl Importer<'_> {
 
         Ok(OpenApiImport {
             authorizers,
+            lambda_authorizers,
             routes,
             skipped,
             warnings: self.warnings,

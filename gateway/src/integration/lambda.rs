@@ -347,7 +347,7 @@ fn function_of(uri: &str) -> Result<&str, String> {
 /// A function name or ARN as `(name, qualifier, account)`: `my-fn`,
 /// `my-fn:alias`, `arn:aws:lambda:us-east-1:123456789012:function:my-fn[:alias]`.
 /// Only Lambda's characters pass, so nothing else reaches the Invoke path.
-fn split_function(function: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
+pub(crate) fn split_function(function: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
     let name_ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 140

@@ -300,6 +300,7 @@ mod tests {
             query,
             headers,
             claims: None,
+            authorizer: &[],
             request_id: "r",
             extended_request_id: "e",
             http_method: "GET",

@@ -28,6 +28,8 @@ pub(crate) struct RequestData<'r> {
     query: Vec<(String, String)>,
     headers: &'r HeaderMap,
     claims: Option<&'r CognitoClaims>,
+    /// A Lambda authorizer's `principalId` and `context`, as strings.
+    authorizer: Vec<(String, String)>,
     method: &'r str,
     /// `/{stage}{path}`.
     path: String,
@@ -59,6 +61,16 @@ impl<'r> RequestData<'r> {
             query,
             headers: &req.headers,
             claims: req.extensions.get::<CognitoClaims>(),
+            authorizer: req
+                .extensions
+                .get::<tower_cognito::custom_authorizer::AuthorizerOutput>()
+                .map(|out| {
+                    let principal = ("principalId".to_owned(), out.principal_id().to_owned());
+                    std::iter::once(principal)
+                        .chain(out.context().map(|(k, v)| (k.to_owned(), v.to_text())))
+                        .collect()
+                })
+                .unwrap_or_default(),
             method: req.method.as_str(),
             // The client's path, not the one the authorizer normalised.
             path: stage_path(
@@ -83,6 +95,7 @@ impl<'r> RequestData<'r> {
             query: &self.query,
             headers: self.headers,
             claims: self.claims.map(CognitoClaims::api_gateway),
+            authorizer: &self.authorizer,
             request_id: ids.request_id(),
             extended_request_id: ids.apigw_id(),
             http_method: self.method,

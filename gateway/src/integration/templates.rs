@@ -169,6 +169,8 @@ pub(crate) struct Scratch {
     epoch: String,
     time: String,
     resource_id: String,
+    /// `authorizer.KEY` for each Lambda authorizer value.
+    authorizer_names: Vec<String>,
 }
 
 impl Scratch {
@@ -184,6 +186,11 @@ impl Scratch {
             epoch: facts.request_time_epoch.to_string(),
             time: request_time(facts.request_time_epoch),
             resource_id: crate::mapping::resource_id(facts.resource_path),
+            authorizer_names: facts
+                .authorizer
+                .iter()
+                .map(|(k, _)| format!("authorizer.{k}"))
+                .collect(),
         }
     }
 }
@@ -233,6 +240,17 @@ pub(crate) fn context<'a>(
     vars.insert("requestTimeEpoch", extra.scratch.epoch.as_str());
     vars.insert("requestTime", extra.scratch.time.as_str());
     vars.insert("protocol", "HTTP/1.1");
+    // `$context.authorizer.principalId` and `$context.authorizer.KEY`.
+    for (k, v) in facts.authorizer {
+        let name = extra
+            .scratch
+            .authorizer_names
+            .iter()
+            .find(|n| n[11..] == **k);
+        if let Some(name) = name {
+            vars.insert(name.as_str(), v.as_str());
+        }
+    }
     ctx
 }
 
@@ -353,6 +371,7 @@ mod tests {
             query: &[],
             headers: &headers,
             claims: None,
+            authorizer: &[],
             request_id: "r",
             extended_request_id: "e",
             http_method: "GET",

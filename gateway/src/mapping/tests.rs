@@ -159,11 +159,16 @@ fn what_aws_deploys_is_parsed_with_warnings() {
         assert!(p.mappings.is_empty() && p.fails.is_none(), "{name}");
         assert!(p.warnings[0].contains("is not sent"), "{:?}", p.warnings);
     }
-    for source in [
-        "context.accountId",
-        "context.identity.caller",
-        "context.authorizer.principalId",
-    ] {
+    let p = parse(
+        Some(&json!({ "integration.request.header.X": "context.authorizer.principalId" })),
+        &vars(),
+    )
+    .unwrap();
+    assert_eq!(
+        p.mappings[0].source,
+        Source::Authorizer("principalId".into())
+    );
+    for source in ["context.accountId", "context.identity.caller"] {
         let p = parse(
             Some(&json!({ "integration.request.header.X": source })),
             &vars(),

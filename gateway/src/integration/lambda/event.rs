@@ -185,6 +185,19 @@ pub(crate) fn build(r: &Request<'_>) -> Value {
         let claims = serde_json::to_value(claims.api_gateway()).unwrap_or(Value::Null);
         context["authorizer"] = json!({ "claims": claims });
     }
+    // A Lambda authorizer's principalId and context, every value a string
+    // as in REST API events (crate::authorizers).
+    if let Some(out) = parts
+        .extensions
+        .get::<tower_cognito::custom_authorizer::AuthorizerOutput>()
+    {
+        let mut map: Map<String, Value> = out
+            .context()
+            .map(|(k, v)| (k.to_owned(), Value::String(v.to_text())))
+            .collect();
+        map.insert("principalId".into(), out.principal_id().into());
+        context["authorizer"] = Value::Object(map);
+    }
 
     let or_null = |m: Map<String, Value>| {
         if m.is_empty() {

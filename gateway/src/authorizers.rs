@@ -1,0 +1,212 @@
+//! Lambda authorizers (`token`, `request`) run as API Gateway runs them:
+//! the library's [`CustomAuthorizerLayer`] decides, and the function named
+//! by `authorizerUri` is invoked through the Lambda Invoke API at
+//! `--lambda-endpoint` (as `aws_proxy` integrations are), within AWS's
+//! authorizer limit of 30 s (past it: 500 `{"message":null}`).
+//!
+//! The function's answer: a function error (`X-Amz-Function-Error`, or the
+//! emulator's non-2xx) whose `errorMessage` is `Unauthorized` is the 401;
+//! any other error, an unreachable endpoint or an answer over 1 MiB is the
+//! 500, as is a malformed output.
+//!
+//! **[choice]** Without `--lambda-endpoint` such methods stay refused (401),
+//! as before: the gateway never lets them through unchecked.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Limited};
+use serde_json::Value;
+use tower_cognito::custom_authorizer::{
+    AuthorizeFuture, AuthorizerError, AuthorizerRejection, CustomAuthorizerLayer, DEFAULT_TIMEOUT,
+};
+use tower_cognito::openapi::OpenApiImport;
+
+/// The largest authorizer answer read.
+const MAX_ANSWER: usize = 1 << 20;
+
+/// Invokes one function with the authorizer event.
+struct Invoker {
+    invoke: Uri,
+}
+
+impl tower_cognito::custom_authorizer::Authorize for Invoker {
+    fn authorize(&self, event: Value) -> AuthorizeFuture {
+        let invoke = self.invoke.clone();
+        Box::pin(async move {
+            let failed = |m: &str| AuthorizerError::Failed(m.to_owned());
+            let payload = serde_json::to_vec(&event).map_err(|_| failed("event"))?;
+            let mut request = Request::new(Body::from(payload));
+            *request.method_mut() = Method::POST;
+            *request.uri_mut() = invoke;
+            let h = request.headers_mut();
+            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            h.insert(
+                "x-amz-invocation-type",
+                HeaderValue::from_static("RequestResponse"),
+            );
+            let response = crate::integration::backend::send(request)
+                .await
+                .map_err(|e| failed(&format!("invoke: {e}")))?;
+            let function_error = !response.status().is_success()
+                || response.headers().contains_key("x-amz-function-error");
+            let bytes = Limited::new(response.into_body(), MAX_ANSWER)
+                .collect()
+                .await
+                .map_err(|_| failed("answer unreadable or over 1 MiB"))?
+                .to_bytes();
+            let value: Value =
+                serde_json::from_slice(&bytes).map_err(|_| failed("answer is not JSON"))?;
+            if function_error {
+                // A Lambda's `throw new Error("Unauthorized")` / `Err("Unauthorized")`.
+                return Err(match value.get("errorMessage").and_then(Value::as_str) {
+                    Some("Unauthorized") => AuthorizerError::Unauthorized,
+                    _ => failed("function error"),
+                });
+            }
+            Ok(value)
+        })
+    }
+}
+
+/// The Lambda authorizers of a deployment, by route (`GET /path`).
+#[derive(Default)]
+pub(crate) struct LambdaAuthorizers {
+    /// The layer, and its description for the startup listing.
+    by_route: HashMap<String, (CustomAuthorizerLayer, String)>,
+}
+
+impl LambdaAuthorizers {
+    /// One layer per authorizer, shared by its routes (one cache each).
+    /// Returns the authorizers and the routes they cover.
+    pub(crate) fn build(
+        import: &OpenApiImport,
+        endpoint: Option<&str>,
+        api_id: &str,
+        stage: &str,
+        stage_variables: &HashMap<String, String>,
+    ) -> Result<Self, String> {
+        let Some(endpoint) = endpoint else {
+            return Ok(Self::default());
+        };
+        let endpoint = endpoint.trim_end_matches('/');
+        let mut layers = HashMap::new();
+        for a in &import.lambda_authorizers {
+            let (name, qualifier, account) =
+                crate::integration::lambda::split_function(&a.function).ok_or_else(|| {
+                    format!(
+                        "authorizer {} (#{}): {:?} is no Lambda function name or ARN",
+                        a.name, a.pointer, a.function
+                    )
+                })?;
+            let mut target = format!("{endpoint}/2015-03-31/functions/{name}/invocations");
+            if let Some(q) = qualifier {
+                target.push_str("?Qualifier=");
+                target.push_str(q);
+            }
+            let invoke: Uri = target
+                .parse()
+                .map_err(|_| format!("--lambda-endpoint {endpoint:?}: not a URL"))?;
+            let mut builder = a.layer(Invoker { invoke }).timeout(DEFAULT_TIMEOUT).api(
+                "us-east-1",
+                account.unwrap_or("000000000000"),
+                api_id,
+                stage,
+            );
+            for (k, v) in stage_variables {
+                builder = builder.stage_variable(k, v);
+            }
+            let layer = builder
+                .build()
+                .map_err(|e| format!("authorizer {} (#{}): {e}", a.name, a.pointer))?;
+            let kind = match a.kind {
+                tower_cognito::custom_authorizer::AuthorizerType::Request => "request",
+                _ => "token",
+            };
+            let about = format!(
+                "Lambda authorizer {} ({kind}, function {name}, cache {} s)",
+                a.name, a.result_ttl_seconds
+            );
+            layers.insert(a.name.as_str(), (layer, about));
+        }
+        let mut by_route = HashMap::new();
+        for skipped in &import.skipped {
+            if let Some(entry) = layers.get(skipped.scheme.as_str()) {
+                let method = skipped.method.as_ref().map_or("ANY", |m| m.as_str());
+                by_route.insert(format!("{method} {}", skipped.path), entry.clone());
+            }
+        }
+        Ok(Self { by_route })
+    }
+
+    pub(crate) fn get(&self, route: &str) -> Option<&CustomAuthorizerLayer> {
+        self.by_route.get(route).map(|(layer, _)| layer)
+    }
+
+    /// For the startup listing.
+    pub(crate) fn describe(&self, route: &str) -> Option<&str> {
+        self.by_route.get(route).map(|(_, about)| about.as_str())
+    }
+
+    pub(crate) fn covers(&self, route: &str) -> bool {
+        self.by_route.contains_key(route)
+    }
+}
+
+/// A refusal as API Gateway answers it, on top of a gateway answer (for its
+/// request-id headers): status, `x-amzn-ErrorType` and body replaced.
+pub(crate) fn refuse(rejection: &AuthorizerRejection, base: Response<Body>) -> Response<Body> {
+    if let AuthorizerRejection::Configuration(reason) = rejection {
+        tracing::warn!(%reason, "Lambda authorizer failed");
+    }
+    let (status, kind, body): (StatusCode, &str, &str) = rejection.parts();
+    let (mut parts, _) = base.into_parts();
+    parts.status = status;
+    parts
+        .headers
+        .insert("x-amzn-errortype", HeaderValue::from_static(kind));
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Runs the authorizer for `req` on `route`; allowed, the integration with
+/// the authorizer's output in the request extensions.
+pub(crate) async fn serve(
+    deployment: &crate::config::Deployment,
+    authorizer: &CustomAuthorizerLayer,
+    route: tower_cognito::MatchedRoute,
+    req: Request<Body>,
+    ids: &crate::ids::RequestIds,
+) -> Response<Body> {
+    let (mut parts, body) = req.into_parts();
+    if let Some((_, params)) = deployment
+        .layer
+        .route_and_params_for(&parts.method, parts.uri.path())
+    {
+        parts.extensions.insert(params);
+    }
+    // The route template is the REQUEST event's `resource`.
+    parts.extensions.insert(route);
+    match authorizer.authorize_request(&parts).await {
+        Ok(output) => {
+            parts.extensions.insert(output);
+            let req = Request::from_parts(parts, body);
+            deployment.integrations.respond(req, ids).await
+        }
+        Err(rejection) => {
+            let context = crate::answers::AnswerContext { ids };
+            let kind = match rejection {
+                AuthorizerRejection::Configuration(_) => {
+                    crate::answers::Answer::AuthorizerConfigurationError
+                }
+                _ => crate::answers::Answer::Unauthorized,
+            };
+            refuse(&rejection, deployment.answers.respond(kind, &context))
+        }
+    }
+}
