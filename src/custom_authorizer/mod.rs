@@ -47,14 +47,14 @@
 //! | any other failure, malformed answer, timeout | 500 | `{"message":null}` | `AuthorizerConfigurationException` |
 //!
 //! The capital `M` of the 403s is API Gateway's (LocalStack's recordings
-//! carry it). **[choice]** The explicit-deny wording is AWS's documented
+//! carry it). **\[choice\]** The explicit-deny wording is AWS's documented
 //! text; no recording of it was at hand.
 //!
 //! # Identity sources and the cache
 //!
 //! - `TOKEN`: one header (default `Authorization`); missing or empty → 401
 //!   without calling the authorizer. `identityValidationExpression`, when
-//!   set, must match the whole token (**[choice]**: anchored, the stricter
+//!   set, must match the whole token (**\[choice\]**: anchored, the stricter
 //!   reading), else 401 without calling.
 //! - `REQUEST`: any of `method.request.header.X`,
 //!   `method.request.querystring.X`, `stageVariables.X`, `context.X`. With
@@ -64,7 +64,7 @@
 //!   off) is keyed by the token or by all identity values, and keeps the
 //!   answer, whose *policy* is evaluated again for each method ARN. It is
 //!   bounded in entries (default 10 000), oldest evicted first.
-//!   **[choice]** Only usable answers are cached: a 401 or 500 is asked again.
+//!   **\[choice\]** Only usable answers are cached: a 401 or 500 is asked again.
 //! - A repeated header or query parameter: the last value, as API Gateway.
 
 mod cache;
