@@ -923,3 +923,64 @@ async fn the_quick_start_of_docs_sam_md_runs_as_written() {
     assert_eq!(statuses, [401, 200], "{curls:?}");
     mark_ran("gateway_sam_docs_quick_start");
 }
+
+/// The implicit-API app with moto's Cognito standing in for the template's
+/// pool (`--user-pool` replaces it, keys from moto): moto's tokens are
+/// enforced as the deployed pool's would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sam_app_with_moto_tokens() {
+    use support::moto::{Fixture, MotoCognito};
+    let Some(endpoint) = emulator() else { return };
+    let Some(moto) = MotoCognito::require() else {
+        return;
+    };
+    let name = format!("tower-cognito-sam-{}", std::process::id());
+    let fixture = bounded("create the moto fixture", moto.fixture(&name))
+        .await
+        .unwrap_or_else(|e| panic!("moto fixture: {e}"));
+    let tokens = bounded("InitiateAuth", fixture.sign_in(&moto))
+        .await
+        .unwrap_or_else(|e| panic!("USER_PASSWORD_AUTH: {e}"));
+    let gateway = start(
+        &[
+            ("LAMBDA_ENDPOINT", &endpoint),
+            ("COGNITO_JWKS_ENDPOINT", moto.endpoint()),
+            ("COGNITO_USER_POOL_ARNS", &fixture.pool.arn),
+        ],
+        &["--template", IMPLICIT, "--stage", "Prod"],
+    )
+    .await;
+    let log = gateway.startup_text();
+    assert!(log.contains("dev issuer: off"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "pool {} iss {}",
+            fixture.pool.id, fixture.pool.issuer
+        )),
+        "{log}"
+    );
+    let url = gateway.url("/pets/echo");
+    assert_unauthorized(&send(Method::GET, &url, &[]).await, "no token");
+    assert_unauthorized(
+        &send(
+            Method::GET,
+            &url,
+            &[("authorization", &bearer(&tokens.access_token))],
+        )
+        .await,
+        "moto's access token on an identity-token route",
+    );
+    let event = event_of(
+        &send(
+            Method::GET,
+            &url,
+            &[("authorization", &bearer(&tokens.id_token))],
+        )
+        .await,
+        "moto's ID token",
+    );
+    let claims = &event["requestContext"]["authorizer"]["claims"];
+    assert_eq!(claims["cognito:username"], Fixture::USERNAME);
+    assert_eq!(claims["iss"], fixture.pool.issuer.as_str());
+    mark_ran("gateway_sam_moto_tokens");
+}
