@@ -392,5 +392,23 @@ impl OpenApiImport {
     }
 }
 
+/// Refuses YAML text whose flow collections (`[...]`, `{...}`) nest deeper
+/// than 128 levels, before a YAML parser reads it: `serde_norway` loads every
+/// event of a document before its own depth limit can fire, so a small text
+/// of `[[[[...` costs much. The guard [`OpenApiImport::parse`] runs, for
+/// callers that read other YAML documents (a CloudFormation template, say)
+/// with the same bound.
+///
+/// ```
+/// use tower_cognito::openapi::check_yaml_flow_depth;
+///
+/// assert!(check_yaml_flow_depth("a: [1, {b: [2]}]").is_ok());
+/// let deep = "[".repeat(129) + &"]".repeat(129);
+/// assert!(check_yaml_flow_depth(&deep).is_err());
+/// ```
+pub fn check_yaml_flow_depth(text: &str) -> Result<(), ImportError> {
+    load::check_flow_depth(text)
+}
+
 #[cfg(test)]
 mod tests;

@@ -79,7 +79,7 @@ fn load_yaml(text: &str) -> Result<Value, ImportError> {
 /// is refused rather than let through. It is a guard, not a second parser:
 /// text crafted to read differently to it and to the parser could still make
 /// the parser pay for its depth, which `max_document_bytes` then bounds.
-fn check_flow_depth(text: &str) -> Result<(), ImportError> {
+pub(super) fn check_flow_depth(text: &str) -> Result<(), ImportError> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     // A node may start here (line start, after an indicator or a property).
