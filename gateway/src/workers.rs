@@ -90,6 +90,12 @@ use tower::ServiceExt;
 
 use crate::pipeline::Gateway;
 
+mod accept;
+use self::accept::*;
+
+mod listen;
+pub(crate) use self::listen::*;
+
 type AppFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 /// The gateway's service, as every serving thread runs it: the gateway
@@ -117,23 +123,6 @@ pub(crate) struct Limits {
 /// File descriptors kept for everything but client and backend
 /// connections: listeners, the admin listener, the dev issuer, files.
 const RESERVED_FDS: u64 = 64;
-
-/// The default for `--max-connections`: half of what the open-file limit
-/// leaves after [`RESERVED_FDS`], as each client connection may hold a
-/// backend connection. Without a limit to read, 1024.
-pub(crate) fn default_max_connections() -> usize {
-    #[cfg(unix)]
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
-    #[cfg(not(unix))]
-    let limit: Option<u64> = None;
-    match limit {
-        Some(n) => usize::try_from(n.saturating_sub(RESERVED_FDS) / 2)
-            .unwrap_or(usize::MAX)
-            .max(1),
-        // RLIM_INFINITY.
-        None => 1024,
-    }
-}
 
 /// What a connection's task needs to know of its requests: how many are in
 /// flight and when the last one was answered.
@@ -404,43 +393,6 @@ impl Listeners {
     }
 }
 
-/// The default for `--workers`: one serving thread per CPU.
-pub(crate) fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-/// Binds `workers` sockets to `addr` (the first picks the port when it is 0;
-/// the others join it).
-pub(crate) fn bind(addr: SocketAddr, workers: usize) -> std::io::Result<Listeners> {
-    let workers = if cfg!(target_os = "linux") {
-        workers.max(1)
-    } else {
-        1
-    };
-    let first = socket(addr)?;
-    let addr = first.local_addr()?;
-    let mut sockets = vec![first];
-    for _ in 1..workers {
-        sockets.push(socket(addr)?);
-    }
-    Ok(Listeners { addr, sockets })
-}
-
-fn socket(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    // What `TcpListener::bind` does on Unix: a restarted gateway can bind
-    // while old connections sit in TIME_WAIT.
-    #[cfg(unix)]
-    socket.set_reuse_address(true)?;
-    #[cfg(target_os = "linux")]
-    socket.set_reuse_port(true)?;
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    Ok(socket.into())
-}
-
 /// Serves `app` on every listener, one thread each, until `shutdown`
 /// completes; then lets requests in flight finish (graceful shutdown on
 /// every thread) and returns. A thread that stops early stops the whole
@@ -516,136 +468,6 @@ pub(crate) async fn serve(
     outcome
 }
 
-/// hyper's HTTP/1 and HTTP/2 settings for `limits`.
-fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        // The CONNECT protocol, for WebSockets over HTTP/2 (as axum::serve).
-        .enable_connect_protocol()
-        .keep_alive_interval(limits.http2_keep_alive_interval)
-        .keep_alive_timeout(limits.http2_keep_alive_timeout)
-        .max_concurrent_streams(limits.http2_max_concurrent_streams);
-    builder
-}
-
-/// Serves the connections `listener` accepts, one permit of `permits` each,
-/// until `stop` turns true; then lets those open finish what they serve
-/// (idle ones are closed).
-async fn accept(
-    listener: tokio::net::TcpListener,
-    app: App,
-    limits: Limits,
-    permits: Arc<Semaphore>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let builder = builder(&limits);
-    // Each connection's task holds a sender: when all are gone, every
-    // connection has ended.
-    let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
-    loop {
-        // At the cap, wait here: no accept, so no descriptor, until a
-        // connection closes.
-        let permit = tokio::select! {
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            _ = stop.wait_for(|stop| *stop) => break,
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    accept_failed(e).await;
-                    continue;
-                }
-            },
-            _ = stop.wait_for(|stop| *stop) => break,
-        };
-        let state = Arc::new(ConnState::new());
-        let service = Connection {
-            app: app.clone(),
-            peer,
-            state: Arc::clone(&state),
-            body_read: limits.body_read,
-        };
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let stop = stop.clone();
-        let open = open_tx.clone();
-        let idle = limits.idle;
-        tokio::spawn(async move {
-            drive(conn, &state, idle, stop).await;
-            drop(permit);
-            drop(open);
-        });
-    }
-    drop(listener);
-    drop(open_tx);
-    // `None` once every connection's task has ended.
-    let _ = open_rx.recv().await;
-}
-
-/// Runs one connection to its end, shutting it down gracefully when the
-/// server stops or when it has had no request in flight for `idle`.
-async fn drive(
-    conn: auto::UpgradeableConnection<
-        'static,
-        TokioIo<tokio::net::TcpStream>,
-        Connection,
-        TokioExecutor,
-    >,
-    state: &ConnState,
-    idle: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut conn = std::pin::pin!(conn);
-    let timer = tokio::time::sleep(idle);
-    let mut timer = std::pin::pin!(timer);
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            // A client that goes away mid-request is no error of ours.
-            _ = conn.as_mut() => return,
-            _ = stop.wait_for(|stop| *stop), if !closing => {
-                closing = true;
-                conn.as_mut().graceful_shutdown();
-            }
-            () = timer.as_mut(), if !closing => match state.idle_at(idle) {
-                Some(at) if at <= Instant::now() => {
-                    closing = true;
-                    conn.as_mut().graceful_shutdown();
-                }
-                Some(at) => timer.as_mut().reset(at.into()),
-                // Busy: look again an idle period from now.
-                None => timer.as_mut().reset(tokio::time::Instant::now() + idle),
-            },
-        }
-    }
-}
-
-/// What `axum::serve` does on an accept error: a connection that failed
-/// before it was accepted is skipped; anything else (out of file
-/// descriptors...) is reported, and accepting resumes a second later.
-async fn accept_failed(e: std::io::Error) {
-    use std::io::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
-    ) {
-        return;
-    }
-    tracing::error!("accept error: {e}");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-}
-
 /// Reports a serving thread's end, also when it panics (then as an error).
 struct Done(Option<mpsc::UnboundedSender<Result<(), String>>>);
 
@@ -666,29 +488,4 @@ impl Drop for Done {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_sockets_share_one_port_even_when_port_0_was_asked_for() {
-        let listeners = bind("127.0.0.1:0".parse().unwrap(), 3).unwrap();
-        assert_ne!(listeners.addr.port(), 0);
-        let expected = if cfg!(target_os = "linux") { 3 } else { 1 };
-        assert_eq!(listeners.len(), expected);
-        for socket in &listeners.sockets {
-            assert_eq!(socket.local_addr().unwrap(), listeners.addr);
-        }
-    }
-
-    #[test]
-    fn zero_workers_means_one() {
-        assert_eq!(bind("127.0.0.1:0".parse().unwrap(), 0).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn a_taken_address_is_an_error_not_a_shared_port() {
-        // A plain listener (no SO_REUSEPORT) on the port: joining it fails.
-        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        assert!(bind(taken.local_addr().unwrap(), 2).is_err());
-    }
-}
+mod tests;

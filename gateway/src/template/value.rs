@@ -10,6 +10,9 @@ use std::rc::Rc;
 
 use super::eval::MAX_TEXT;
 
+mod write;
+pub(crate) use self::write::*;
+
 /// Where a list or map came from: Jayway JsonPath's lists render as JSON
 /// (`["a","b"]`), Velocity's own as `java.util` does (`[a, b]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,106 +286,6 @@ impl Sink for Count {
     }
 }
 
-/// Appends `s` unless that would pass the limit (checked first, so a large
-/// string is never copied only to be refused).
-fn put<S: Sink>(out: &mut S, s: &str) -> Result<(), TooLong> {
-    if out.len() + s.len() > MAX_TEXT {
-        return Err(TooLong);
-    }
-    out.write_str(s).map_err(|_| TooLong)
-}
-
-/// Appends a number (at most a few dozen bytes).
-fn put_display<S: Sink>(out: &mut S, v: &impl std::fmt::Display) -> Result<(), TooLong> {
-    write!(out, "{v}").map_err(|_| TooLong)?;
-    if out.len() > MAX_TEXT {
-        return Err(TooLong);
-    }
-    Ok(())
-}
-
-/// [`put`] for a `String`.
-pub(crate) fn push_bounded(out: &mut String, s: &str) -> Result<(), TooLong> {
-    put(out, s)
-}
-
-fn write_json_list<S: Sink>(items: &[Value<'_>], out: &mut S) -> Result<(), TooLong> {
-    put(out, "[")?;
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            put(out, ",")?;
-        }
-        item.write_json(out)?;
-    }
-    put(out, "]")
-}
-
-/// A JSON string as `serde_json` writes it: `"` and `\` escaped, the short
-/// escapes for backspace, form feed, newline, carriage return and tab,
-/// `\u00xx` (lower-case) for the other control characters, everything
-/// else as it is.
-fn write_json_str<S: Sink>(s: &str, out: &mut S) -> Result<(), TooLong> {
-    put(out, "\"")?;
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        // Escaped bytes are ASCII: `i` is a character boundary.
-        put(out, &s[start..i])?;
-        start = i + 1;
-        if short.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            let code = [
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ];
-            put(out, std::str::from_utf8(&code).unwrap_or_default())?;
-        } else {
-            put(out, short)?;
-        }
-    }
-    put(out, &s[start..])?;
-    put(out, "\"")
-}
-
-/// `Double.toString`: plain between 10^-3 and 10^7, else `1.5E10`; always
-/// a fractional part.
-pub(crate) fn write_java_double(f: f64, out: &mut String) {
-    if f.is_nan() {
-        out.push_str("NaN");
-    } else if f.is_infinite() {
-        out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
-    } else if f == 0.0 || (1e-3..1e7).contains(&f.abs()) {
-        let start = out.len();
-        let _ = write!(out, "{f}");
-        if !out[start..].contains('.') {
-            out.push_str(".0");
-        }
-    } else {
-        let sci = format!("{f:e}");
-        let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-        out.push_str(mantissa);
-        if !mantissa.contains('.') {
-            out.push_str(".0");
-        }
-        out.push('E');
-        out.push_str(exp);
-    }
-}
-
 /// A JSON document read into [`Value`]s, keeping the order of object keys
 /// (Jayway's `LinkedHashMap`). Strings and keys without escapes borrow
 /// from the text rather than copy it.
@@ -534,96 +437,4 @@ pub(crate) fn parse_json_owned(text: &str) -> Result<Value<'static>, serde_json:
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn java(f: f64) -> String {
-        let mut s = String::new();
-        write_java_double(f, &mut s);
-        s
-    }
-
-    #[test]
-    fn doubles_print_as_java_does() {
-        assert_eq!(java(249.99), "249.99");
-        assert_eq!(java(1.0), "1.0");
-        assert_eq!(java(0.001), "0.001");
-        assert_eq!(java(1e7), "1.0E7");
-        assert_eq!(java(1.5e-5), "1.5E-5");
-        assert_eq!(java(-2.5e10), "-2.5E10");
-    }
-
-    #[test]
-    fn json_keeps_key_order_and_renders_like_jayway() {
-        let v = parse_json(r#"{"b":1,"a":[{"c":"x"}],"d":{"e":null}}"#).unwrap();
-        assert_eq!(v.to_text().unwrap(), r#"{b=1, a=[{"c":"x"}], d={e=null}}"#);
-        assert_eq!(json(&v), r#"{"b":1,"a":[{"c":"x"}],"d":{"e":null}}"#);
-    }
-
-    fn json(v: &Value<'_>) -> String {
-        let mut j = String::new();
-        v.append_json(&mut j).unwrap();
-        j
-    }
-
-    #[test]
-    fn a_repeated_key_keeps_its_first_place_and_its_last_value() {
-        // Below and past the size where objects switch to a hash index.
-        for n in [3, SMALL_OBJECT - 1, SMALL_OBJECT, SMALL_OBJECT + 1, 1_000] {
-            let keys: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
-            let text = format!("{{{},\"k1\":\"last\",\"k0\":null}}", keys.join(","));
-            let v = parse_json(&text).unwrap();
-            let Value::Map(entries, _) = &v else {
-                panic!("{text}")
-            };
-            assert_eq!(entries.len(), n, "{text}");
-            let mut expected: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
-            expected[0] = "\"k0\":null".into();
-            expected[1] = "\"k1\":\"last\"".into();
-            assert_eq!(json(&v), format!("{{{}}}", expected.join(",")));
-        }
-    }
-
-    #[test]
-    fn strings_are_borrowed_unless_escaped() {
-        let v = parse_json(r#"{"a":"plain","b\u0062":"esc\n"}"#).unwrap();
-        let Value::Map(entries, _) = &v else { panic!() };
-        assert!(matches!(entries[0].0, Cow::Borrowed("a")));
-        assert!(matches!(entries[0].1, Value::Str(Cow::Borrowed("plain"))));
-        assert!(matches!(&entries[1].0, Cow::Owned(k) if k == "bb"));
-        assert!(matches!(&entries[1].1, Value::Str(Cow::Owned(s)) if s == "esc\n"));
-        let owned = parse_json_owned(r#"{"a":"plain"}"#).unwrap();
-        assert_eq!(json(&owned), r#"{"a":"plain"}"#);
-        assert!(parse_json_owned("{} x").is_err());
-    }
-
-    #[test]
-    fn strings_are_escaped_as_serde_json_escapes_them() {
-        let mut all: String = (0u32..0x80).filter_map(char::from_u32).collect();
-        all.push_str("é€😀\u{2028}");
-        for s in [all.as_str(), "", "\"", "a\\b", "\u{1f}x\u{7f}"] {
-            let mut out = String::new();
-            write_json_str(s, &mut out).unwrap();
-            assert_eq!(out, serde_json::to_string(s).unwrap());
-        }
-    }
-
-    #[test]
-    fn text_past_the_limit_is_refused_before_it_is_built() {
-        // 11 items of 1 MiB: 11 MiB of text from 1 MiB of data.
-        let big = Value::str("x".repeat(1 << 20));
-        let list = Value::List(Rc::new(vec![big; 11]), Origin::Json);
-        let mut out = String::new();
-        assert_eq!(list.append_json(&mut out), Err(TooLong));
-        assert_eq!(list.append_text(&mut out), Err(TooLong));
-        assert_eq!(list.to_text(), Err(TooLong));
-        assert_eq!(out.capacity(), 0, "nothing was written");
-        // Ten a little smaller fit, with what is already there counted.
-        let item = (1 << 20) - 4;
-        let list = Value::List(Rc::new(vec![Value::str("x".repeat(item)); 10]), Origin::Vtl);
-        assert_eq!(list.to_text().unwrap().len(), 10 * item + 2 + 9 * 2);
-        let mut out = "y".repeat(1 << 20);
-        assert_eq!(list.append_text(&mut out), Err(TooLong));
-        assert_eq!(out.len(), 1 << 20);
-    }
-}
+mod tests;
