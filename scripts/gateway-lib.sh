@@ -143,3 +143,71 @@ free_port() {
 rss_kb() {
     awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
+
+need_haproxy() {
+    if ! command -v haproxy >/dev/null 2>&1; then
+        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            echo "==> installing haproxy (apt)" >&2
+            apt-get update -qq >/dev/null && apt-get install -y -qq haproxy >/dev/null
+        else
+            echo "haproxy (2.5 or later, for jwt_verify) is required: install it (Debian/Ubuntu: apt-get install haproxy)" >&2
+            exit 2
+        fi
+    fi
+}
+
+HAPROXY_PIDS=()
+
+# start_haproxy_jwt DIR PORT JWKS_URL KID ISS: HAProxy with one thread on
+# 127.0.0.1:PORT checking each request's Authorization header as the
+# authorizer does, with its own converters: RS256 against the key KID of
+# JWKS_URL (converted to PEM once, at startup), `iss` equal to ISS,
+# `token_use` `id`, `exp` not past; then answering `{}` itself (the
+# gateway's echo in empty mode), 401 otherwise.
+start_haproxy_jwt() {
+    local dir="$1" port="$2" jwks="$3" kid="$4" iss="$5"
+    mkdir -p "$dir"
+    python3 scripts/jwk-to-pem.py "$jwks" "$kid" >"$dir/key.pem"
+    cat >"$dir/haproxy.cfg" <<CONF
+global
+    nbthread 1
+defaults
+    mode http
+    timeout client 10s
+    timeout connect 5s
+    timeout server 10s
+frontend jwt
+    bind 127.0.0.1:$port
+    http-request set-var(txn.token) req.hdr(authorization)
+    http-request set-var(txn.alg) var(txn.token),jwt_header_query('\$.alg')
+    http-request set-var(txn.iss) var(txn.token),jwt_payload_query('\$.iss')
+    http-request set-var(txn.use) var(txn.token),jwt_payload_query('\$.token_use')
+    http-request set-var(txn.exp) var(txn.token),jwt_payload_query('\$.exp','int')
+    http-request set-var(txn.now) date()
+    http-request return status 401 content-type application/json string '{"message":"Unauthorized"}' unless { var(txn.alg) -m str RS256 } { var(txn.iss) -m str $iss } { var(txn.use) -m str id }
+    http-request return status 401 content-type application/json string '{"message":"The incoming token has expired"}' if { var(txn.exp),sub(txn.now) -m int lt 0 }
+    http-request return status 401 content-type application/json string '{"message":"Unauthorized"}' unless { var(txn.token),jwt_verify(txn.alg,"$dir/key.pem") -m int 1 }
+    http-request return status 200 content-type application/json string '{}'
+CONF
+    haproxy -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
+    HAPROXY_PIDS+=("$!")
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "haproxy did not start on $port:" >&2
+    cat "$dir/haproxy.log" >&2
+    exit 1
+}
+
+stop_haproxy() {
+    local pid
+    for pid in "${HAPROXY_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    HAPROXY_PIDS=()
+}

@@ -139,7 +139,8 @@ pub struct ServeArgs {
 
     /// Serving threads, each with its own runtime, listener (one port,
     /// shared with `SO_REUSEPORT`) and backend connection pool; default: one
-    /// per CPU. Outside Linux always 1.
+    /// per CPU but one (at least 1), leaving a CPU to the clients, backends
+    /// and kernel beside it. Outside Linux always 1.
     #[arg(long, env = "GATEWAY_WORKERS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
 

@@ -47,6 +47,26 @@ async fn three_serving_threads_answer_on_one_port_and_stop_cleanly() {
     }
 }
 
+/// Without `--workers`: one serving thread per CPU but one, at least one
+/// (workers/listen.rs, `default_workers`: a CPU left to what runs beside).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_leaves_one_cpu_to_what_runs_beside() {
+    let gateway = tokio::task::spawn_blocking(|| Gateway::start(&[("GATEWAY_DEV_ISSUER", "1")]))
+        .await
+        .unwrap();
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let expected = if cfg!(target_os = "linux") {
+        cpus.saturating_sub(1).max(1)
+    } else {
+        1
+    };
+    let startup = gateway.startup_text();
+    assert!(
+        startup.contains(&format!("serving threads: {expected} (")),
+        "{cpus} CPUs: {startup}"
+    );
+}
+
 /// Ctrl-C while a proxied request waits for its backend (which sleeps
 /// 1.5 s): the request is still answered in full, then the gateway exits
 /// cleanly.
