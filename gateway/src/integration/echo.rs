@@ -32,10 +32,10 @@ pub(crate) fn respond(
         })
         .unwrap_or_else(|_| "{}".to_owned()),
     };
-    let mut res = Response::new(Body::from(text.clone()));
+    let length = HeaderValue::from(text.len());
+    let mut res = Response::new(Body::from(text));
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res.headers_mut()
-        .insert(CONTENT_LENGTH, HeaderValue::from(text.len()));
+    res.headers_mut().insert(CONTENT_LENGTH, length);
     res
 }
