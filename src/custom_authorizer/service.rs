@@ -58,6 +58,29 @@ impl AuthorizerRejection {
         }
     }
 
+    /// The answer's message (`$context.error.message` for a gateway
+    /// response template); `None` for the 500's `null`.
+    ///
+    /// ```
+    /// use tower_cognito::custom_authorizer::AuthorizerRejection;
+    ///
+    /// assert_eq!(
+    ///     AuthorizerRejection::ExplicitDeny.message(),
+    ///     Some("User is not authorized to access this resource with an explicit deny")
+    /// );
+    /// assert_eq!(AuthorizerRejection::Configuration("timeout".into()).message(), None);
+    /// ```
+    pub fn message(&self) -> Option<&'static str> {
+        match self {
+            Self::Unauthorized => Some("Unauthorized"),
+            Self::ExplicitDeny => {
+                Some("User is not authorized to access this resource with an explicit deny")
+            }
+            Self::NotAuthorized => Some("User is not authorized to access this resource"),
+            Self::Configuration(_) => None,
+        }
+    }
+
     pub(crate) fn response<B>(&self) -> Response<ResponseBody<B>> {
         let (status, kind, body) = self.parts();
         let mut res = Response::new(ResponseBody::rejection(Bytes::from_static(body.as_bytes())));
