@@ -229,6 +229,19 @@ pub struct ServeArgs {
     #[arg(long, env = "LAMBDA_ENDPOINT", value_name = "URL")]
     pub lambda_endpoint: Option<String>,
 
+    /// How long a Lambda authorizer may take to answer; past it the request
+    /// gets API Gateway's 500 `{"message":null}`
+    /// (`AuthorizerConfigurationException`). Default 10 s, the Lambda
+    /// authorizer timeout AWS publishes.
+    #[arg(
+        long,
+        env = "GATEWAY_AUTHORIZER_TIMEOUT_MS",
+        value_name = "MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_MS)
+    )]
+    pub authorizer_timeout_ms: u64,
+
     /// Largest request body accepted (API Gateway's payload limit, 10 MB);
     /// larger: 413 `RequestTooLargeException`.
     #[arg(

@@ -82,6 +82,8 @@ pub(crate) struct Settings {
     pub(crate) stage_variables_file: Option<std::path::PathBuf>,
     /// `--lambda-endpoint`: the Lambda Invoke API for `aws_proxy`.
     pub(crate) lambda_endpoint: Option<String>,
+    /// `--authorizer-timeout-ms`: how long a Lambda authorizer may take.
+    pub(crate) authorizer_timeout: Duration,
     /// The shared revocation list (`--redis`), kept across reloads.
     pub(crate) revocations: Option<tower_cognito::revocation::RevocationList>,
 }
@@ -244,6 +246,7 @@ pub(crate) fn build(
     let lambda_authorizers = LambdaAuthorizers::build(
         &document.import,
         settings.lambda_endpoint.as_deref(),
+        settings.authorizer_timeout,
         &api_id,
         &settings.stage,
         &stage_variables,
