@@ -25,7 +25,7 @@ use serde_json::Value;
 use tower_cognito::custom_authorizer::{
     AuthorizeFuture, AuthorizerError, AuthorizerRejection, CustomAuthorizerLayer,
 };
-use tower_cognito::openapi::OpenApiImport;
+use tower_cognito::openapi::{ImportedLambdaAuthorizer, OpenApiImport};
 
 use crate::answers::{Answer, AnswerContext, Answers};
 
@@ -147,6 +147,21 @@ impl LambdaAuthorizers {
         Ok(Self { by_route })
     }
 
+    /// The Lambda authorizer of the export that protects `route`, if one does.
+    pub(crate) fn of_route<'a>(
+        import: &'a OpenApiImport,
+        route: &str,
+    ) -> Option<&'a ImportedLambdaAuthorizer> {
+        let skipped = import.skipped.iter().find(|s| {
+            let method = s.method.as_ref().map_or("ANY", |m| m.as_str());
+            route.strip_prefix(method).and_then(|r| r.strip_prefix(' ')) == Some(s.path.as_str())
+        })?;
+        import
+            .lambda_authorizers
+            .iter()
+            .find(|a| a.name == skipped.scheme)
+    }
+
     pub(crate) fn get(&self, route: &str) -> Option<&CustomAuthorizerLayer> {
         self.by_route.get(route).map(|(layer, _)| layer)
     }
@@ -163,7 +178,7 @@ impl LambdaAuthorizers {
 
 /// A refusal as API Gateway answers it, the export's gateway response for
 /// its type applied (see [`crate::answers`]).
-fn refuse(
+pub(crate) fn refuse(
     rejection: &AuthorizerRejection,
     answers: &Answers,
     context: &AnswerContext<'_>,

@@ -543,6 +543,32 @@ pub struct TestInvokeArgs {
     /// Token validation regular expression for aud.
     #[arg(long, value_name = "REGEX")]
     pub token_validation: Option<String>,
+    /// The Lambda Invoke API (as LAMBDA_ENDPOINT): a route behind a Lambda
+    /// authorizer is decided by calling its function there.
+    #[arg(long, value_name = "URL")]
+    pub lambda_endpoint: Option<String>,
+    /// A stage variable for the export's `${stageVariables.NAME}` (repeatable).
+    #[arg(long = "stage-variable", value_name = "NAME=VALUE", value_parser = name_value)]
+    pub stage_variables: Vec<(String, String)>,
+    /// The stage, for the method ARN a Lambda authorizer gets.
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    pub stage: String,
+    /// A request header (repeatable), for a REQUEST authorizer's sources;
+    /// the token fills the header sources left unset.
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = header_line)]
+    pub headers: Vec<(String, String)>,
+}
+
+/// `Name: value` as a pair.
+fn header_line(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?}: expected \"Name: value\""))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("{text:?}: empty header name"));
+    }
+    Ok((name.to_owned(), value.trim().to_owned()))
 }
 
 /// `NAME=VALUE` as a pair.

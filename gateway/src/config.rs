@@ -209,7 +209,7 @@ impl Document {
 
 /// `X-Amzn-Apigateway-Api-Id`: the API ID of the export's
 /// `{id}.execute-api.{region}.amazonaws.com` server, else `local`.
-fn api_id(document: &Value) -> String {
+pub(crate) fn api_id(document: &Value) -> String {
     let host = document
         .pointer("/servers/0/url")
         .and_then(Value::as_str)
@@ -225,7 +225,7 @@ fn api_id(document: &Value) -> String {
 }
 
 /// JSON, or else YAML, as a JSON value.
-fn parse_value(text: &str) -> Result<Value, String> {
+pub(crate) fn parse_value(text: &str) -> Result<Value, String> {
     if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| e.to_string())
     } else {

@@ -478,3 +478,105 @@ async fn a_declared_length_over_the_limit_is_413_before_the_authorizer() {
     );
     assert_eq!(function.calls(), 1);
 }
+
+/// Runs `cognito-gateway test-invoke` with `args`: exit code and stdout+stderr.
+async fn test_invoke(args: Vec<String>) -> (Option<i32>, String) {
+    let mut command = support::process::command();
+    command.arg("test-invoke").args(&args);
+    let output = tokio::task::spawn_blocking(move || {
+        support::process::run(command, None, Duration::from_secs(60))
+    })
+    .await
+    .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
+/// `test-invoke` on routes behind Lambda authorizers: the function called
+/// with the event the gateway sends, the decision and what the gateway
+/// would answer (gateway responses applied); exit 0 allow, 1 deny, 2 when
+/// the function cannot be reached for want of `--lambda-endpoint`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_invoke_covers_lambda_authorizers() {
+    let function = Function::default();
+    let invoke = function.clone().serve().await;
+    let dir = std::env::temp_dir().join(format!("gateway-lambda-invoke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("test-invoke.json");
+    let responses = json!({"ACCESS_DENIED": {"statusCode": "404"}});
+    std::fs::write(&path, serde_json::to_vec(&export(responses)).unwrap()).unwrap();
+    let _file = TempFile(path.clone());
+    let args = |token: &str, route: &str, extra: &[&str]| {
+        let mut args: Vec<String> = ["--token", token, "--openapi", &path.display().to_string()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(["--route".to_owned(), route.to_owned()]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let endpoint = invoke.base_url();
+    let with_endpoint = ["--lambda-endpoint", endpoint.as_str(), "--stage", "prod"];
+
+    let (code, out) = test_invoke(args("allow", "GET /tok/5", &with_endpoint)).await;
+    assert_eq!(code, Some(0), "{out}");
+    for expected in [
+        "route: GET /tok/{id}: Lambda authorizer Tok (token, function auth, cache 300 s)",
+        "decision: ALLOW",
+        "principalId: user-1",
+        r#""principalId": "user-1""#,
+    ] {
+        assert!(out.contains(expected), "lacks {expected:?}:\n{out}");
+    }
+    assert_eq!(
+        function.last(),
+        json!({"type": "TOKEN", "authorizationToken": "allow",
+               "methodArn": "arn:aws:execute-api:us-east-1:123456789012:local/prod/GET/tok/5"})
+    );
+
+    // A denial: the reason and the export's ACCESS_DENIED (status 404).
+    let (code, out) = test_invoke(args("deny", "GET /tok/5", &with_endpoint)).await;
+    assert_eq!(code, Some(1), "{out}");
+    for expected in [
+        "decision: DENY (explicit deny)",
+        "  status: 404 Not Found",
+        "  x-amzn-errortype: AccessDeniedException",
+        &format!("  body: {DENY_EXPLICIT}"),
+    ] {
+        assert!(out.contains(expected), "lacks {expected:?}:\n{out}");
+    }
+    let (code, out) = test_invoke(args("boom", "GET /tok/5", &with_endpoint)).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("decision: DENY (authorizer failed: "), "{out}");
+    assert!(out.contains(&format!("  body: {CONFIG}")), "{out}");
+
+    // REQUEST: the token fills the X-Key header source; the route's query
+    // and parameters reach the event.
+    let (code, out) = test_invoke(args("allow", "GET /req/8?q=2", &with_endpoint)).await;
+    assert_eq!(code, Some(0), "{out}");
+    let event = function.last();
+    assert_eq!(event["headers"]["x-key"], "allow");
+    assert_eq!(event["pathParameters"], json!({"id": "8"}));
+    assert_eq!(event["resource"], "/req/{id}");
+    assert_eq!(event["queryStringParameters"], json!({"q": "2"}));
+    // --header sets the source itself.
+    let mut extra = with_endpoint.to_vec();
+    extra.extend(["--header", "X-Key: nothing"]);
+    let (code, out) = test_invoke(args("allow", "GET /req/8", &extra)).await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("decision: DENY (no matching Allow)"), "{out}");
+
+    // Without --lambda-endpoint the function cannot be asked: exit 2.
+    let calls = function.calls();
+    let (code, out) = test_invoke(args("allow", "GET /tok/5", &[])).await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("GET /tok/5 is behind the Lambda authorizer Tok: give --lambda-endpoint"),
+        "{out}"
+    );
+    assert_eq!(function.calls(), calls);
+}
