@@ -215,6 +215,7 @@ fn route(parts: &Parts) -> (String, Map<String, Value>) {
 /// An axum route template as API Gateway writes it, and its parameters'
 /// values on `path` (none when the path does not fit it, as behind a
 /// nested router whose prefix was stripped).
+#[cfg(feature = "axum")]
 pub(crate) fn axum_route(template: &str, path: &str) -> (String, Map<String, Value>) {
     let mut resource = String::with_capacity(template.len());
     let mut params = Map::new();
@@ -365,6 +366,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "axum")]
     #[test]
     fn axum_routes_as_api_gateway_writes_them() {
         let params = |pairs: &[(&str, &str)]| -> Map<String, Value> {
