@@ -193,6 +193,17 @@ async fn token_authorizer_answers_and_cache() {
     }
     assert_eq!(rec.calls(), 2);
 
+    // A header that is not text (obs-text bytes) is no token: 401, no call,
+    // however often it comes.
+    for _ in 0..2 {
+        let bytes = http::HeaderValue::from_bytes(b"allow\xe9").unwrap();
+        let req = c
+            .get(format!("{base}/pets/1"))
+            .header("authorization", bytes);
+        assert_eq!(send(&c, req).await.0, 401);
+    }
+    assert_eq!(rec.calls(), 2);
+
     // The authorizer's Unauthorized: 401; not cached, so asked again.
     for _ in 0..2 {
         assert_eq!(send(&c, get("/pets/1", Some("nobody"))).await.0, 401);

@@ -67,8 +67,8 @@ static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Where values sit in the memo: from the last bytes of the last value (a
 /// token's signature, random), cheap to read.
-fn memo_index(values: &[&str]) -> usize {
-    let last = values.last().map_or(&[][..], |v| v.as_bytes());
+fn memo_index(values: &[&[u8]]) -> usize {
+    let last = values.last().copied().unwrap_or_default();
     let tail = &last[last.len().saturating_sub(8)..];
     let mut word = [0u8; 8];
     word[..tail.len()].copy_from_slice(tail);
@@ -76,23 +76,23 @@ fn memo_index(values: &[&str]) -> usize {
 }
 
 /// Each value length-prefixed, so that `["ab", "c"]` and `["a", "bc"]` differ.
-fn encode(values: &[&str]) -> Vec<u8> {
+fn encode(values: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.iter().map(|v| v.len() + 8).sum());
     for v in values {
         out.extend_from_slice(&(v.len() as u64).to_be_bytes());
-        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(v);
     }
     out
 }
 
 /// Whether `stored` is the encoding of `values`, without building it.
-fn encodes(stored: &[u8], values: &[&str]) -> bool {
+fn encodes(stored: &[u8], values: &[&[u8]]) -> bool {
     let mut rest = stored;
     for v in values {
         let Some((len, tail)) = rest.split_first_chunk::<8>() else {
             return false;
         };
-        if u64::from_be_bytes(*len) != v.len() as u64 || !tail.starts_with(v.as_bytes()) {
+        if u64::from_be_bytes(*len) != v.len() as u64 || !tail.starts_with(v) {
             return false;
         }
         rest = &tail[v.len()..];
@@ -111,7 +111,7 @@ impl ResultCache {
     }
 
     /// The key of a list of identity values: the SHA-256 of their encoding.
-    pub(crate) fn key(values: &[&str]) -> Key {
+    pub(crate) fn key(values: &[&[u8]]) -> Key {
         Sha256::digest(encode(values)).into()
     }
 
@@ -120,7 +120,7 @@ impl ResultCache {
     /// [`key`](Self::key), which `key_slot` keeps for an insert after a miss).
     pub(crate) fn get<J: FnOnce(&AuthorizerOutput) -> Decision>(
         &self,
-        values: &[&str],
+        values: &[&[u8]],
         key_slot: &mut Option<Key>,
         asked: Asked<'_, J>,
     ) -> Option<(AuthorizerOutput, Decision)> {
@@ -218,7 +218,7 @@ mod tests {
         .unwrap()
     }
 
-    fn get(cache: &ResultCache, values: &[&str]) -> Option<String> {
+    fn get(cache: &ResultCache, values: &[&[u8]]) -> Option<String> {
         let asked = Asked {
             method: "GET",
             path: "/",
@@ -233,15 +233,15 @@ mod tests {
     fn bounded_oldest_first() {
         let cache = ResultCache::new(Duration::from_secs(60), 3);
         for i in 0..10u8 {
-            cache.insert(ResultCache::key(&[&i.to_string()]), out("p"));
-            cache.insert(ResultCache::key(&["again"]), out("p"));
+            cache.insert(ResultCache::key(&[i.to_string().as_bytes()]), out("p"));
+            cache.insert(ResultCache::key(&[b"again"]), out("p"));
         }
         assert!(cache.len() <= 3);
-        assert!(get(&cache, &["9"]).is_some());
-        assert!(get(&cache, &["0"]).is_none());
+        assert!(get(&cache, &[b"9"]).is_some());
+        assert!(get(&cache, &[b"0"]).is_none());
         assert_ne!(
-            ResultCache::key(&["ab", "c"]),
-            ResultCache::key(&["a", "bc"])
+            ResultCache::key(&[b"ab", b"c"]),
+            ResultCache::key(&[b"a", b"bc"])
         );
     }
 
@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn memo_keeps_the_last_decision_per_method_and_path() {
         let cache = ResultCache::new(Duration::from_secs(60), 10);
-        cache.insert(ResultCache::key(&["tok"]), out("p"));
+        cache.insert(ResultCache::key(&[b"tok"]), out("p"));
         let judged = std::cell::Cell::new(0);
         let ask = |method: &'static str, path: &'static str| {
             let asked = Asked {
@@ -264,7 +264,7 @@ mod tests {
                     }
                 },
             };
-            cache.get(&["tok"], &mut None, asked).map(|(_, d)| d)
+            cache.get(&[b"tok"], &mut None, asked).map(|(_, d)| d)
         };
         assert_eq!(ask("GET", "/a"), Some(Decision::Allow));
         assert_eq!(ask("GET", "/a"), Some(Decision::Allow));
@@ -281,18 +281,18 @@ mod tests {
     fn memo_matches_exactly_and_expires() {
         let cache = ResultCache::new(Duration::from_millis(200), 10);
         let other = ResultCache::new(Duration::from_secs(60), 10);
-        cache.insert(ResultCache::key(&["ab", "c"]), out("first"));
+        cache.insert(ResultCache::key(&[b"ab", b"c"]), out("first"));
         // A map hit fills the memo; the next lookup is a memo hit.
         for _ in 0..2 {
-            assert_eq!(get(&cache, &["ab", "c"]).as_deref(), Some("first"));
+            assert_eq!(get(&cache, &[b"ab", b"c"]).as_deref(), Some("first"));
         }
-        assert_eq!(get(&cache, &["a", "bc"]), None);
-        assert_eq!(get(&cache, &["ab"]), None);
-        assert_eq!(get(&cache, &["ab", "c", ""]), None);
-        assert_eq!(get(&other, &["ab", "c"]), None);
+        assert_eq!(get(&cache, &[b"a", b"bc"]), None);
+        assert_eq!(get(&cache, &[b"ab"]), None);
+        assert_eq!(get(&cache, &[b"ab", b"c", b""]), None);
+        assert_eq!(get(&other, &[b"ab", b"c"]), None);
         std::thread::sleep(Duration::from_millis(250));
-        assert_eq!(get(&cache, &["ab", "c"]), None, "expired");
-        assert!(encodes(&encode(&["x", ""]), &["x", ""]));
-        assert!(!encodes(&encode(&["x", ""]), &["x"]));
+        assert_eq!(get(&cache, &[b"ab", b"c"]), None, "expired");
+        assert!(encodes(&encode(&[b"x", b""]), &[b"x", b""]));
+        assert!(!encodes(&encode(&[b"x", b""]), &[b"x"]));
     }
 }

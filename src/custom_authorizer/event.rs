@@ -138,6 +138,39 @@ impl IdentitySource {
     }
 }
 
+impl IdentitySource {
+    /// The source's value as bytes, a header's unchecked: what the cache
+    /// matches a request on. A header holding more than visible ASCII is
+    /// absent to [`value`](Self::value); [`visible`] tells them apart.
+    pub(crate) fn raw<'a>(
+        &self,
+        parts: &'a Parts,
+        api: &'a ApiInfo,
+        request_context: Option<&Value>,
+    ) -> Option<Cow<'a, [u8]>> {
+        match self {
+            Self::Header(name) => parts
+                .headers
+                .get_all(name)
+                .iter()
+                .next_back()
+                .map(|v| Cow::Borrowed(v.as_bytes())),
+            _ => self.value(parts, api, request_context).map(|v| match v {
+                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+            }),
+        }
+    }
+}
+
+/// Whether a header value is text as `HeaderValue::to_str` takes it:
+/// visible ASCII and tabs.
+pub(crate) fn visible(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+}
+
 /// The TOKEN event.
 pub(crate) fn token_event(token: &str, method_arn: &str) -> Value {
     json!({"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn})

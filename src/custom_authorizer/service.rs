@@ -132,25 +132,27 @@ fn request_context(parts: &Parts, api: &super::ApiInfo) -> Value {
 }
 
 /// Identity sources, validation and the cache: all a cached answer needs.
-/// Nothing here builds the event.
+/// Nothing here builds the event; a header is matched as the bytes it is,
+/// and checked to be text only when the authorizer is to be asked (a cached
+/// key was text when it was asked for).
 fn decide_now(shared: &Shared, parts: &Parts) -> Now {
     let api = &shared.api;
     let (method, path) = (parts.method.as_str(), parts.uri.path());
     let context = shared.reads_context.then(|| request_context(parts, api));
-    let value = |s: &IdentitySource| {
-        s.value(parts, api, context.as_ref())
+    let raw = |s: &IdentitySource| {
+        s.raw(parts, api, context.as_ref())
             .filter(|v| !v.is_empty())
     };
     // One source (every TOKEN authorizer) without a list.
     let one;
-    let many: Vec<Option<Cow<'_, str>>>;
-    let values: &[Option<Cow<'_, str>>] = match shared.sources.as_slice() {
+    let many: Vec<Option<Cow<'_, [u8]>>>;
+    let values: &[Option<Cow<'_, [u8]>>] = match shared.sources.as_slice() {
         [source] => {
-            one = [value(source)];
+            one = [raw(source)];
             &one
         }
         sources => {
-            many = sources.iter().map(value).collect();
+            many = sources.iter().map(raw).collect();
             &many
         }
     };
@@ -160,12 +162,13 @@ fn decide_now(shared: &Shared, parts: &Parts) -> Now {
             let Some(Some(token)) = values.first() else {
                 return unauthorized;
             };
-            if shared
-                .validation
-                .as_ref()
-                .is_some_and(|re| !re.is_match(token))
-            {
-                return unauthorized;
+            if let Some(re) = &shared.validation {
+                let text = std::str::from_utf8(token)
+                    .ok()
+                    .filter(|t| event::visible(t.as_bytes()));
+                if !text.is_some_and(|t| re.is_match(t)) {
+                    return unauthorized;
+                }
             }
         }
         _ => {
@@ -177,14 +180,14 @@ fn decide_now(shared: &Shared, parts: &Parts) -> Now {
     let mut key = None;
     if let Some(cache) = &shared.cache {
         let one_ref;
-        let many_refs: Vec<&str>;
-        let refs: &[&str] = match values {
+        let many_refs: Vec<&[u8]>;
+        let refs: &[&[u8]] = match values {
             [v] => {
-                one_ref = [text(v)];
+                one_ref = [bytes(v)];
                 &one_ref
             }
             values => {
-                many_refs = values.iter().map(text).collect();
+                many_refs = values.iter().map(bytes).collect();
                 &many_refs
             }
         };
@@ -198,7 +201,21 @@ fn decide_now(shared: &Shared, parts: &Parts) -> Now {
         if let Some((output, decision)) = cache.get(refs, &mut key, asked) {
             return Now::Decided(verdict(output, decision));
         }
+        // A header that is not text is absent, as when it is missing.
+        let text_headers = shared.sources.iter().zip(values).all(|(s, v)| {
+            !matches!(s, IdentitySource::Header(_)) || v.as_deref().is_none_or(event::visible)
+        });
+        if !text_headers {
+            return unauthorized;
+        }
         key = key.or_else(|| Some(ResultCache::key(refs)));
+    } else if matches!(shared.kind, AuthorizerType::Token)
+        && !values
+            .first()
+            .and_then(Option::as_deref)
+            .is_some_and(event::visible)
+    {
+        return unauthorized;
     }
     Now::Ask(Pending {
         method_arn: api.method_arn(method, path),
@@ -207,8 +224,8 @@ fn decide_now(shared: &Shared, parts: &Parts) -> Now {
     })
 }
 
-fn text<'a>(value: &'a Option<Cow<'_, str>>) -> &'a str {
-    value.as_deref().unwrap_or("")
+fn bytes<'a>(value: &'a Option<Cow<'_, [u8]>>) -> &'a [u8] {
+    value.as_deref().unwrap_or_default()
 }
 
 fn verdict(
