@@ -80,6 +80,9 @@ check_pair("lookup/10000 / cached_call", "lookup_10000_vs_cached_call", 0.5)
 a = median_ns("routes", "lookup/1")
 b = median_ns("routes", "lookup/10000")
 rows.append(("lookup/10000 / lookup/1 (criterion)", f"{b / a:.3f} ({fmt(b)} vs {fmt(a)})", "", "(info)"))
+# A cached Lambda-authorizer decision against a cached Cognito token
+# (benches/custom_authorizer.rs).
+check_pair("cached Lambda authorizer decision / cached Cognito token", "lambda_cached_vs_cognito_cached", 1.1)
 # Feature `metrics`: Prometheus's recorder against none on the cached path.
 check_pair("cached with Prometheus recorder / without", "cached_prometheus_vs_no_recorder", 1.1)
 ns = median_ns("metrics", "two_noop_increments")

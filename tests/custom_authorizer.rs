@@ -99,10 +99,13 @@ async fn echo(req: axum::extract::Request) -> String {
 async fn serve(layer: CustomAuthorizerLayer) -> String {
     let app = Router::new()
         .route("/pets/{id}", get(echo).post(echo))
+        .route("/files/{*path}", get(echo))
         .route("/other", get(echo))
         .layer(layer);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // The client's address reaches the REQUEST event's identity.sourceIp.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
 }
@@ -190,6 +193,17 @@ async fn token_authorizer_answers_and_cache() {
     }
     assert_eq!(rec.calls(), 2);
 
+    // A header that is not text (obs-text bytes) is no token: 401, no call,
+    // however often it comes.
+    for _ in 0..2 {
+        let bytes = http::HeaderValue::from_bytes(b"allow\xe9").unwrap();
+        let req = c
+            .get(format!("{base}/pets/1"))
+            .header("authorization", bytes);
+        assert_eq!(send(&c, req).await.0, 401);
+    }
+    assert_eq!(rec.calls(), 2);
+
     // The authorizer's Unauthorized: 401; not cached, so asked again.
     for _ in 0..2 {
         assert_eq!(send(&c, get("/pets/1", Some("nobody"))).await.0, 401);
@@ -240,10 +254,17 @@ async fn request_authorizer_event_sources_and_cache_key() {
         ev["methodArn"],
         "arn:aws:execute-api:eu-west-1:111122223333:api1/dev/GET/pets/7"
     );
+    // AWS's "Input to an API Gateway Lambda authorizer": the route's
+    // resource and parameters (axum's MatchedPath behind its router), the
+    // client's address in requestContext.identity.sourceIp.
     assert_eq!(
         (ev["path"].as_str(), ev["resource"].as_str()),
-        (Some("/pets/7"), Some("/pets/7"))
+        (Some("/pets/7"), Some("/pets/{id}"))
     );
+    assert_eq!(ev["pathParameters"], json!({"id": "7"}));
+    assert_eq!(ev["requestContext"]["resourcePath"], "/pets/{id}");
+    assert_eq!(ev["requestContext"]["identity"]["sourceIp"], "127.0.0.1");
+    assert_eq!(ev["requestContext"]["httpMethod"], "GET");
     assert_eq!(ev["httpMethod"], "GET");
     assert_eq!(ev["headers"]["x-key"], "allow");
     assert_eq!(ev["multiValueHeaders"]["x-key"], json!(["allow"]));
@@ -255,13 +276,21 @@ async fn request_authorizer_event_sources_and_cache_key() {
     assert_eq!(ev["stageVariables"], json!({"v": "1"}));
     assert_eq!(ev["requestContext"]["stage"], "dev");
     assert_eq!(ev["requestContext"]["path"], "/dev/pets/7");
-    assert!(ev.get("pathParameters").is_some());
+    // A greedy axum parameter is API Gateway's `{name+}`, its value the rest
+    // of the path as sent.
+    let greedy = c
+        .get(format!("{base}/files/a/b%20c.txt?q=z"))
+        .header("x-key", "allow");
+    assert_eq!(send(&c, greedy).await.0, 200);
+    let ev = rec.last();
+    assert_eq!(ev["resource"], "/files/{path+}");
+    assert_eq!(ev["pathParameters"], json!({"path": "a/b%20c.txt"}));
 
     // Same identity values: cached. Another query value: a new call.
     assert_eq!(send(&c, req(Some("allow"), "?q=b%20c")).await.0, 200);
-    assert_eq!(rec.calls(), 1);
-    assert_eq!(send(&c, req(Some("allow"), "?q=other")).await.0, 200);
     assert_eq!(rec.calls(), 2);
+    assert_eq!(send(&c, req(Some("allow"), "?q=other")).await.0, 200);
+    assert_eq!(rec.calls(), 3);
 
     // With caching on, a missing or empty source is 401 without a call.
     for (key, query) in [(None, "?q=x"), (Some("allow"), ""), (Some("allow"), "?q=")] {
@@ -274,7 +303,7 @@ async fn request_authorizer_event_sources_and_cache_key() {
             )
         );
     }
-    assert_eq!(rec.calls(), 2);
+    assert_eq!(rec.calls(), 3);
 }
 
 #[tokio::test]
@@ -351,4 +380,131 @@ fn configuration_is_checked() {
         .identity_validation_expression(".*")
         .build()
         .is_err());
+}
+
+/// A slow authorizer counting its calls and answering per token.
+fn slow(
+    calls: Arc<AtomicUsize>,
+    delay: Duration,
+) -> impl Fn(
+    Value,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Value, AuthorizerError>> + Send>,
+> + Send
+       + Sync
+       + 'static {
+    move |event: Value| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let token = event["authorizationToken"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            answer(&token)
+        })
+    }
+}
+
+/// `n` concurrent GETs of `path` with `token`: their statuses, and how long
+/// the slowest took.
+async fn concurrently(base: &str, path: &str, token: &str, n: usize) -> (Vec<u16>, Duration) {
+    let c = reqwest::Client::new();
+    let start = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let req = c
+            .get(format!("{base}{path}"))
+            .header("authorization", token);
+        tasks.spawn(async move { req.send().await.unwrap().status().as_u16() });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = tasks.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    (statuses, start.elapsed())
+}
+
+/// Single flight: requests missing the cache together with the same token
+/// ask the authorizer once and share its answer; each judges the policy for
+/// its own method ARN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_ask_the_authorizer_once() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let layer = configure(CustomAuthorizerLayer::token(slow(
+        calls.clone(),
+        Duration::from_millis(300),
+    )))
+    .build()
+    .unwrap();
+    let base = serve(layer).await;
+    let (statuses, _) = concurrently(&base, "/pets/1", "allow", 20).await;
+    assert_eq!(statuses, vec![200; 20]);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Another token is another flight.
+    let (statuses, _) = concurrently(&base, "/other", "allow-2", 20).await;
+    assert_eq!(statuses, vec![200; 20]);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    // The authorizer's Unauthorized goes to every waiter, and is not cached:
+    // the next request asks again.
+    let (statuses, _) = concurrently(&base, "/pets/1", "nobody", 20).await;
+    assert_eq!(statuses, vec![401; 20]);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    let (statuses, _) = concurrently(&base, "/pets/1", "nobody", 1).await;
+    assert_eq!(statuses, vec![401]);
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    // Nor is a failure.
+    let (statuses, _) = concurrently(&base, "/pets/1", "fail", 20).await;
+    assert_eq!(statuses, vec![500; 20]);
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+    let (statuses, _) = concurrently(&base, "/pets/1", "fail", 1).await;
+    assert_eq!(statuses, vec![500]);
+    assert_eq!(calls.load(Ordering::SeqCst), 6);
+}
+
+/// The waiters of a call that hangs are bounded by the authorizer's timeout,
+/// like the caller: all get the 500, in about the timeout, after one call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_of_a_hung_call_get_the_timeout_answer() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let layer = configure(CustomAuthorizerLayer::token(slow(
+        calls.clone(),
+        Duration::from_secs(60),
+    )))
+    .timeout(Duration::from_millis(300))
+    .build()
+    .unwrap();
+    let base = serve(layer).await;
+    let (statuses, took) = concurrently(&base, "/pets/1", "allow", 20).await;
+    assert_eq!(statuses, vec![500; 20]);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+}
+
+/// `context.X` identity sources read `requestContext`, nested keys too.
+#[tokio::test]
+async fn context_identity_sources() {
+    let rec = Recorder::default();
+    let layer = configure(CustomAuthorizerLayer::request(rec.authorizer()))
+        .identity_source("method.request.header.X-Key, context.identity.sourceIp")
+        .build()
+        .unwrap();
+    let base = serve(layer).await;
+    let c = reqwest::Client::new();
+    for _ in 0..2 {
+        let req = c.get(format!("{base}/pets/1")).header("x-key", "allow");
+        assert_eq!(send(&c, req).await.0, 200);
+    }
+    // The client's address is part of the key: cached after one call.
+    assert_eq!(rec.calls(), 1);
+    let layer = configure(CustomAuthorizerLayer::request(rec.authorizer()))
+        .identity_source("method.request.header.X-Key, context.nothing")
+        .build()
+        .unwrap();
+    let base = serve(layer).await;
+    let req = c.get(format!("{base}/pets/1")).header("x-key", "allow");
+    assert_eq!(send(&c, req).await.0, 401);
+    assert_eq!(rec.calls(), 1);
 }

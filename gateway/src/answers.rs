@@ -1,7 +1,19 @@
 //! API Gateway's own answers (Missing Authentication Token, integration
 //! timeouts...), byte for byte, and the export's
 //! `x-amazon-apigateway-gateway-responses` applied to them and to the
-//! authorizer's rejections.
+//! authorizers' rejections, Cognito's and Lambda authorizers' alike: a
+//! type's own entry, else `DEFAULT_4XX` / `DEFAULT_5XX` by status (AWS's
+//! "Gateway response types").
+//!
+//! A Lambda authorizer's refusals are `UNAUTHORIZED` (401), `ACCESS_DENIED`
+//! (403, both denials) and `AUTHORIZER_CONFIGURATION_ERROR` (500, whatever
+//! failed: AWS answers a function error, a malformed answer and a timeout
+//! with `AuthorizerConfigurationException`). **\[choice\]** AWS documents
+//! no Lambda authorizer case for `AUTHORIZER_FAILURE`, nor a Cognito one the
+//! gateway meets, so an export's `AUTHORIZER_FAILURE` entry changes nothing.
+//! An `ACCESS_DENIED` entry without a template keeps the denial's own body
+//! (`{"Message":...}`, AWS's capital M) **\[choice\]**; its template reads
+//! the denial's text as `$context.error.message`.
 
 use std::collections::HashMap;
 
@@ -24,6 +36,8 @@ pub(crate) enum Answer {
     Unauthorized,
     /// The authorizer's 401 for an expired token.
     ExpiredToken,
+    /// A Lambda authorizer's policy denied the method (403).
+    AccessDenied,
     /// The authorizer could not get keys.
     AuthorizerConfigurationError,
     /// The integration did not answer within `timeoutInMillis`.
@@ -68,6 +82,7 @@ impl Answer {
             Answer::MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
             Answer::Unauthorized => "UNAUTHORIZED",
             Answer::ExpiredToken => "EXPIRED_TOKEN",
+            Answer::AccessDenied => "ACCESS_DENIED",
             Answer::AuthorizerConfigurationError => "AUTHORIZER_CONFIGURATION_ERROR",
             Answer::IntegrationTimeout => "INTEGRATION_TIMEOUT",
             Answer::IntegrationFailure => "INTEGRATION_FAILURE",
@@ -110,6 +125,13 @@ impl Answer {
                 StatusCode::UNAUTHORIZED,
                 "UnauthorizedException",
                 "\"The incoming token has expired\"",
+            ),
+            // The policy without a matching Allow; an explicit Deny's text
+            // comes with the refusal (`respond_refusal`).
+            Answer::AccessDenied => (
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                "\"User is not authorized to access this resource\"",
             ),
             Answer::AuthorizerConfigurationError => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -294,11 +316,9 @@ impl Answers {
         detail: Option<Detail<'_>>,
         context: &AnswerContext<'_>,
     ) -> Response<Body> {
-        let (default_status, error_type, default_message) = answer.defaults();
         // The detail's message quoted as JSON, with the leading space AWS
         // writes for these answers.
         let detailed = detail.map(|d| format!(" {}", Value::String(d.message.to_owned())));
-        let message_string = detailed.as_deref().unwrap_or(default_message);
         // Escaped for a JSON string **[choice]**: templates quote it
         // (`"$context.error.validationErrorString"`), and AWS's own output
         // shows the model's quotes escaped (`[\"name\"]`).
@@ -307,11 +327,41 @@ impl Answers {
             quoted[1..quoted.len() - 1].to_owned()
         });
         let validation = escaped.as_deref().unwrap_or("");
+        self.respond_with(answer, detailed.as_deref(), validation, None, context)
+    }
+
+    /// An authorizer's refusal as the export's gateway response for
+    /// `answer` makes it: `message` its text when it is not the type's
+    /// default, `body` what it answers when the entry has no template.
+    pub(crate) fn respond_refusal(
+        &self,
+        answer: Answer,
+        message: Option<&str>,
+        body: &str,
+        context: &AnswerContext<'_>,
+    ) -> Response<Body> {
+        let quoted = message.map(|m| Value::String(m.to_owned()).to_string());
+        self.respond_with(answer, quoted.as_deref(), "", Some(body), context)
+    }
+
+    fn respond_with(
+        &self,
+        answer: Answer,
+        message_string: Option<&str>,
+        validation: &str,
+        default_body: Option<&str>,
+        context: &AnswerContext<'_>,
+    ) -> Response<Body> {
+        let (default_status, error_type, default_message) = answer.defaults();
+        let message_string = message_string.unwrap_or(default_message);
         let custom = self.custom(answer, default_status);
         let status = custom.and_then(|c| c.status).unwrap_or(default_status);
-        let body = match custom.and_then(|c| c.template.as_deref()) {
-            Some(template) => self.render(template, answer, message_string, validation, context),
-            None => format!("{{\"message\":{message_string}}}"),
+        let body = match (custom.and_then(|c| c.template.as_deref()), default_body) {
+            (Some(template), _) => {
+                self.render(template, answer, message_string, validation, context)
+            }
+            (None, Some(body)) => body.to_owned(),
+            (None, None) => format!("{{\"message\":{message_string}}}"),
         };
         let mut res = Response::new(Body::from(body.clone()));
         *res.status_mut() = status;

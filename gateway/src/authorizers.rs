@@ -1,8 +1,10 @@
 //! Lambda authorizers (`token`, `request`) run as API Gateway runs them:
 //! the library's [`CustomAuthorizerLayer`] decides, and the function named
 //! by `authorizerUri` is invoked through the Lambda Invoke API at
-//! `--lambda-endpoint` (as `aws_proxy` integrations are), within AWS's
-//! authorizer limit of 30 s (past it: 500 `{"message":null}`).
+//! `--lambda-endpoint` (as `aws_proxy` integrations are), within
+//! `--authorizer-timeout-ms` (default 10 s, AWS's published Lambda
+//! authorizer timeout; past it: 500 `{"message":null}`). Refusals go
+//! through the export's gateway responses ([`crate::answers`]).
 //!
 //! The function's answer: a function error (`X-Amz-Function-Error`, or the
 //! emulator's non-2xx) whose `errorMessage` is `Unauthorized` is the 401;
@@ -13,16 +15,19 @@
 //! as before: the gateway never lets them through unchecked.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::body::Body;
 use http::header::{HeaderValue, CONTENT_TYPE};
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::{Method, Request, Response, Uri};
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 use tower_cognito::custom_authorizer::{
-    AuthorizeFuture, AuthorizerError, AuthorizerRejection, CustomAuthorizerLayer, DEFAULT_TIMEOUT,
+    AuthorizeFuture, AuthorizerError, AuthorizerRejection, CustomAuthorizerLayer,
 };
-use tower_cognito::openapi::OpenApiImport;
+use tower_cognito::openapi::{ImportedLambdaAuthorizer, OpenApiImport};
+
+use crate::answers::{Answer, AnswerContext, Answers};
 
 /// The largest authorizer answer read.
 const MAX_ANSWER: usize = 1 << 20;
@@ -84,6 +89,7 @@ impl LambdaAuthorizers {
     pub(crate) fn build(
         import: &OpenApiImport,
         endpoint: Option<&str>,
+        timeout: Duration,
         api_id: &str,
         stage: &str,
         stage_variables: &HashMap<String, String>,
@@ -109,7 +115,7 @@ impl LambdaAuthorizers {
             let invoke: Uri = target
                 .parse()
                 .map_err(|_| format!("--lambda-endpoint {endpoint:?}: not a URL"))?;
-            let mut builder = a.layer(Invoker { invoke }).timeout(DEFAULT_TIMEOUT).api(
+            let mut builder = a.layer(Invoker { invoke }).timeout(timeout).api(
                 "us-east-1",
                 account.unwrap_or("000000000000"),
                 api_id,
@@ -141,6 +147,21 @@ impl LambdaAuthorizers {
         Ok(Self { by_route })
     }
 
+    /// The Lambda authorizer of the export that protects `route`, if one does.
+    pub(crate) fn of_route<'a>(
+        import: &'a OpenApiImport,
+        route: &str,
+    ) -> Option<&'a ImportedLambdaAuthorizer> {
+        let skipped = import.skipped.iter().find(|s| {
+            let method = s.method.as_ref().map_or("ANY", |m| m.as_str());
+            route.strip_prefix(method).and_then(|r| r.strip_prefix(' ')) == Some(s.path.as_str())
+        })?;
+        import
+            .lambda_authorizers
+            .iter()
+            .find(|a| a.name == skipped.scheme)
+    }
+
     pub(crate) fn get(&self, route: &str) -> Option<&CustomAuthorizerLayer> {
         self.by_route.get(route).map(|(layer, _)| layer)
     }
@@ -155,23 +176,26 @@ impl LambdaAuthorizers {
     }
 }
 
-/// A refusal as API Gateway answers it, on top of a gateway answer (for its
-/// request-id headers): status, `x-amzn-ErrorType` and body replaced.
-pub(crate) fn refuse(rejection: &AuthorizerRejection, base: Response<Body>) -> Response<Body> {
-    if let AuthorizerRejection::Configuration(reason) = rejection {
-        tracing::warn!(%reason, "Lambda authorizer failed");
-    }
-    let (status, kind, body): (StatusCode, &str, &str) = rejection.parts();
-    let (mut parts, _) = base.into_parts();
-    parts.status = status;
-    parts
-        .headers
-        .insert("x-amzn-errortype", HeaderValue::from_static(kind));
-    parts
-        .headers
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    parts.headers.remove(http::header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(body))
+/// A refusal as API Gateway answers it, the export's gateway response for
+/// its type applied (see [`crate::answers`]).
+pub(crate) fn refuse(
+    rejection: &AuthorizerRejection,
+    answers: &Answers,
+    context: &AnswerContext<'_>,
+) -> Response<Body> {
+    let kind = match rejection {
+        AuthorizerRejection::Unauthorized => Answer::Unauthorized,
+        AuthorizerRejection::ExplicitDeny | AuthorizerRejection::NotAuthorized => {
+            Answer::AccessDenied
+        }
+        AuthorizerRejection::Configuration(reason) => {
+            tracing::warn!(%reason, "Lambda authorizer failed");
+            Answer::AuthorizerConfigurationError
+        }
+        _ => Answer::AuthorizerConfigurationError,
+    };
+    let (_, _, body) = rejection.parts();
+    answers.respond_refusal(kind, rejection.message(), body, context)
 }
 
 /// Runs the authorizer for `req` on `route`; allowed, the integration with
@@ -198,15 +222,6 @@ pub(crate) async fn serve(
             let req = Request::from_parts(parts, body);
             deployment.integrations.respond(req, ids).await
         }
-        Err(rejection) => {
-            let context = crate::answers::AnswerContext { ids };
-            let kind = match rejection {
-                AuthorizerRejection::Configuration(_) => {
-                    crate::answers::Answer::AuthorizerConfigurationError
-                }
-                _ => crate::answers::Answer::Unauthorized,
-            };
-            refuse(&rejection, deployment.answers.respond(kind, &context))
-        }
+        Err(rejection) => refuse(&rejection, &deployment.answers, &AnswerContext { ids }),
     }
 }

@@ -230,6 +230,19 @@ pub struct ServeArgs {
     #[arg(long, env = "LAMBDA_ENDPOINT", value_name = "URL")]
     pub lambda_endpoint: Option<String>,
 
+    /// How long a Lambda authorizer may take to answer; past it the request
+    /// gets API Gateway's 500 `{"message":null}`
+    /// (`AuthorizerConfigurationException`). Default 10 s, the Lambda
+    /// authorizer timeout AWS publishes.
+    #[arg(
+        long,
+        env = "GATEWAY_AUTHORIZER_TIMEOUT_MS",
+        value_name = "MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_MS)
+    )]
+    pub authorizer_timeout_ms: u64,
+
     /// Largest request body accepted (API Gateway's payload limit, 10 MB);
     /// larger: 413 `RequestTooLargeException`.
     #[arg(
@@ -531,6 +544,32 @@ pub struct TestInvokeArgs {
     /// Token validation regular expression for aud.
     #[arg(long, value_name = "REGEX")]
     pub token_validation: Option<String>,
+    /// The Lambda Invoke API (as LAMBDA_ENDPOINT): a route behind a Lambda
+    /// authorizer is decided by calling its function there.
+    #[arg(long, value_name = "URL")]
+    pub lambda_endpoint: Option<String>,
+    /// A stage variable for the export's `${stageVariables.NAME}` (repeatable).
+    #[arg(long = "stage-variable", value_name = "NAME=VALUE", value_parser = name_value)]
+    pub stage_variables: Vec<(String, String)>,
+    /// The stage, for the method ARN a Lambda authorizer gets.
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    pub stage: String,
+    /// A request header (repeatable), for a REQUEST authorizer's sources;
+    /// the token fills the header sources left unset.
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = header_line)]
+    pub headers: Vec<(String, String)>,
+}
+
+/// `Name: value` as a pair.
+fn header_line(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?}: expected \"Name: value\""))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("{text:?}: empty header name"));
+    }
+    Ok((name.to_owned(), value.trim().to_owned()))
 }
 
 /// `NAME=VALUE` as a pair.

@@ -82,6 +82,8 @@ pub(crate) struct Settings {
     pub(crate) stage_variables_file: Option<std::path::PathBuf>,
     /// `--lambda-endpoint`: the Lambda Invoke API for `aws_proxy`.
     pub(crate) lambda_endpoint: Option<String>,
+    /// `--authorizer-timeout-ms`: how long a Lambda authorizer may take.
+    pub(crate) authorizer_timeout: Duration,
     /// The shared revocation list (`--redis`), kept across reloads.
     pub(crate) revocations: Option<tower_cognito::revocation::RevocationList>,
 }
@@ -207,7 +209,7 @@ impl Document {
 
 /// `X-Amzn-Apigateway-Api-Id`: the API ID of the export's
 /// `{id}.execute-api.{region}.amazonaws.com` server, else `local`.
-fn api_id(document: &Value) -> String {
+pub(crate) fn api_id(document: &Value) -> String {
     let host = document
         .pointer("/servers/0/url")
         .and_then(Value::as_str)
@@ -223,7 +225,7 @@ fn api_id(document: &Value) -> String {
 }
 
 /// JSON, or else YAML, as a JSON value.
-fn parse_value(text: &str) -> Result<Value, String> {
+pub(crate) fn parse_value(text: &str) -> Result<Value, String> {
     if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| e.to_string())
     } else {
@@ -244,6 +246,7 @@ pub(crate) fn build(
     let lambda_authorizers = LambdaAuthorizers::build(
         &document.import,
         settings.lambda_endpoint.as_deref(),
+        settings.authorizer_timeout,
         &api_id,
         &settings.stage,
         &stage_variables,

@@ -173,13 +173,9 @@ async fn handle(
             return answer(refusal.answer(req.headers(), req.uri().query()));
         }
     }
-    // Behind a Lambda authorizer: it decides, then the integration runs
-    // (the Cognito layer, which cannot run it, is not asked).
-    if let Some(authorizer) = deployment.lambda_authorizers.get(route.as_str()) {
-        return crate::authorizers::serve(deployment, authorizer, route, req, ids).await;
-    }
-    // A declared length over the limit is refused before any work; a
-    // streamed body is cut off by the integration reading it.
+    // A declared length over the limit is refused before any work (an
+    // authorizer's included, whichever kind); a streamed body is cut off by
+    // the integration reading it.
     let declared = req
         .headers()
         .get(http::header::CONTENT_LENGTH)
@@ -187,6 +183,11 @@ async fn handle(
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > deployment.max_body_bytes) {
         return answer(Answer::RequestTooLarge);
+    }
+    // Behind a Lambda authorizer: it decides, then the integration runs
+    // (the Cognito layer, which cannot run it, is not asked).
+    if let Some(authorizer) = deployment.lambda_authorizers.get(route.as_str()) {
+        return crate::authorizers::serve(deployment, authorizer, route, req, ids).await;
     }
     let Some(service) = &deployment.service else {
         // Authorizer off: the route and its parameters the layer would add,

@@ -1,7 +1,9 @@
 //! `cognito-gateway test-invoke`: the API Gateway console's "Test" button for
-//! a Cognito authorizer. Prints the decision: `ALLOW` with the route and the
+//! an authorizer. Prints the decision: `ALLOW` with the route and the
 //! claims map the integration would get (`$context.authorizer.claims`), or
 //! `DENY` with the reason and the exact response API Gateway would send.
+//! A route behind a Lambda authorizer is decided by its function, called
+//! at `--lambda-endpoint` as the gateway calls it (see [`lambda`]).
 //! Exit status: 0 allow, 1 deny, 2 usage or configuration error.
 
 use std::time::Duration;
@@ -9,11 +11,14 @@ use std::time::Duration;
 use http::{Request, Response};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_cognito::claims::CognitoClaims;
-use tower_cognito::openapi::ImportOptions;
+use tower_cognito::openapi::{ImportOptions, OpenApiImport};
 use tower_cognito::{AuthError, CognitoAuthLayer, RoutePolicy};
 
+use crate::authorizers::LambdaAuthorizers;
 use crate::cli::TestInvokeArgs;
 use crate::config::{SHIPPED_EXPORT, SHIPPED_EXPORT_NAME};
+
+mod lambda;
 
 const KEY_LOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -28,22 +33,27 @@ pub(crate) async fn run(args: TestInvokeArgs) -> Result<bool, String> {
         }
         token => token.trim().to_owned(),
     };
-    let (method, path) = {
+    let (method, path, query) = {
         let route = args.route.as_deref().unwrap_or("GET /");
-        let (method, path) = route
+        let (method, target) = route
             .trim()
             .split_once(' ')
             .ok_or_else(|| format!("--route {route:?}: expected \"METHOD /path\""))?;
         let method = http::Method::from_bytes(method.as_bytes())
             .map_err(|_| format!("--route {route:?}: bad method"))?;
-        let path = path.trim();
-        if !path.starts_with('/') {
+        let target = target.trim();
+        if !target.starts_with('/') {
             return Err(format!("--route {route:?}: the path must start with /"));
         }
-        (method, path.to_owned())
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query.to_owned())),
+            None => (target, None),
+        };
+        (method, path.to_owned(), query)
     };
 
     let mut builder = CognitoAuthLayer::builder();
+    let mut document_import = None;
     if args.pool.is_empty() {
         let (name, document) = match &args.openapi {
             Some(file) => (
@@ -52,9 +62,17 @@ pub(crate) async fn run(args: TestInvokeArgs) -> Result<bool, String> {
             ),
             None => (SHIPPED_EXPORT_NAME.to_owned(), SHIPPED_EXPORT.to_owned()),
         };
-        builder = builder
-            .openapi(&document, &ImportOptions::new())
-            .map_err(|e| format!("{name}: {e}"))?;
+        // Methods behind other authorizers stay in the table (refused by
+        // the layer); a Lambda authorizer's are decided below.
+        let mut options = ImportOptions::new().skip_unsupported_authorizers(true);
+        for (k, v) in &args.stage_variables {
+            options = options.stage_variable(k.clone(), v.clone());
+        }
+        let import =
+            OpenApiImport::parse(&document, &options).map_err(|e| format!("{name}: {e}"))?;
+        builder = builder.openapi_import(&import);
+        let value = crate::config::parse_value(&document).map_err(|e| format!("{name}: {e}"))?;
+        document_import = Some((import, value));
     } else {
         builder = builder.user_pools(args.pool.iter().cloned());
         if !args.scope.is_empty() {
@@ -79,6 +97,18 @@ pub(crate) async fn run(args: TestInvokeArgs) -> Result<bool, String> {
         None => None,
     };
     let auth = builder.build().map_err(|e| e.to_string())?;
+    if let (Some((import, value)), Some(route)) = (&document_import, auth.route_for(&method, &path))
+    {
+        if let Some(authorizer) = LambdaAuthorizers::of_route(import, route.as_str()) {
+            let target = lambda::Target {
+                method: &method,
+                path: &path,
+                query: query.as_deref(),
+                token: &token,
+            };
+            return lambda::run(&args, import, value, &auth, authorizer, target).await;
+        }
+    }
     let summary = auth.policy_summary();
     let pool_ids: Vec<String> = summary
         .authorizers

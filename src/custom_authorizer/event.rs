@@ -1,9 +1,24 @@
 //! API Gateway's TOKEN and REQUEST authorizer events, and the identity
 //! sources read from a request.
+//!
+//! The REQUEST event follows AWS's "Input to an API Gateway Lambda
+//! authorizer": `resource` and `pathParameters` of the matched route,
+//! `requestContext` the request's `$context`. Its `identity` has the keys of
+//! the Lambda proxy event's (recorded against AWS by LocalStack's
+//! `test_lambda_aws_proxy_integration`), `sourceIp` the client's address as
+//! the connection gives it (axum's `ConnectInfo<SocketAddr>` in the request
+//! extensions, which `into_make_service_with_connect_info` adds), empty
+//! without one.
+//!
+//! The route: a [`MatchedRoute`] and [`PathParams`] another layer (a policy
+//! table) added, else, behind axum's router, its `MatchedPath` (`{*rest}`
+//! written `{rest+}` as API Gateway writes a greedy parameter) with the
+//! values read off the path; else the path itself and no parameters.
 
 use crate::{MatchedRoute, PathParams};
 use http::request::Parts;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Where the API lives: the parts of the method ARN
@@ -31,17 +46,29 @@ impl Default for ApiInfo {
 }
 
 impl ApiInfo {
-    /// The method ARN of a request: path without its leading `/`.
+    /// The method ARN of a request: path without its leading `/`. Built
+    /// for every request, cached answers included: pushed, not formatted.
     pub(crate) fn method_arn(&self, method: &str, path: &str) -> String {
-        format!(
-            "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
-            self.region,
-            self.account_id,
-            self.api_id,
-            self.stage,
+        let path = path.strip_prefix('/').unwrap_or(path);
+        let parts = [
+            "arn:aws:execute-api:",
+            &self.region,
+            ":",
+            &self.account_id,
+            ":",
+            &self.api_id,
+            "/",
+            &self.stage,
+            "/",
             method,
-            path.strip_prefix('/').unwrap_or(path)
-        )
+            "/",
+            path,
+        ];
+        let mut arn = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            arn.push_str(part);
+        }
+        arn
     }
 }
 
@@ -72,13 +99,15 @@ impl IdentitySource {
             .map(Self::Context)
     }
 
-    /// The source's value in this request; `None` when absent.
-    pub(crate) fn value(
+    /// The source's value in this request; `None` when absent. Borrowed
+    /// where the request holds it as it is (a header, a stage variable).
+    /// `request_context` is read only by a `context.X` source.
+    pub(crate) fn value<'a>(
         &self,
-        parts: &Parts,
-        api: &ApiInfo,
-        request_context: &Value,
-    ) -> Option<String> {
+        parts: &'a Parts,
+        api: &'a ApiInfo,
+        request_context: Option<&Value>,
+    ) -> Option<Cow<'a, str>> {
         match self {
             // A repeated header: API Gateway reads the last one.
             Self::Header(name) => parts
@@ -87,19 +116,59 @@ impl IdentitySource {
                 .iter()
                 .next_back()
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+                .map(Cow::Borrowed),
             Self::Query(name) => query_pairs(parts.uri.query())
                 .into_iter()
                 .rev()
                 .find(|(k, _)| k == name)
-                .map(|(_, v)| v),
-            Self::StageVariable(name) => api.stage_variables.get(name).cloned(),
-            Self::Context(name) => match request_context.get(name) {
-                Some(Value::String(s)) => Some(s.clone()),
-                _ => None,
-            },
+                .map(|(_, v)| Cow::Owned(v)),
+            Self::StageVariable(name) => api
+                .stage_variables
+                .get(name)
+                .map(|v| Cow::Borrowed(v.as_str())),
+            // `context.identity.sourceIp` reads into `identity`.
+            Self::Context(name) => {
+                let mut at = request_context?;
+                for key in name.split('.') {
+                    at = at.get(key)?;
+                }
+                at.as_str().map(|s| Cow::Owned(s.to_owned()))
+            }
         }
     }
+}
+
+impl IdentitySource {
+    /// The source's value as bytes, a header's unchecked: what the cache
+    /// matches a request on. A header holding more than visible ASCII is
+    /// absent to [`value`](Self::value); [`visible`] tells them apart.
+    pub(crate) fn raw<'a>(
+        &self,
+        parts: &'a Parts,
+        api: &'a ApiInfo,
+        request_context: Option<&Value>,
+    ) -> Option<Cow<'a, [u8]>> {
+        match self {
+            Self::Header(name) => parts
+                .headers
+                .get_all(name)
+                .iter()
+                .next_back()
+                .map(|v| Cow::Borrowed(v.as_bytes())),
+            _ => self.value(parts, api, request_context).map(|v| match v {
+                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+            }),
+        }
+    }
+}
+
+/// Whether a header value is text as `HeaderValue::to_str` takes it:
+/// visible ASCII and tabs.
+pub(crate) fn visible(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
 /// The TOKEN event.
@@ -116,12 +185,38 @@ pub(crate) fn request_context(parts: &Parts, api: &ApiInfo, request_id: &str) ->
         "resourceId": "",
         "stage": api.stage,
         "requestId": request_id,
-        "identity": {"sourceIp": "", "userAgent": header(parts, "user-agent")},
-        "resourcePath": resource(parts),
+        "identity": {
+            "accessKey": null,
+            "accountId": null,
+            "caller": null,
+            "cognitoAuthenticationProvider": null,
+            "cognitoAuthenticationType": null,
+            "cognitoIdentityId": null,
+            "cognitoIdentityPoolId": null,
+            "principalOrgId": null,
+            "sourceIp": source_ip(parts),
+            "user": null,
+            "userAgent": header(parts, "user-agent"),
+            "userArn": null,
+        },
+        "resourcePath": route(parts).0,
         "httpMethod": parts.method.as_str(),
         "apiId": api.api_id,
         "protocol": format!("{:?}", parts.version),
     })
+}
+
+/// The client's address, as the connection gives it (see the module docs).
+fn source_ip(parts: &Parts) -> String {
+    #[cfg(feature = "axum")]
+    if let Some(info) = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        return info.0.ip().to_string();
+    }
+    let _ = parts;
+    String::new()
 }
 
 fn header(parts: &Parts, name: &str) -> Value {
@@ -132,12 +227,64 @@ fn header(parts: &Parts, name: &str) -> Value {
         .map_or(Value::Null, |v| Value::String(v.to_owned()))
 }
 
-/// The route template when a route table matched one, else the path.
-fn resource(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<MatchedRoute>()
-        .map_or_else(|| parts.uri.path().to_owned(), |r| r.template().to_owned())
+/// The route's template and parameters (see the module docs).
+fn route(parts: &Parts) -> (String, Map<String, Value>) {
+    let text = |(k, v): (&str, &str)| (k.to_owned(), Value::String(v.to_owned()));
+    if let Some(r) = parts.extensions.get::<MatchedRoute>() {
+        let params = parts
+            .extensions
+            .get::<PathParams>()
+            .map(|p| p.iter().map(text).collect())
+            .unwrap_or_default();
+        return (r.template().to_owned(), params);
+    }
+    #[cfg(feature = "axum")]
+    if let Some(matched) = parts.extensions.get::<axum::extract::MatchedPath>() {
+        return axum_route(matched.as_str(), parts.uri.path());
+    }
+    (parts.uri.path().to_owned(), Map::new())
+}
+
+/// An axum route template as API Gateway writes it, and its parameters'
+/// values on `path` (none when the path does not fit it, as behind a
+/// nested router whose prefix was stripped).
+#[cfg(feature = "axum")]
+pub(crate) fn axum_route(template: &str, path: &str) -> (String, Map<String, Value>) {
+    let mut resource = String::with_capacity(template.len());
+    let mut params = Map::new();
+    let mut rest = path.strip_prefix('/').unwrap_or(path);
+    let mut fits = true;
+    for (i, segment) in template.trim_start_matches('/').split('/').enumerate() {
+        if i > 0 || template.starts_with('/') {
+            resource.push('/');
+        }
+        let name = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+        match name {
+            Some(greedy) if greedy.starts_with('*') => {
+                let greedy = &greedy[1..];
+                resource.push_str(&format!("{{{greedy}+}}"));
+                params.insert(greedy.to_owned(), Value::String(rest.to_owned()));
+                rest = "";
+            }
+            Some(name) => {
+                resource.push_str(segment);
+                let (value, after) = rest.split_once('/').unwrap_or((rest, ""));
+                fits &= !value.is_empty();
+                params.insert(name.to_owned(), Value::String(value.to_owned()));
+                rest = after;
+            }
+            None => {
+                resource.push_str(segment);
+                let (value, after) = rest.split_once('/').unwrap_or((rest, ""));
+                fits &= value == segment;
+                rest = after;
+            }
+        }
+    }
+    if !fits || !rest.is_empty() {
+        params.clear();
+    }
+    (resource, params)
 }
 
 /// The REQUEST event.
@@ -161,15 +308,7 @@ pub(crate) fn request_event(
         push(&mut multi_query, &k, &v);
         query.insert(k, Value::String(v));
     }
-    let path_params: Map<String, Value> = parts
-        .extensions
-        .get::<PathParams>()
-        .map(|p| {
-            p.iter()
-                .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let (resource, path_params) = route(parts);
     let stage_vars: Map<String, Value> = api
         .stage_variables
         .iter()
@@ -178,7 +317,7 @@ pub(crate) fn request_event(
     json!({
         "type": "REQUEST",
         "methodArn": method_arn,
-        "resource": resource(parts),
+        "resource": resource,
         "path": parts.uri.path(),
         "httpMethod": parts.method.as_str(),
         "headers": headers,
@@ -257,6 +396,38 @@ mod tests {
         assert_eq!(
             IdentitySource::parse("stageVariables.v"),
             Some(IdentitySource::StageVariable("v".into()))
+        );
+    }
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn axum_routes_as_api_gateway_writes_them() {
+        let params = |pairs: &[(&str, &str)]| -> Map<String, Value> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+                .collect()
+        };
+        assert_eq!(
+            axum_route("/pets/{id}/files/{*rest}", "/pets/7/files/a/b%2Fc"),
+            (
+                "/pets/{id}/files/{rest+}".to_owned(),
+                params(&[("id", "7"), ("rest", "a/b%2Fc")])
+            )
+        );
+        assert_eq!(axum_route("/", "/"), ("/".to_owned(), Map::new()));
+        assert_eq!(
+            axum_route("/pets/{id}", "/pets/7/"),
+            ("/pets/{id}".to_owned(), params(&[("id", "7")]))
+        );
+        // A path that does not fit (a nested router's stripped prefix): no values.
+        assert_eq!(
+            axum_route("/api/pets/{id}", "/pets/7"),
+            ("/api/pets/{id}".to_owned(), Map::new())
+        );
+        assert_eq!(
+            axum_route("/pets/{id}", "/pets//"),
+            ("/pets/{id}".to_owned(), Map::new())
         );
     }
 

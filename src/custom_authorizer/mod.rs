@@ -65,18 +65,49 @@
 //!   answer, whose *policy* is evaluated again for each method ARN. It is
 //!   bounded in entries (default 10 000), oldest evicted first.
 //!   **\[choice\]** Only usable answers are cached: a 401 or 500 is asked again.
+//! - Single flight: requests that miss the cache with the same key while the
+//!   authorizer is being asked for it wait for that one call (each at most
+//!   the [timeout](CustomAuthorizerBuilder::timeout)) and share its outcome,
+//!   401 and 500 included; the next request after a failure asks again.
+//! - A cached answer costs about what a cached Cognito token does: each
+//!   thread matches its recent hits on the exact identity values (held in
+//!   its memory, as the token cache's memo holds tokens) and keeps the last
+//!   decision per method and path; the event is built only to ask.
 //! - A repeated header or query parameter: the last value, as API Gateway.
+//! - `context.X` sources read the REQUEST event's `requestContext`, nested
+//!   keys too (`context.identity.sourceIp`).
+//!
+//! # The REQUEST event
+//!
+//! As in AWS's "Input to an API Gateway Lambda authorizer": `resource` and
+//! `pathParameters` are the matched route's: a [`MatchedRoute`](crate::MatchedRoute)
+//! and [`PathParams`](crate::PathParams) an earlier layer added, else axum's
+//! `MatchedPath` (`/files/{*rest}` as `/files/{rest+}`), else the path and
+//! no parameters. `requestContext.identity.sourceIp` is the client's
+//! address from axum's `ConnectInfo<SocketAddr>` (serve with
+//! `into_make_service_with_connect_info::<SocketAddr>()`), empty without it.
+//!
+//! # Timeout
+//!
+//! An authorizer that has not answered within the timeout is a 500, its
+//! waiters' too. **\[choice\]** The default, 10 s, is the only Lambda
+//! authorizer timeout AWS publishes ("Timeout for Lambda authorizer
+//! response: 10000 ms", the HTTP API quotas); its REST quota table names
+//! none.
 
 mod cache;
 mod event;
+mod flight;
+mod future;
 mod output;
 mod policy;
 mod service;
 
 pub use event::ApiInfo;
+pub use future::CustomAuthorizerFuture;
 pub use output::{AuthorizerOutput, ContextValue, MalformedOutput};
 pub use policy::{wildcard_match, Decision, MalformedPolicy, PolicyDocument};
-pub use service::{AuthorizerRejection, CustomAuthorizer, CustomAuthorizerFuture};
+pub use service::{AuthorizerRejection, CustomAuthorizer};
 
 use cache::ResultCache;
 pub(crate) use event::IdentitySource;
@@ -196,8 +227,9 @@ impl std::error::Error for CustomAuthorizerConfigError {}
 /// The largest `authorizerResultTtlInSeconds` API Gateway accepts.
 pub const MAX_RESULT_TTL_SECONDS: u32 = 3600;
 
-/// API Gateway's limit on an authorizer's run: 30 s.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an authorizer may take by default: 10 s, AWS's published
+/// Lambda authorizer timeout (see the [module docs](self#timeout)).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds a [`CustomAuthorizerLayer`].
 #[must_use]
@@ -249,7 +281,8 @@ impl CustomAuthorizerBuilder {
         self
     }
 
-    /// How long the authorizer may take before the answer is a 500 (default 30 s).
+    /// How long the authorizer may take before the answer is a 500 (default
+    /// [`DEFAULT_TIMEOUT`], 10 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -322,10 +355,14 @@ impl CustomAuthorizerBuilder {
             shared: Arc::new(Shared {
                 kind: self.kind,
                 authorizer: self.authorizer,
+                reads_context: sources
+                    .iter()
+                    .any(|s| matches!(s, IdentitySource::Context(_))),
                 sources,
                 validation,
                 cache: (self.ttl > 0)
                     .then(|| ResultCache::new(Duration::from_secs(self.ttl.into()), self.capacity)),
+                flights: flight::Flights::default(),
                 timeout: self.timeout,
                 api: self.api,
             }),
@@ -337,8 +374,11 @@ pub(crate) struct Shared {
     pub(crate) kind: AuthorizerType,
     pub(crate) authorizer: Arc<dyn Authorize>,
     pub(crate) sources: Vec<IdentitySource>,
+    /// Whether a `context.X` source needs `requestContext` for every request.
+    pub(crate) reads_context: bool,
     pub(crate) validation: Option<regex::Regex>,
     pub(crate) cache: Option<ResultCache>,
+    pub(crate) flights: flight::Flights,
     pub(crate) timeout: Duration,
     pub(crate) api: ApiInfo,
 }

@@ -63,6 +63,7 @@ impl Settings {
             integration_bases: args.integration_bases.clone(),
             stage_variables_file: args.stage_variables_file.clone(),
             lambda_endpoint: nonempty(&args.lambda_endpoint),
+            authorizer_timeout: Duration::from_millis(args.authorizer_timeout_ms),
             revocations: None,
         })
     }

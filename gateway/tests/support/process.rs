@@ -21,7 +21,7 @@ pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Variables the binary reads; removed from the child's environment so the
 /// caller's shell cannot change a test's outcome.
-const GATEWAY_VARS: [&str; 45] = [
+const GATEWAY_VARS: [&str; 46] = [
     "GATEWAY_ADDR",
     "GATEWAY_WORKERS",
     "GATEWAY_DEV_ISSUER",
@@ -49,6 +49,7 @@ const GATEWAY_VARS: [&str; 45] = [
     "GATEWAY_WATCH",
     "GATEWAY_WATCH_MILLIS",
     "LAMBDA_ENDPOINT",
+    "GATEWAY_AUTHORIZER_TIMEOUT_MS",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "RUST_LOG",
