@@ -1,6 +1,8 @@
 //! The authorizer result cache: answers kept for `authorizerResultTtlInSeconds`,
-//! keyed by a SHA-256 of the identity values, bounded in entries with the
-//! oldest evicted first.
+//! keyed by a SHA-256 of the identity values, bounded in entries and in
+//! bytes (each answer charged an upper bound of what it holds) with the
+//! oldest evicted first; an answer larger than the whole byte bound is not
+//! kept.
 //!
 //! In front of the map, each thread keeps its last few hits matched on the
 //! exact identity values (as the token cache's memo does), so a repeated
@@ -27,6 +29,7 @@ pub(crate) struct ResultCache {
     id: u64,
     ttl: Duration,
     capacity: usize,
+    max_bytes: usize,
     state: Mutex<State>,
 }
 
@@ -35,6 +38,8 @@ struct State {
     map: HashMap<Key, (Instant, AuthorizerOutput)>,
     // Insertion order; an entry here whose time differs from the map's is stale.
     order: VecDeque<(Key, Instant)>,
+    /// The sum of the map's answers' [`AuthorizerOutput::bytes`].
+    bytes: usize,
 }
 
 /// Slots of the per-thread memo.
@@ -101,11 +106,12 @@ fn encodes(stored: &[u8], values: &[&[u8]]) -> bool {
 }
 
 impl ResultCache {
-    pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
+    pub(crate) fn new(ttl: Duration, capacity: usize, max_bytes: usize) -> Self {
         Self {
             id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
             ttl,
             capacity: capacity.max(1),
+            max_bytes,
             state: Mutex::default(),
         }
     }
@@ -177,21 +183,31 @@ impl ResultCache {
     }
 
     pub(crate) fn insert(&self, key: Key, out: AuthorizerOutput) {
+        let bytes = out.bytes();
+        if bytes > self.max_bytes {
+            return;
+        }
         let now = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while state.map.len() >= self.capacity && !state.map.contains_key(&key) {
+        if let Some((_, old)) = state.map.remove(&key) {
+            state.bytes -= old.bytes();
+        }
+        while state.map.len() >= self.capacity || state.bytes + bytes > self.max_bytes {
             let Some((old, at)) = state.order.pop_front() else {
                 break;
             };
             if state.map.get(&old).is_some_and(|(t, _)| *t == at) {
-                state.map.remove(&old);
+                if let Some((_, gone)) = state.map.remove(&old) {
+                    state.bytes -= gone.bytes();
+                }
             }
         }
+        state.bytes += bytes;
         state.map.insert(key, (now, out));
         state.order.push_back((key, now));
         // Re-inserted keys leave stale order entries behind; keep them bounded.
         if state.order.len() > 2 * self.capacity {
-            let State { map, order } = &mut *state;
+            let State { map, order, .. } = &mut *state;
             order.retain(|(k, at)| map.get(k).is_some_and(|(t, _)| t == at));
         }
     }
@@ -209,7 +225,7 @@ impl ResultCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn out(principal: &str) -> AuthorizerOutput {
         AuthorizerOutput::from_json(
@@ -231,7 +247,7 @@ mod tests {
 
     #[test]
     fn bounded_oldest_first() {
-        let cache = ResultCache::new(Duration::from_secs(60), 3);
+        let cache = ResultCache::new(Duration::from_secs(60), 3, usize::MAX);
         for i in 0..10u8 {
             cache.insert(ResultCache::key(&[i.to_string().as_bytes()]), out("p"));
             cache.insert(ResultCache::key(&[b"again"]), out("p"));
@@ -245,10 +261,47 @@ mod tests {
         );
     }
 
+    /// Answers are charged what they hold: big ones push the oldest out
+    /// before the entry bound does, the sum never passes the byte bound,
+    /// and one bigger than the whole bound is not kept.
+    #[test]
+    fn bounded_in_bytes() {
+        let big = |principal: &str| {
+            let context: serde_json::Map<String, Value> = (0..20)
+                .map(|i| (format!("k{i}"), Value::from("v".repeat(100))))
+                .collect();
+            AuthorizerOutput::from_json(&json!({
+                "principalId": principal,
+                "policyDocument": {"Statement": []},
+                "context": context,
+            }))
+            .unwrap()
+        };
+        let each = big("p").bytes();
+        assert!(each > 20 * 100, "{each}");
+        let cache = ResultCache::new(Duration::from_secs(60), 1000, 4 * each + each / 2);
+        for i in 0..12u8 {
+            cache.insert(ResultCache::key(&[&[i]]), big("p"));
+            let state = cache.state.lock().unwrap();
+            assert!(state.bytes <= 4 * each + each / 2, "{}", state.bytes);
+            let sum: usize = state.map.values().map(|(_, o)| o.bytes()).sum();
+            assert_eq!(state.bytes, sum);
+        }
+        assert_eq!(cache.len(), 4);
+        assert!(get(&cache, &[&[11]]).is_some());
+        assert!(get(&cache, &[&[0]]).is_none());
+        // Replacing an entry does not count it twice.
+        cache.insert(ResultCache::key(&[&[11]]), big("q"));
+        assert_eq!(cache.len(), 4);
+        let small = ResultCache::new(Duration::from_secs(60), 1000, each - 1);
+        small.insert(ResultCache::key(&[b"x"]), big("p"));
+        assert_eq!(small.len(), 0, "an answer over the whole bound is not kept");
+    }
+
     /// The decision is reused for the same method and path only.
     #[test]
     fn memo_keeps_the_last_decision_per_method_and_path() {
-        let cache = ResultCache::new(Duration::from_secs(60), 10);
+        let cache = ResultCache::new(Duration::from_secs(60), 10, usize::MAX);
         cache.insert(ResultCache::key(&[b"tok"]), out("p"));
         let judged = std::cell::Cell::new(0);
         let ask = |method: &'static str, path: &'static str| {
@@ -279,8 +332,8 @@ mod tests {
     /// past the entry's expiry.
     #[test]
     fn memo_matches_exactly_and_expires() {
-        let cache = ResultCache::new(Duration::from_millis(200), 10);
-        let other = ResultCache::new(Duration::from_secs(60), 10);
+        let cache = ResultCache::new(Duration::from_millis(200), 10, usize::MAX);
+        let other = ResultCache::new(Duration::from_secs(60), 10, usize::MAX);
         cache.insert(ResultCache::key(&[b"ab", b"c"]), out("first"));
         // A map hit fills the memo; the next lookup is a memo hit.
         for _ in 0..2 {

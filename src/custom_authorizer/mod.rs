@@ -240,6 +240,7 @@ pub struct CustomAuthorizerBuilder {
     validation: Option<String>,
     ttl: u32,
     capacity: usize,
+    max_bytes: usize,
     timeout: Duration,
     api: ApiInfo,
 }
@@ -278,6 +279,15 @@ impl CustomAuthorizerBuilder {
     /// The most answers the cache holds (default 10 000).
     pub fn cache_capacity(mut self, entries: usize) -> Self {
         self.capacity = entries;
+        self
+    }
+
+    /// The most memory the cache's answers may hold, each charged an upper
+    /// bound of its texts and allocations (default 64 MiB, as the token
+    /// cache); the oldest go first, and an answer bigger than the bound is
+    /// not cached.
+    pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
         self
     }
 
@@ -360,8 +370,13 @@ impl CustomAuthorizerBuilder {
                     .any(|s| matches!(s, IdentitySource::Context(_))),
                 sources,
                 validation,
-                cache: (self.ttl > 0)
-                    .then(|| ResultCache::new(Duration::from_secs(self.ttl.into()), self.capacity)),
+                cache: (self.ttl > 0).then(|| {
+                    ResultCache::new(
+                        Duration::from_secs(self.ttl.into()),
+                        self.capacity,
+                        self.max_bytes,
+                    )
+                }),
                 flights: flight::Flights::default(),
                 timeout: self.timeout,
                 api: self.api,
@@ -420,6 +435,7 @@ impl CustomAuthorizerLayer {
             validation: None,
             ttl: 300,
             capacity: 10_000,
+            max_bytes: 64 * 1024 * 1024,
             timeout: DEFAULT_TIMEOUT,
             api: ApiInfo::default(),
         }

@@ -70,6 +70,34 @@ struct Inner {
     policy: PolicyDocument,
     context: BTreeMap<String, ContextValue>,
     usage_identifier_key: Option<String>,
+    /// An upper bound of the memory the answer holds (see [`weight`]).
+    bytes: usize,
+}
+
+/// What an answer of these parts takes in memory, over-counted: its texts
+/// plus a fixed charge per allocation (map nodes, strings, statements).
+fn weight(
+    principal_id: &str,
+    policy: &PolicyDocument,
+    context: &BTreeMap<String, ContextValue>,
+    usage_identifier_key: Option<&str>,
+) -> usize {
+    const PER_ALLOCATION: usize = 64;
+    let context: usize = context
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                ContextValue::String(s) => s.len(),
+                ContextValue::Number(n) => n.to_string().len(),
+                ContextValue::Bool(_) => 0,
+            };
+            k.len() + value + 3 * PER_ALLOCATION
+        })
+        .sum();
+    256 + principal_id.len()
+        + usage_identifier_key.map_or(0, str::len)
+        + context
+        + policy.weight(PER_ALLOCATION)
 }
 
 /// Why an authorizer's answer could not be used (a 500).
@@ -114,14 +142,27 @@ impl AuthorizerOutput {
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => return Err(bad("usageIdentifierKey is not a string")),
         };
+        let bytes = weight(
+            &principal_id,
+            &policy,
+            &context,
+            usage_identifier_key.as_deref(),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 principal_id,
                 policy,
                 context,
                 usage_identifier_key,
+                bytes,
             }),
         })
+    }
+
+    /// An upper bound of the memory this answer holds: what the result
+    /// cache charges for it.
+    pub(crate) fn bytes(&self) -> usize {
+        self.inner.bytes
     }
 
     /// `principalId`: `$context.authorizer.principalId`.

@@ -68,6 +68,20 @@ impl std::fmt::Display for MalformedPolicy {
 impl std::error::Error for MalformedPolicy {}
 
 impl PolicyDocument {
+    /// Its texts plus `per_allocation` for each statement and resource.
+    pub(crate) fn weight(&self, per_allocation: usize) -> usize {
+        self.statements
+            .iter()
+            .map(|st| {
+                per_allocation
+                    + st.resources
+                        .iter()
+                        .map(|r| r.len() + per_allocation)
+                        .sum::<usize>()
+            })
+            .sum()
+    }
+
     /// Reads a `policyDocument` object (`Statement` an object or a list).
     ///
     /// ```
