@@ -8,15 +8,7 @@ GATEWAY_EXPORT="${GATEWAY_EXPORT:-gateway/tests/fixtures/petstore-echo.json}"
 GATEWAY_PIDS=()
 
 need_wrk() {
-    if ! command -v wrk >/dev/null 2>&1; then
-        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-            echo "==> installing wrk (apt)" >&2
-            apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
-        else
-            echo "wrk is required: install it (Debian/Ubuntu: apt-get install wrk)" >&2
-            exit 2
-        fi
-    fi
+    need_package wrk wrk
 }
 
 build_gateway() {
@@ -70,16 +62,38 @@ dev_token() {
     grep -oE "^$1='[^']+'" "$2" | head -1 | sed -E "s/^$1='(.*)'$/\1/"
 }
 
-need_nginx() {
-    if ! command -v nginx >/dev/null 2>&1; then
+# need_package COMMAND PACKAGE [WHAT]: COMMAND on the PATH, installed with
+# apt when running as root, else a message saying how to get it.
+need_package() {
+    local command="$1" package="$2" what="${3:-$1}"
+    if ! command -v "$command" >/dev/null 2>&1; then
         if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-            echo "==> installing nginx (apt)" >&2
-            apt-get update -qq >/dev/null && apt-get install -y -qq nginx >/dev/null
+            echo "==> installing $package (apt)" >&2
+            apt-get update -qq >/dev/null && apt-get install -y -qq "$package" >/dev/null
         else
-            echo "nginx is required: install it (Debian/Ubuntu: apt-get install nginx)" >&2
+            echo "$what is required: install it (Debian/Ubuntu: apt-get install $package)" >&2
             exit 2
         fi
     fi
+}
+
+need_nginx() {
+    need_package nginx nginx
+}
+
+# wait_port PORT NAME LOG: until something listens on 127.0.0.1:PORT (10 s),
+# else NAME's LOG and exit.
+wait_port() {
+    local port="$1" name="$2" log="$3" i
+    for ((i = 0; i < 100; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "$name did not start on $port:" >&2
+    cat "$log" >&2
+    exit 1
 }
 
 NGINX_PIDS=()
@@ -113,16 +127,7 @@ http {
 CONF
     nginx -p "$dir" -c "$dir/nginx.conf" &
     NGINX_PIDS+=("$!")
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "nginx did not start on $port:" >&2
-    cat "$dir/error.log" >&2
-    exit 1
+    wait_port "$port" nginx "$dir/error.log"
 }
 
 stop_nginx() {
@@ -145,15 +150,7 @@ rss_kb() {
 }
 
 need_haproxy() {
-    if ! command -v haproxy >/dev/null 2>&1; then
-        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-            echo "==> installing haproxy (apt)" >&2
-            apt-get update -qq >/dev/null && apt-get install -y -qq haproxy >/dev/null
-        else
-            echo "haproxy (2.5 or later, for jwt_verify) is required: install it (Debian/Ubuntu: apt-get install haproxy)" >&2
-            exit 2
-        fi
-    fi
+    need_package haproxy haproxy "haproxy (2.5 or later, for jwt_verify)"
 }
 
 HAPROXY_PIDS=()
@@ -191,16 +188,7 @@ frontend jwt
 CONF
     haproxy -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
     HAPROXY_PIDS+=("$!")
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "haproxy did not start on $port:" >&2
-    cat "$dir/haproxy.log" >&2
-    exit 1
+    wait_port "$port" haproxy "$dir/haproxy.log"
 }
 
 stop_haproxy() {
