@@ -198,6 +198,12 @@ pub(crate) async fn run(args: TestInvokeArgs) -> Result<bool, String> {
         .get::<AuthError>()
         .map_or_else(|| "unknown".to_owned(), |e| e.to_string());
     println!("decision: DENY ({reason})");
+    print_answer(response).await;
+    Ok(false)
+}
+
+/// The refusal as the client would get it: status, headers, body.
+async fn print_answer<B: http_body::Body>(response: Response<B>) {
     println!("response API Gateway would send:");
     let (parts, body) = response.into_parts();
     let body = http_body_util::BodyExt::collect(body)
@@ -209,7 +215,6 @@ pub(crate) async fn run(args: TestInvokeArgs) -> Result<bool, String> {
         println!("  {}: {}", name, value.to_str().unwrap_or("<binary>"));
     }
     println!("  body: {}", String::from_utf8_lossy(&body));
-    Ok(false)
 }
 
 /// What the backend was given; found in the response when it was called.

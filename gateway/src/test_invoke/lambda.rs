@@ -126,16 +126,6 @@ pub(crate) async fn run(
     let answers = Answers::from_document(document, &args.stage)?;
     let ids = RequestIds::new();
     let response = refuse(&rejection, &answers, &AnswerContext { ids: &ids });
-    println!("response API Gateway would send:");
-    let (parts, body) = response.into_parts();
-    let body = http_body_util::BodyExt::collect(body)
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
-    println!("  status: {}", parts.status);
-    for (name, value) in &parts.headers {
-        println!("  {}: {}", name, value.to_str().unwrap_or("<binary>"));
-    }
-    println!("  body: {}", String::from_utf8_lossy(&body));
+    super::print_answer(response).await;
     Ok(false)
 }
