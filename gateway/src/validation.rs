@@ -27,15 +27,17 @@
 //! Models are JSON Schema draft 4 (API Gateway's dialect), compiled once per
 //! deployment by the `jsonschema` crate, identical schemas once. A body is
 //! parsed by serde_json into a flat tape rather than a `serde_json::Value`
-//! (`body.rs`, about three times cheaper) and decided there; the errors of
-//! an invalid body are the crate's for the `Value`, so answers are those of
-//! the crate on a `Value` (`tests/validation_agreement.rs`). Differences from AWS's Java
+//! (`body.rs`, about three times cheaper) and decided there, patterns of one
+//! ASCII class checked in bulk (`pattern.rs`); the errors of an invalid body
+//! are the crate's for the `Value`, so answers are those of the crate on a
+//! `Value` (`tests/validation_agreement.rs`). Differences from AWS's Java
 //! validator:
 //! - `pattern` runs on Rust's `regex` engine, linear in the input, not
 //!   Java's backtracking `java.util.regex`: lookaround, backreferences and
 //!   possessive quantifiers do not compile, and such a model stops startup
-//!   naming the operation; classes such as `\w` and `\d` are Unicode-aware
-//!   here, ASCII-only in Java by default.
+//!   naming the operation. Patterns are read as ECMA 262 (the crate's
+//!   translation): `\d` and `\w` are ASCII, as in Java, but `\s` also
+//!   matches Unicode spaces (U+3000), ASCII-only in Java by default.
 //! - `$context.error.validationErrorString` holds the crate's messages in
 //!   brackets (`["a" is a required property]`), not the Java library's
 //!   wording (`[object has missing required properties (["a"])]`)
@@ -48,6 +50,7 @@ use serde_json::Value;
 
 mod body;
 mod models;
+mod pattern;
 
 pub use self::body::ParsedBody;
 use self::body::{NodeRef, Parsed};
