@@ -18,7 +18,7 @@
 //!   `$ref` resolved inside the export, AWS's
 //!   `https://apigateway.amazonaws.com/restapis/<id>/models/NAME` read as the
 //!   export's model `NAME`); a type without a model falls back to `$default`,
-//!   then to `application/json` **[choice]**: a client cannot skip the
+//!   then to `application/json` **\[choice\]**: a client cannot skip the
 //!   schema by naming another type. An empty body is validated as `{}`, so a
 //!   body-less GET on a method with a JSON model fails, as on AWS; a body
 //!   that is not JSON fails. A method without models has no body check.
@@ -41,7 +41,7 @@
 //! - `$context.error.validationErrorString` holds the crate's messages in
 //!   brackets (`["a" is a required property]`), not the Java library's
 //!   wording (`[object has missing required properties (["a"])]`)
-//!   **[choice]**.
+//!   **\[choice\]**.
 
 use std::collections::HashMap;
 
