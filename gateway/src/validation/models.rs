@@ -6,9 +6,26 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::body::TapeJson;
+use super::pattern;
+
 /// A compiled model (JSON Schema draft 4), shared by the methods using it.
-#[derive(Debug, Clone)]
-pub struct Model(pub(super) Arc<jsonschema::Validator>);
+///
+/// Compiled twice from the same schema and options: `tape` decides whether
+/// a body is valid; `value` (the crate's own reading of a
+/// `serde_json::Value`) says why one is not, and checks the rare body that
+/// is not a tape (`body.rs`).
+#[derive(Clone)]
+pub struct Model {
+    pub(super) value: Arc<jsonschema::Validator>,
+    pub(super) tape: Arc<jsonschema::Validator<TapeJson>>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Model").field(&self.value).finish()
+    }
+}
 
 /// An export's models, compiled on first use; one per distinct schema.
 #[derive(Debug)]
@@ -63,11 +80,23 @@ impl<'d> Models<'d> {
         if let Some(components) = holder {
             root.insert("components".to_owned(), components);
         }
-        let validator = jsonschema::draft4::options()
+        let root = Value::Object(root);
+        let value = jsonschema::draft4::options()
             .with_pattern_options(jsonschema::PatternOptions::regex())
-            .build(&Value::Object(root))
+            .build(&root)
             .map_err(|e| format!("model does not compile: {e}"))?;
-        let model = Model(Arc::new(validator));
+        // The same options; only `pattern` is given its faster form
+        // (pattern.rs), for the patterns where it is provably the same.
+        let tape = jsonschema::options_for::<TapeJson>()
+            .with_draft(jsonschema::Draft::Draft4)
+            .with_pattern_options(jsonschema::PatternOptions::regex())
+            .with_keyword("pattern", pattern::keyword::<TapeJson>)
+            .build(&root)
+            .map_err(|e| format!("model does not compile: {e}"))?;
+        let model = Model {
+            value: Arc::new(value),
+            tape: Arc::new(tape),
+        };
         self.compiled.insert(key, model.clone());
         Ok(model)
     }

@@ -206,5 +206,6 @@ fn one_schema_compiles_once() {
     let schema = json!({"$ref": "#/components/schemas/Order"});
     let a = models.compile(&schema).unwrap();
     let b = models.compile(&schema).unwrap();
-    assert!(std::sync::Arc::ptr_eq(&a.0, &b.0));
+    assert!(std::sync::Arc::ptr_eq(&a.value, &b.value));
+    assert!(std::sync::Arc::ptr_eq(&a.tape, &b.tape));
 }
