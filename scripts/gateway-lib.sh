@@ -48,13 +48,20 @@ admin_url() {
     grep -oE '^admin: listening on http://[0-9.]+:[0-9]+' "$1" | sed 's/admin: listening on //'
 }
 
-stop_gateways() {
+# stop_pids ARRAY: stops and reaps the processes whose ids the array named
+# ARRAY holds, then empties it.
+stop_pids() {
+    local -n pids="$1"
     local pid
-    for pid in "${GATEWAY_PIDS[@]}"; do
+    for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
-    GATEWAY_PIDS=()
+    pids=()
+}
+
+stop_gateways() {
+    stop_pids GATEWAY_PIDS
 }
 
 # dev_token NAME LOG: the value of a NAME='...' line the dev issuer printed.
@@ -131,12 +138,7 @@ CONF
 }
 
 stop_nginx() {
-    local pid
-    for pid in "${NGINX_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    NGINX_PIDS=()
+    stop_pids NGINX_PIDS
 }
 
 # free_port: a free loopback port.
@@ -192,10 +194,5 @@ CONF
 }
 
 stop_haproxy() {
-    local pid
-    for pid in "${HAPROXY_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    HAPROXY_PIDS=()
+    stop_pids HAPROXY_PIDS
 }
