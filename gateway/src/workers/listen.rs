@@ -28,9 +28,9 @@ pub(crate) fn default_max_connections() -> usize {
 /// loopback and network processing. Each serving thread owns its
 /// connections (no work stealing), so when more threads want to run than
 /// there are CPUs they take turns, and each turn is a sleep and a wake-up:
-/// on two CPUs with the load generator beside it, two threads made 0.45
-/// context switches per request against 0.001 for one, and served 0.8x of
-/// what one thread served (BENCHMARKS.md, "The binary's own cost"). With
+/// on two CPUs with the load generator beside it, two threads made 0.39
+/// context switches per request against 0.003 for one, and served 0.72x
+/// of what one thread served (BENCHMARKS.md, "The binary's own cost"). With
 /// the machine to itself and requests heavy enough to need every CPU
 /// (tokens verified uncached), `--workers` set to the CPU count serves more.
 pub(crate) fn default_workers() -> usize {
