@@ -12,15 +12,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read as _, Write as _};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
 use http::StatusCode;
 use serde_json::Value;
 use support::loopback::{bounded, client, Reply};
 use support::process::{self, Gateway};
+use support::python::PythonBackend;
 
 const EXPORT: &str = "gateway/tests/fixtures/aws-http.json";
 const DEPLOYS: &str = "gateway/tests/fixtures/aws-http-deploys.json";
@@ -35,79 +34,15 @@ const POOL_ARGS: [&str; 4] = [
     "http://127.0.0.1:9",
 ];
 
-/// `tests/fixtures/aws_http_backend.py` in its own process, killed when
-/// dropped.
-struct Backend {
-    child: Child,
-    port: u16,
-}
-
-impl Backend {
-    /// Starts it on a free port and waits (bounded) for `listening on PORT`.
-    fn start() -> Self {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/aws_http_backend.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg("0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 (the backend needs it)");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the backend did not start");
-        };
-        let port = line
-            .strip_prefix("listening on ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("the backend said {line:?}"));
-        Self { child, port }
-    }
-
-    /// Every request it got so far, oldest first.
-    async fn seen(&self) -> Vec<Value> {
-        let url = format!("http://127.0.0.1:{}/__seen", self.port);
-        let reply = bounded("GET /__seen", async {
-            client()
-                .get(&url)
-                .send()
-                .await
-                .expect("GET /__seen")
-                .json::<Value>()
-                .await
-                .expect("the backend's JSON")
-        })
-        .await;
-        reply.as_array().expect("a list").clone()
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 struct Setup {
-    backend: Backend,
+    backend: PythonBackend,
     gateway: Gateway,
 }
 
 async fn setup(export: &str) -> Setup {
-    let backend = tokio::task::spawn_blocking(Backend::start).await.unwrap();
+    let backend = tokio::task::spawn_blocking(|| PythonBackend::start("aws_http_backend.py"))
+        .await
+        .unwrap();
     let mut args: Vec<String> = vec![
         "--openapi".into(),
         export.into(),

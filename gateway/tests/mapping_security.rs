@@ -17,89 +17,19 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
 use http::StatusCode;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 use support::loopback::{bounded, client, Reply};
 use support::process::Gateway;
+use support::python::PythonBackend;
 use tower_cognito::testing::TestIssuer;
 
 const FIXTURE: &str = "gateway/tests/fixtures/mapping-security.json";
 const POOL: &str = "us-east-1_Map1";
 
-/// `tests/fixtures/recording_backend.py` in its own process, killed when
-/// dropped.
-struct Recorder {
-    child: Child,
-    port: u16,
-}
-
-impl Recorder {
-    /// Starts it on a free port and waits (bounded) for `listening on PORT`.
-    fn start() -> Self {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/recording_backend.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg("0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 (the recording backend needs it)");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the recording backend did not start");
-        };
-        let port = line
-            .strip_prefix("listening on ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("the recording backend said {line:?}"));
-        Self { child, port }
-    }
-
-    /// Every request it got so far, oldest first.
-    async fn seen(&self) -> Vec<Value> {
-        let url = format!("http://127.0.0.1:{}/__seen", self.port);
-        let reply = bounded("GET /__seen", async {
-            client()
-                .get(&url)
-                .send()
-                .await
-                .expect("GET /__seen")
-                .json::<Value>()
-                .await
-                .expect("the recording backend's JSON")
-        })
-        .await;
-        reply.as_array().expect("a list").clone()
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 struct Setup {
-    backend: Recorder,
+    backend: PythonBackend,
     gateway: Gateway,
     issuer: TestIssuer,
     _keys: tower_cognito::testing::JwksServer,
@@ -112,7 +42,9 @@ async fn setup() -> Setup {
 async fn setup_with(fixture: &str, pool: &str, extra: &[&str]) -> Setup {
     let issuer = TestIssuer::new(pool);
     let keys = issuer.serve_jwks().await.unwrap();
-    let backend = tokio::task::spawn_blocking(Recorder::start).await.unwrap();
+    let backend = tokio::task::spawn_blocking(|| PythonBackend::start("recording_backend.py"))
+        .await
+        .unwrap();
     let mut args: Vec<String> = vec![
         "--openapi".into(),
         fixture.into(),

@@ -7,5 +7,6 @@ pub(crate) mod loopback;
 #[path = "../../../tests/support/moto.rs"]
 pub(crate) mod moto;
 pub(crate) mod process;
+pub(crate) mod python;
 #[path = "../../../tests/support/redis.rs"]
 pub(crate) mod redis;
