@@ -127,10 +127,17 @@ pub(super) struct Sorted {
 /// A name's first eight bytes (big-endian, zero-padded) and its length:
 /// the name itself when it is no longer than eight bytes.
 pub(super) fn key(name: &str) -> u128 {
-    let mut bytes = [0_u8; 8];
-    let n = name.len().min(8);
-    bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
-    (u128::from(u64::from_be_bytes(bytes)) << 64) | name.len() as u128
+    let bytes = name.as_bytes();
+    // One load for a long name; a short one byte by byte, without the
+    // call and the stall of copying it into a padded buffer.
+    let head = match bytes.first_chunk::<8>() {
+        Some(head) => u64::from_be_bytes(*head),
+        None => bytes
+            .iter()
+            .enumerate()
+            .fold(0, |word, (i, byte)| word | u64::from(*byte) << (56 - 8 * i)),
+    };
+    (u128::from(head) << 64) | name.len() as u128
 }
 
 /// What [`key`] leaves out.

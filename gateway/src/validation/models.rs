@@ -8,17 +8,20 @@ use serde_json::Value;
 
 use super::body::TapeJson;
 use super::pattern;
+use super::plan::Plan;
 
 /// A compiled model (JSON Schema draft 4), shared by the methods using it.
 ///
 /// Compiled twice from the same schema and options: `tape` decides whether
 /// a body is valid; `value` (the crate's own reading of a
 /// `serde_json::Value`) says why one is not, and checks the rare body that
-/// is not a tape (`body.rs`).
+/// is not a tape (`body.rs`). `plan`, when the model has one, accepts most
+/// valid bodies before either is asked (`plan.rs`).
 #[derive(Clone)]
 pub struct Model {
     pub(super) value: Arc<jsonschema::Validator>,
     pub(super) tape: Arc<jsonschema::Validator<TapeJson>>,
+    pub(super) plan: Option<Arc<Plan>>,
 }
 
 impl std::fmt::Debug for Model {
@@ -85,21 +88,32 @@ impl<'d> Models<'d> {
             .with_pattern_options(jsonschema::PatternOptions::regex())
             .build(&root)
             .map_err(|e| format!("model does not compile: {e}"))?;
-        // The same options; only `pattern` is given its faster form
-        // (pattern.rs), for the patterns where it is provably the same.
-        let tape = jsonschema::options_for::<TapeJson>()
-            .with_draft(jsonschema::Draft::Draft4)
-            .with_pattern_options(jsonschema::PatternOptions::regex())
-            .with_keyword("pattern", pattern::keyword::<TapeJson>)
+        let tape = tape_options()
             .build(&root)
             .map_err(|e| format!("model does not compile: {e}"))?;
+        let plan = root
+            .get("allOf")
+            .and_then(|all| all.get(0))
+            .and_then(|schema| Plan::compile(&root, schema));
         let model = Model {
             value: Arc::new(value),
             tape: Arc::new(tape),
+            plan: plan.map(Arc::new),
         };
         self.compiled.insert(key, model.clone());
         Ok(model)
     }
+}
+
+/// The options of a model read on the tape: the `Value`'s options, with
+/// `pattern` given its faster form (pattern.rs) where it is provably the
+/// same.
+pub(super) fn tape_options(
+) -> jsonschema::ValidationOptions<'static, Arc<dyn jsonschema::Retrieve>, TapeJson> {
+    jsonschema::options_for::<TapeJson>()
+        .with_draft(jsonschema::Draft::Draft4)
+        .with_pattern_options(jsonschema::PatternOptions::regex())
+        .with_keyword("pattern", pattern::keyword::<TapeJson>)
 }
 
 /// Points AWS's model URLs (`https://apigateway.amazonaws.com/restapis/ID/models/NAME`)
