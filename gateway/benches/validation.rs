@@ -5,6 +5,8 @@
 //! with a pre-parsed key). The budget is at most 0.1x, measured as a paired
 //! ratio (both sides alternated within milliseconds, the median of the
 //! rounds: benches/common/paired.rs), recorded for scripts/bench-report.py.
+//! The check of the parsed body is the model's cost; parsing is
+//! serde_json's (BENCHMARKS.md).
 
 use std::hint::black_box;
 
