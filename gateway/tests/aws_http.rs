@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 use serde_json::Value;
+use support::backend::{header, report_headers};
 use support::loopback::{bounded, client, Reply};
 use support::process::{self, Gateway};
 use support::python::PythonBackend;
@@ -100,28 +101,6 @@ async fn raw(gateway: &Gateway, request: String) -> (String, String) {
     })
     .await
     .unwrap()
-}
-
-/// A backend report's header lines, names lower-cased.
-fn headers_of(report: &Value) -> Vec<(String, String)> {
-    report["headers"]
-        .as_array()
-        .expect("headers")
-        .iter()
-        .map(|h| {
-            (
-                h[0].as_str().unwrap().to_ascii_lowercase(),
-                h[1].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
 }
 
 fn assert_internal_error(reply: &Reply, what: &str) {
@@ -239,7 +218,7 @@ async fn context_variables_aws_accepts_are_mapping_sources() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let h = headers_of(&reply.json());
+    let h = report_headers(&reply.json());
     let id = header(&h, "x-resource-id").expect("X-Resource-Id");
     assert_eq!(id, resource_id("/context"));
     assert_eq!(id.len(), 10);
@@ -353,7 +332,7 @@ async fn http_sends_aws_accept_and_user_agent_and_frames_an_empty_body() {
     let reply = send(http::Method::POST, &url, &client_headers, r#"{"a":1}"#).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let report = reply.json();
-    let h = headers_of(&report);
+    let h = report_headers(&report);
     assert_eq!(header(&h, "accept"), Some("application/json"));
     let agent = format!("AmazonAPIGateway_{API_ID}");
     assert_eq!(header(&h, "user-agent"), Some(agent.as_str()));
@@ -361,7 +340,7 @@ async fn http_sends_aws_accept_and_user_agent_and_frames_an_empty_body() {
     assert_eq!(report["body"], r#"{"a":1}"#);
 
     let reply = send(http::Method::POST, &url, &client_headers, "").await;
-    let h = headers_of(&reply.json());
+    let h = report_headers(&reply.json());
     assert_eq!(header(&h, "content-type"), None, "{h:?}");
     assert_eq!(header(&h, "content-length"), Some("0"), "{h:?}");
     assert_eq!(header(&h, "transfer-encoding"), None, "{h:?}");
@@ -395,7 +374,7 @@ async fn mapped_headers_are_sent_as_aws_sends_them() {
         )
         .await;
         assert_eq!(reply.status, StatusCode::OK, "{route}: {}", reply.body);
-        let h = headers_of(&reply.json());
+        let h = report_headers(&reply.json());
         assert_eq!(
             header(&h, "host"),
             Some("abc.execute-api.example"),
@@ -417,7 +396,10 @@ async fn mapped_headers_are_sent_as_aws_sends_them() {
     assert!(head.starts_with("http/1.0 200"), "{head}");
     let report: Value = serde_json::from_str(&body).unwrap();
     let backend = format!("127.0.0.1:{}", s.backend.port);
-    assert_eq!(header(&headers_of(&report), "host"), Some(backend.as_str()));
+    assert_eq!(
+        header(&report_headers(&report), "host"),
+        Some(backend.as_str())
+    );
 }
 
 /// `test_http_proxy_integration_request_data_mappings` /
@@ -496,7 +478,7 @@ async fn http_proxy_drops_content_encoding_and_frames_an_empty_chunked_body() {
     let (head, body) = raw(&s.gateway, request("/proxy-plain", "0\r\n\r\n")).await;
     assert!(head.starts_with("http/1.1 200"), "{head}");
     let report: Value = serde_json::from_str(&body).unwrap();
-    let h = headers_of(&report);
+    let h = report_headers(&report);
     assert_eq!(header(&h, "content-length"), Some("0"), "{h:?}");
     assert_eq!(header(&h, "transfer-encoding"), None, "{h:?}");
     assert_eq!(header(&h, "content-encoding"), None, "{h:?}");
@@ -510,7 +492,7 @@ async fn http_proxy_drops_content_encoding_and_frames_an_empty_chunked_body() {
     assert!(head.starts_with("http/1.1 200"), "{head}");
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["body"], "hello world");
-    assert_eq!(header(&headers_of(&report), "content-encoding"), None);
+    assert_eq!(header(&report_headers(&report), "content-encoding"), None);
 
     let (_, body) = raw(
         &s.gateway,
@@ -519,7 +501,7 @@ async fn http_proxy_drops_content_encoding_and_frames_an_empty_chunked_body() {
     .await;
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
-        header(&headers_of(&report), "content-encoding"),
+        header(&report_headers(&report), "content-encoding"),
         Some("gzip")
     );
     assert_eq!(report["body"], "hi");
@@ -566,7 +548,7 @@ async fn client_traces_are_propagated_and_completed() {
     for route in ["/proxy-plain", "/http-trace"] {
         let url = s.gateway.url(route);
         let trace_sent = |reply: &Reply| {
-            let h = headers_of(&reply.json());
+            let h = report_headers(&reply.json());
             header(&h, "x-amzn-trace-id")
                 .expect("X-Amzn-Trace-Id")
                 .to_owned()

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 use serde_json::Value;
-use support::backend::{closed_port, peak_rss_kib, Backend};
-use support::loopback::{bounded, client, Reply};
+use support::backend::{closed_port, header, peak_rss_kib, report_headers, Backend};
+use support::loopback::{bounded, call, client, Reply};
 use support::process::Gateway;
 use tower_cognito::testing::TestIssuer;
 
@@ -66,44 +66,7 @@ async fn setup(extra: &[&str]) -> Setup {
 }
 
 async fn send(method: Method, url: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
-    let mut request = client().request(method.clone(), url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    for (n, v) in headers {
-        request = request.header(*n, *v);
-    }
-    bounded(&format!("{method} {url}"), async {
-        let response = request.send().await.expect("send");
-        Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.expect("body"),
-        }
-    })
-    .await
-}
-
-/// The backend's report of the headers it got, names lowercased.
-fn backend_headers(report: &Value) -> Vec<(String, String)> {
-    report["headers"]
-        .as_array()
-        .expect("headers")
-        .iter()
-        .map(|h| {
-            (
-                h[0].as_str().unwrap().to_ascii_lowercase(),
-                h[1].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+    call(method, url, token, headers, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +114,7 @@ async fn the_backend_gets_what_api_gateway_would_send() {
     // The authorized path's parameter, byte for byte, in the URI's place.
     assert_eq!(report["path"], "/backend/pets/7%20x");
     assert_eq!(report["query"], "fixed=1&color=red%21&a=1&a=2&src=gateway");
-    let h = backend_headers(&report);
+    let h = report_headers(&report);
     assert_eq!(header(&h, "host"), Some(s.backend.host().as_str()));
     assert_eq!(header(&h, "x-user-sub"), Some("user-123"));
     assert_eq!(
@@ -240,7 +203,7 @@ async fn the_backend_gets_what_api_gateway_would_send() {
     let report = reply.json();
     assert_eq!(report["path"], "/vpc/path");
     assert_eq!(
-        header(&backend_headers(&report), "host"),
+        header(&report_headers(&report), "host"),
         Some("internal.example.vpc")
     );
 }

@@ -8,7 +8,7 @@ mod support;
 use http::{Method, StatusCode};
 use serde_json::Value;
 use support::backend::Backend;
-use support::loopback::{bounded, client, Reply};
+use support::loopback::{bounded, call, client, Reply};
 use support::process::{self, Gateway};
 use tower_cognito::testing::TestIssuer;
 
@@ -71,22 +71,7 @@ async fn send(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Reply {
-    let mut request = client().request(method.clone(), url).body(body.to_owned());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    for (n, v) in headers {
-        request = request.header(*n, *v);
-    }
-    bounded(&format!("{method} {url}"), async {
-        let response = request.send().await.expect("send");
-        Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.expect("body"),
-        }
-    })
-    .await
+    call(method, url, token, headers, Some(body)).await
 }
 
 /// A header of the backend's report (names compared case-insensitively).

@@ -17,10 +17,10 @@
 
 mod support;
 
-use http::StatusCode;
+use http::{Method, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
-use support::loopback::{bounded, client, Reply};
+use support::loopback::{call, Reply};
 use support::process::Gateway;
 use support::python::PythonBackend;
 use tower_cognito::testing::TestIssuer;
@@ -72,23 +72,7 @@ async fn setup_with(fixture: &str, pool: &str, extra: &[&str]) -> Setup {
 
 impl Setup {
     async fn get(&self, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
-        let url = self.gateway.url(path);
-        let mut request = client().get(&url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        for (n, v) in headers {
-            request = request.header(*n, *v);
-        }
-        bounded(&format!("GET {url}"), async {
-            let response = request.send().await.expect("send");
-            Reply {
-                status: response.status(),
-                headers: response.headers().clone(),
-                body: response.text().await.expect("body"),
-            }
-        })
-        .await
+        call(Method::GET, &self.gateway.url(path), token, headers, None).await
     }
 
     /// GET `path`, which must reach the backend: its report.

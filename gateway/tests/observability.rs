@@ -7,10 +7,10 @@ mod support;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use http::StatusCode;
+use http::{Method, StatusCode};
 use serde_json::Value;
 use support::backend::{closed_port, Backend};
-use support::loopback::{bounded, client, get, Reply};
+use support::loopback::{call, client, get, Reply};
 use support::process::Gateway;
 use tower_cognito::testing::{JwksServer, TestIssuer};
 
@@ -77,22 +77,7 @@ async fn scrape(gateway: &Gateway) -> String {
 }
 
 async fn send(url: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
-    let mut request = client().get(url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    for (n, v) in headers {
-        request = request.header(*n, *v);
-    }
-    bounded(&format!("GET {url}"), async {
-        let response = request.send().await.expect("send");
-        Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.expect("body"),
-        }
-    })
-    .await
+    call(Method::GET, url, token, headers, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

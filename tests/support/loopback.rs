@@ -117,7 +117,26 @@ pub(crate) async fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Reply {
-    let mut request = client().request(method.clone(), url).body(body.to_owned());
+    call(method, url, None, headers, Some(body)).await
+}
+
+/// One request to `url` through [`client`]: these headers,
+/// `Authorization: Bearer <token>` when a token is given, `body` when one
+/// is given (none: no body and no `Content-Length`).
+pub(crate) async fn call(
+    method: http::Method,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    let mut request = client().request(method.clone(), url);
+    if let Some(body) = body {
+        request = request.body(body.to_owned());
+    }
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
     for (n, v) in headers {
         request = request.header(*n, *v);
     }

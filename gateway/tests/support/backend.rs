@@ -8,6 +8,29 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// The header lines of an echo backend's report, names lower-cased.
+pub(crate) fn report_headers(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["headers"]
+        .as_array()
+        .expect("the report's headers")
+        .iter()
+        .map(|h| {
+            (
+                h[0].as_str().unwrap().to_ascii_lowercase(),
+                h[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The first value of header `name` (lower-case) among `headers`.
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// A running echo backend.
 pub(crate) struct Backend {
     child: Child,
