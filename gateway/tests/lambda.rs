@@ -20,6 +20,7 @@ use axum::http::HeaderMap as AxumHeaders;
 use axum::routing::post;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
+use support::emulator::emulator;
 use support::loopback::{bounded, client, raw_exchange, TestServer};
 use support::moto::{mark_ran, Fixture, MotoCognito};
 use support::process::{self, Gateway};
@@ -28,30 +29,7 @@ use tower_cognito::testing::TestIssuer;
 const EXPORT: &str = "gateway/tests/fixtures/lambda-proxy.json";
 const POOL: &str = "us-east-1_Lambda001";
 const FUNCTION: &str = "gateway-test-lambda";
-const ENDPOINT_VAR: &str = "TOWER_COGNITO_LAMBDA_ENDPOINT";
 const INTERNAL_ERROR: &str = r#"{"message": "Internal server error"}"#;
-
-/// The emulator's address; under `scripts/test` a missing emulator fails.
-fn emulator() -> Option<String> {
-    if let Some(endpoint) = std::env::var(ENDPOINT_VAR)
-        .ok()
-        .filter(|e| !e.trim().is_empty())
-    {
-        return Some(endpoint.trim().to_owned());
-    }
-    if std::env::var("TOWER_COGNITO_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
-        panic!(
-            "TOWER_COGNITO_REQUIRE_INTEROP=1 but {ENDPOINT_VAR} is not set: start the Lambda \
-             emulator with scripts/lambda-env.sh (or run the suite with scripts/test)"
-        );
-    }
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "aws_proxy test skipped: run scripts/test, or scripts/lambda-env.sh run cargo test -p tower-cognito-gateway --test lambda"
-    );
-    None
-}
 
 fn start(endpoint: &str, jwks: &str, extra: &[(&str, &str)]) -> Gateway {
     let mut vars = vec![
@@ -124,7 +102,9 @@ fn event_of(body: &[u8]) -> (ApiGatewayProxyRequest, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_event_carries_every_field() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("lambda") else {
+        return;
+    };
     let issuer = TestIssuer::new(POOL);
     let jwks = issuer.serve_jwks().await.unwrap();
     let base = jwks.base_url().to_owned();
@@ -273,7 +253,9 @@ async fn lambda_event_carries_every_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_responses_become_http_responses() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("lambda") else {
+        return;
+    };
     let issuer = TestIssuer::new(POOL);
     let jwks = issuer.serve_jwks().await.unwrap();
     let base = jwks.base_url().to_owned();
@@ -598,7 +580,9 @@ async fn lambda_with_moto_tokens() {
     let Some(moto) = MotoCognito::require() else {
         return;
     };
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("lambda") else {
+        return;
+    };
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -671,7 +655,9 @@ async fn lambda_with_moto_tokens() {
 /// §6.4.1) **[choice]**.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_interim_and_bodiless_statuses() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("lambda") else {
+        return;
+    };
     let issuer = TestIssuer::new(POOL);
     let jwks = issuer.serve_jwks().await.unwrap();
     let base = jwks.base_url().to_owned();
@@ -727,7 +713,9 @@ async fn lambda_interim_and_bodiless_statuses() {
 /// last **[choice]**.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_forwarded_for_ends_with_the_connections_address() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("lambda") else {
+        return;
+    };
     let issuer = TestIssuer::new(POOL);
     let jwks = issuer.serve_jwks().await.unwrap();
     let base = jwks.base_url().to_owned();
@@ -763,7 +751,9 @@ async fn lambda_forwarded_for_ends_with_the_connections_address() {
 /// the client's, `requestContext.deploymentId` set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_event_headers_as_aws_records_them() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("lambda") else {
+        return;
+    };
     let issuer = TestIssuer::new(POOL);
     let jwks = issuer.serve_jwks().await.unwrap();
     let base = jwks.base_url().to_owned();
@@ -862,7 +852,9 @@ async fn lambda_event_headers_as_aws_records_them() {
 /// (AWS sends it; hyper would not): HTTP/1.1 only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_answers_carry_the_trace_and_keep_alive() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("lambda") else {
+        return;
+    };
     let issuer = TestIssuer::new(POOL);
     let jwks = issuer.serve_jwks().await.unwrap();
     let base = jwks.base_url().to_owned();
@@ -945,7 +937,9 @@ async fn lambda_answers_carry_the_trace_and_keep_alive() {
 /// invocation-payload-with-path-encoded-email); query values are decoded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_path_parameters_stay_as_sent() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("lambda") else {
+        return;
+    };
     let issuer = TestIssuer::new(POOL);
     let jwks = issuer.serve_jwks().await.unwrap();
     let base = jwks.base_url().to_owned();

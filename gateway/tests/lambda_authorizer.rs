@@ -10,36 +10,18 @@ mod support;
 use http::{Method, StatusCode};
 use serde_json::Value;
 use support::backend::Backend;
+use support::emulator::emulator;
 use support::loopback::{bounded, client};
 use support::moto::mark_ran;
 use support::process::Gateway;
 use tower_cognito::testing::TestIssuer;
 
 const EXPORT: &str = "gateway/tests/fixtures/lambda-authorizers.json";
-const ENDPOINT_VAR: &str = "TOWER_COGNITO_LAMBDA_ENDPOINT";
 const UNAUTHORIZED: &str = r#"{"message":"Unauthorized"}"#;
 const DENY_EXPLICIT: &str =
     r#"{"Message":"User is not authorized to access this resource with an explicit deny"}"#;
 const DENY: &str = r#"{"Message":"User is not authorized to access this resource"}"#;
 const CONFIG: &str = r#"{"message":null}"#;
-
-fn emulator() -> Option<String> {
-    if let Some(endpoint) = std::env::var(ENDPOINT_VAR)
-        .ok()
-        .filter(|e| !e.trim().is_empty())
-    {
-        return Some(endpoint.trim().to_owned());
-    }
-    if std::env::var("TOWER_COGNITO_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
-        panic!("TOWER_COGNITO_REQUIRE_INTEROP=1 but {ENDPOINT_VAR} is not set: run scripts/test");
-    }
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "Lambda authorizer test skipped: run scripts/test, or scripts/lambda-env.sh run cargo test -p tower-cognito-gateway --test lambda_authorizer"
-    );
-    None
-}
 
 async fn send(
     method: Method,
@@ -86,7 +68,9 @@ fn assert_refused(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_authorizers_run_and_cache() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("lambda_authorizer") else {
+        return;
+    };
     let issuer = TestIssuer::new("us-east-1_Lambda001");
     let jwks = issuer.serve_jwks().await.unwrap();
     let jwks = jwks.base_url().to_owned();

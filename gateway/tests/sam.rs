@@ -19,6 +19,7 @@ use axum::extract::{Path, RawQuery};
 use axum::routing::post;
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::{json, Value};
+use support::emulator::emulator;
 use support::loopback::{bounded, client, TestServer};
 use support::moto::mark_ran;
 use support::process::{self, Gateway};
@@ -32,30 +33,7 @@ const CLOUDFORMATION_EXPORT: &str = "gateway/tests/fixtures/sam/cloudformation/e
 const CDK: &str = "gateway/tests/fixtures/sam/cdk/PetsStack.template.json";
 const NAMING: &str = "gateway/tests/fixtures/sam/naming/template.yaml";
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:gateway-test-lambda";
-const ENDPOINT_VAR: &str = "TOWER_COGNITO_LAMBDA_ENDPOINT";
 const UNAUTHORIZED: &str = r#"{"message":"Unauthorized"}"#;
-
-/// The emulator's address; under `scripts/test` a missing emulator fails.
-fn emulator() -> Option<String> {
-    if let Some(endpoint) = std::env::var(ENDPOINT_VAR)
-        .ok()
-        .filter(|e| !e.trim().is_empty())
-    {
-        return Some(endpoint.trim().to_owned());
-    }
-    if std::env::var("TOWER_COGNITO_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
-        panic!(
-            "TOWER_COGNITO_REQUIRE_INTEROP=1 but {ENDPOINT_VAR} is not set: start the Lambda \
-             emulator with scripts/lambda-env.sh (or run the suite with scripts/test)"
-        );
-    }
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "template test skipped: run scripts/test, or scripts/lambda-env.sh run cargo test -p tower-cognito-gateway --test sam"
-    );
-    None
-}
 
 /// Starts the gateway off the test's runtime (starting blocks).
 async fn start(vars: &[(&str, &str)], args: &[&str]) -> Gateway {
@@ -118,7 +96,9 @@ fn event_of(reply: &(StatusCode, HeaderMap, String), what: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sam_app_with_an_implicit_api_and_a_declared_pool() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("sam") else {
+        return;
+    };
     let gateway = start(
         &[("LAMBDA_ENDPOINT", &endpoint)],
         &["--template", IMPLICIT, "--stage", "Prod"],
@@ -225,7 +205,9 @@ async fn sam_app_with_an_implicit_api_and_a_declared_pool() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sam_api_with_a_definition_body_and_a_deployed_pool() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("sam") else {
+        return;
+    };
     let issuer = TestIssuer::new("us-east-1_Orders001").client_id("4orders0client0id0example");
     let other_client = TestIssuer::new("us-east-1_Orders001").client_id("another0client");
     let jwks = issuer.serve_jwks().await.unwrap();
@@ -289,7 +271,9 @@ async fn sam_api_with_a_definition_body_and_a_deployed_pool() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloudformation_stack_of_explicit_resources() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("sam") else {
+        return;
+    };
     let issuer = TestIssuer::new("us-east-1_Pets00001");
     let jwks = issuer.serve_jwks().await.unwrap();
     let gateway = start(
@@ -389,7 +373,9 @@ async fn cloudformation_stack_of_explicit_resources() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cdk_synth_output_with_logical_ids_and_get_att() {
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("sam") else {
+        return;
+    };
     let gateway = start(
         &[("LAMBDA_ENDPOINT", &endpoint)],
         &["--template", CDK, "--stage", "prod"],
@@ -884,7 +870,7 @@ async fn the_quick_start_of_docs_sam_md_runs_as_written() {
     let (command, curls) = quick_start();
     // `template.yaml` is the SAM app of the fixtures; the emulator, when
     // here, stands for `sam local start-lambda` on port 3001.
-    let endpoint = emulator();
+    let endpoint = emulator("sam");
     let args: Vec<String> = command[1..]
         .iter()
         .map(|a| match a.as_str() {
@@ -930,7 +916,9 @@ async fn the_quick_start_of_docs_sam_md_runs_as_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sam_app_with_moto_tokens() {
     use support::moto::{Fixture, MotoCognito};
-    let Some(endpoint) = emulator() else { return };
+    let Some(endpoint) = emulator("sam") else {
+        return;
+    };
     let Some(moto) = MotoCognito::require() else {
         return;
     };

@@ -1,6 +1,7 @@
 //! Helpers shared by the gateway's integration test binaries (`mod support;`).
 
 pub(crate) mod backend;
+pub(crate) mod emulator;
 // The library's loopback HTTP client and moto client, shared rather than copied.
 #[path = "../../../tests/support/loopback.rs"]
 pub(crate) mod loopback;
