@@ -271,7 +271,7 @@ impl Schema {
 
 #[inline(never)]
 fn classes_ok(classes: &[AsciiClass], text: &str, run: &Run<'_, '_>) -> bool {
-    run.spend(classes.len() * (1 + text.len() / 16))
+    run.spend(classes.len().saturating_mul(1 + text.len() / 16))
         && classes.iter().all(|class| class.is_match(text))
 }
 
