@@ -38,7 +38,6 @@ mod check;
 /// Keywords the crate does not enforce (annotations, containers of other
 /// schemas reached through `$ref`, vendor extensions).
 const IGNORED: &[&str] = &[
-    "$schema",
     "title",
     "description",
     "default",
@@ -276,8 +275,8 @@ impl Compiler<'_> {
             // Siblings of `$ref` are ignored in draft 4; rather than rely
             // on it, a plan is made only when they are annotations.
             if schema
-                .keys()
-                .any(|k| k != "$ref" && !IGNORED.contains(&k.as_str()) && !k.starts_with("x-"))
+                .iter()
+                .any(|(k, v)| k != "$ref" && !is_annotation(k, v))
             {
                 return Err(());
             }
@@ -343,7 +342,7 @@ impl Compiler<'_> {
                 }
             }
             k if DELEGATED.contains(&k) => out.delegated.push(delegate(keyword, value)?),
-            k if IGNORED.contains(&k) || k.starts_with("x-") => {}
+            k if is_annotation(k, value) => {}
             _ => return Err(()),
         }
         Ok(())
@@ -416,9 +415,9 @@ impl Compiler<'_> {
     /// The schema a `$ref` names inside the document.
     fn reference(&mut self, reference: &str) -> Result<usize, Unsupported> {
         let pointer = reference.strip_prefix('#').ok_or(())?;
-        // Percent-encoded pointers and changes of base (`id`) are the
-        // crate's to resolve.
-        if pointer.contains('%') {
+        // Percent-encoded pointers, anchors (`#name`) and changes of base
+        // (`id`) are the crate's to resolve.
+        if pointer.contains('%') || !pointer.starts_with('/') {
             return Err(());
         }
         if let Some(&id) = self.references.get(pointer) {
@@ -449,6 +448,19 @@ impl Compiler<'_> {
         self.schemas[id].types = ANY;
         Ok(id)
     }
+}
+
+/// A keyword the crate does not enforce: [`IGNORED`], a vendor extension,
+/// or `$schema` naming draft 4 itself, as API Gateway's models do (another
+/// draft could change how the crate reads the schema).
+fn is_annotation(keyword: &str, value: &Value) -> bool {
+    const DRAFT_4: [&str; 2] = [
+        "http://json-schema.org/draft-04/schema#",
+        "http://json-schema.org/draft-04/schema",
+    ];
+    IGNORED.contains(&keyword)
+        || keyword.starts_with("x-")
+        || keyword == "$schema" && value.as_str().is_some_and(|uri| DRAFT_4.contains(&uri))
 }
 
 fn mark_required(object: &mut Objects, name: String) {

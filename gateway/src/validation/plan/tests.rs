@@ -204,6 +204,16 @@ fn each_keyword_as_draft_4_reads_it() {
             json!(1),
             true,
         ),
+        (
+            json!({"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer"}),
+            json!(1.0),
+            false,
+        ),
+        (
+            json!({"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer"}),
+            json!(7),
+            true,
+        ),
     ];
     for (schema, body, expected) in cases {
         let model = compiled(&schema);
@@ -272,6 +282,7 @@ fn models_beyond_the_plan_have_none() {
         json!({"$ref": "#/components/schemas/Loop"}),
         json!({"$ref": "#/components/schemas/Ping"}),
         json!({"unknownKeyword": 1}),
+        json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "integer"}),
     ] {
         assert!(compiled(&schema).plan.is_none(), "{schema}");
     }
@@ -390,6 +401,7 @@ fn plans_are_not_made_for_pointers_the_crate_resolves_differently() {
     assert!(Plan::compile(&root, &json!({"$ref": "#/definitions/a%20b"})).is_none());
     assert!(Plan::compile(&root, &json!({"$ref": "#/definitions/x"})).is_none());
     assert!(Plan::compile(&root, &json!({"$ref": "#"})).is_none());
+    assert!(Plan::compile(&root, &json!({"$ref": "#x"})).is_none());
     assert!(Plan::compile(&root, &json!({"$ref": "other.json#/x"})).is_none());
 }
 
