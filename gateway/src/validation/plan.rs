@@ -22,8 +22,9 @@
 //! (`not`, `oneOf`, `patternProperties`, `dependencies`, tuple `items`,
 //! `id`...) gets no plan and is checked by the crate alone. Where exactness
 //! would take more than a comparison (a number bound compared across `u64`
-//! and `f64` beyond 2^53, `type: integer` on a number written `1.0`) the
-//! plan does not accept and the crate decides.
+//! and `f64` beyond 2^53) the plan does not accept and the crate decides.
+//! Its work is bounded by the body (`check.rs`): branches that would read
+//! a body over and over stop undecided.
 
 use std::collections::HashMap;
 
