@@ -41,6 +41,7 @@ use base64::Engine as _;
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use support::process::first_line;
 
 /// The synthetic case that collects header names answered in another case
 /// than AWS's.
@@ -183,23 +184,7 @@ impl Backends {
             .spawn()
             .expect("python3 (the conformance backends need it)");
         let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let line = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{} did not start", script.display());
-            }
-        };
+        let line = first_line(&mut child, START_TIMEOUT, &script.display().to_string());
         let ports: HashMap<String, u16> = line
             .strip_prefix("listening on ")
             .and_then(|json| serde_json::from_str(json).ok())

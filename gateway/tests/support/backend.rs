@@ -3,10 +3,10 @@
 //! loopback, killed when dropped.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
+
+use super::process::first_line;
 
 /// The header lines of an echo backend's report, names lower-cased.
 pub(crate) fn report_headers(report: &serde_json::Value) -> Vec<(String, String)> {
@@ -63,22 +63,7 @@ impl Backend {
             .stderr(Stdio::inherit())
             .spawn()
             .expect(needs);
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let line = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the backend did not start");
-            }
-        };
+        let line = first_line(&mut child, Duration::from_secs(20), "the backend");
         let port = line
             .strip_prefix("listening on ")
             .and_then(|p| p.trim().parse().ok())

@@ -88,6 +88,27 @@ pub(crate) fn command() -> Command {
     command
 }
 
+/// The first line a spawned child (stdout piped) prints, within `timeout`;
+/// the rest of its output is drained, so it never blocks on a full pipe.
+/// A child that says nothing in time is killed and the test fails, naming
+/// `what`.
+pub(crate) fn first_line(child: &mut Child, timeout: Duration, what: &str) -> String {
+    let stdout = child.stdout.take().expect("the child's stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        for _ in lines {}
+    });
+    rx.recv_timeout(timeout).unwrap_or_else(|_| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what} did not start within {timeout:?}");
+    })
+}
+
 /// Runs a short-lived command to completion, failing after `timeout`.
 pub(crate) fn run(mut command: Command, stdin: Option<&str>, timeout: Duration) -> Output {
     command

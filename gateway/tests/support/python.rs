@@ -2,14 +2,13 @@
 //! `recording_backend.py`), each in its own process.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::loopback::{bounded, client};
+use super::process::first_line;
 
 /// A Python backend of `tests/fixtures/` in its own process, killed when
 /// dropped: it prints `listening on PORT` first and answers `GET /__seen`
@@ -34,20 +33,7 @@ impl PythonBackend {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("python3 (the backend needs it)");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the backend did not start");
-        };
+        let line = first_line(&mut child, Duration::from_secs(20), "the backend");
         let port = line
             .strip_prefix("listening on ")
             .and_then(|p| p.trim().parse().ok())
